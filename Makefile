@@ -1,0 +1,46 @@
+# anetd: the two commands a new machine needs are `make lab` and `make test`; both run `make deps`.
+SHELL := /bin/bash
+MVN ?= mvn
+MVN_FLAGS ?= -B -ntp
+
+# Debian packages the build, the tests and the lab need.
+APT_PACKAGES := clang llvm libbpf-dev libbpf1 linux-libc-dev bpftool iproute2 iptables nftables \
+	iputils-ping socat conntrack ethtool netcat-openbsd jq make gcc libc6-dev procps \
+	openjdk-17-jdk-headless maven
+
+.PHONY: deps build ebpf test test-unit bench lab clean
+
+# Idempotent and fast when everything is installed: apt runs only for missing packages.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: run as root to install packages" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: all packages present"; fi
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpffs /sys/fs/bpf
+
+ebpf: deps
+	@$(MAKE) --no-print-directory -C ebpf
+
+build: deps
+	$(MVN) $(MVN_FLAGS) -DskipTests package
+
+# The whole suite: unit, kernel (root, real kernel) and end-to-end tests.
+test: deps
+	$(MVN) $(MVN_FLAGS) verify
+
+# JVM-only tests (no root needed).
+test-unit:
+	$(MVN) $(MVN_FLAGS) verify -DexcludedGroups=kernel
+
+bench: build
+	bin/anetd-bench
+
+lab: build
+	bin/anetd-lab-demo
+
+clean:
+	$(MAKE) -C ebpf clean
+	$(MVN) $(MVN_FLAGS) -q clean

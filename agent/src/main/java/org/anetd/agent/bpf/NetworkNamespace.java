@@ -1,0 +1,75 @@
+package org.anetd.agent.bpf;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Runs work inside a network namespace. setns(2) moves only the calling thread, so the work runs
+ * on a fresh thread that enters the namespace and is then discarded: no pooled JVM thread ever
+ * comes back in the wrong namespace. tc attachment and interface lookups made there apply there.
+ */
+public final class NetworkNamespace {
+  private static final int O_RDONLY = 0;
+  private static final int CLONE_NEWNET = 0x40000000;
+
+  private NetworkNamespace() {}
+
+  /** The bind-mount `ip netns add NAME` creates. */
+  public static Path named(String name) {
+    return Path.of("/var/run/netns", name);
+  }
+
+  public static <T> T call(Path namespace, Callable<T> work) {
+    ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "netns-" + namespace.getFileName());
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      Future<T> result = thread.submit(() -> {
+        enter(namespace);
+        return work.call();
+      });
+      return result.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new BpfException("in network namespace " + namespace + ": " + cause, cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BpfException("interrupted in network namespace " + namespace, e);
+    } finally {
+      thread.shutdownNow();
+    }
+  }
+
+  /** The ifindex of {@code ifname} in the calling thread's namespace. */
+  public static int ifindex(String ifname) {
+    int idx = Native.get().libc.if_nametoindex(ifname);
+    if (idx == 0) {
+      throw new BpfException("no network interface " + ifname);
+    }
+    return idx;
+  }
+
+  private static void enter(Path namespace) {
+    Native n = Native.get();
+    int fd = n.libc.open(namespace.toString(), O_RDONLY);
+    if (fd < 0) {
+      throw new BpfException("open", "network namespace " + namespace, -n.lastErrno());
+    }
+    try {
+      if (n.libc.setns(fd, CLONE_NEWNET) < 0) {
+        throw new BpfException("setns", "network namespace " + namespace, -n.lastErrno());
+      }
+    } finally {
+      n.libc.close(fd);
+    }
+  }
+}

@@ -1,0 +1,12 @@
+package org.anetd.agent.datapath;
+
+/** State of one tracked connection direction. See {@link Ct4EntryCodec}. */
+public record Ct4Entry(long expiresNs, long packets, long bytes, long backendId, Ipv4 natAddress,
+    int natPort, int revNatId, int flags, int policyId) {
+  public static final int F_SEEN_REPLY = 0x0001;
+  public static final int F_TX_CLOSING = 0x0002;
+  public static final int F_RX_CLOSING = 0x0004;
+  public static final int F_NODEPORT = 0x0008;
+  public static final int F_SNAT = 0x0010;
+  public static final int F_POLICY_ALLOWED = 0x0020;
+}

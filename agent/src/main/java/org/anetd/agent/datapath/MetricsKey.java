@@ -1,0 +1,14 @@
+package org.anetd.agent.datapath;
+
+/** A counter bucket: verdict reason and direction. See {@link MetricsKeyCodec}. */
+public record MetricsKey(int reason, int direction) {
+  public static final int REASON_FORWARDED = 0;
+  public static final int REASON_POLICY_DENIED = 1;
+  public static final int REASON_NO_SERVICE_BACKEND = 2;
+  public static final int REASON_CT_MAP_FULL = 3;
+  public static final int REASON_MALFORMED = 4;
+  public static final int REASON_UNSUPPORTED_L3 = 5;
+
+  public static final int DIR_INGRESS = 0;
+  public static final int DIR_EGRESS = 1;
+}

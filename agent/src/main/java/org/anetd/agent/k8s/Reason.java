@@ -1,0 +1,19 @@
+package org.anetd.agent.k8s;
+
+/**
+ * Why an object (or config value) was skipped or degraded: a closed vocabulary that names both the
+ * Kubernetes Event reason and the {@code reason} label of the problems metric.
+ */
+public enum Reason {
+  InvalidCidr,
+  InvalidIp,
+  InvalidPort,
+  UnknownPortName,
+  UnsupportedProtocol,
+  InvalidSelector,
+  MapFull,
+  ConfigRejected,
+  UnknownConfigKey,
+  PortRangeOverlap,
+  InvalidObject
+}

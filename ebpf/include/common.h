@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared includes, protocol constants and small helpers for every anetd program. */
+#ifndef ANETD_COMMON_H
+#define ANETD_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+/* linux/icmp.h pulls in libc headers; ICMP constants are defined where they are used. */
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+/* Directions as seen by the endpoint (pod): traffic it receives is ingress. */
+#define DIR_INGRESS 0
+#define DIR_EGRESS 1
+
+/*
+ * Maps are pinned by the agent (bpf_map__set_pin_path under /sys/fs/bpf/anetd), not by
+ * libbpf's pin-by-name, so that every object shares them and a restarted agent adopts them.
+ * max_entries below are defaults; the agent sets them from cilium-config before load.
+ */
+
+#endif

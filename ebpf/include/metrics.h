@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-CPU packet and byte counters by verdict reason and direction. */
+#ifndef ANETD_METRICS_H
+#define ANETD_METRICS_H
+
+#include "common.h"
+
+/* Reasons: 0 = forwarded, >= 1 a drop reason. Mirrored by MetricsReason in Java. */
+#define REASON_FORWARDED 0
+#define REASON_POLICY_DENIED 1
+#define REASON_NO_SERVICE_BACKEND 2
+#define REASON_CT_MAP_FULL 3
+#define REASON_MALFORMED 4
+#define REASON_UNSUPPORTED_L3 5
+
+/* Mirrored by MetricsKeyCodec. */
+struct metrics_key {
+	__u8 reason;
+	__u8 dir;  /* DIR_INGRESS / DIR_EGRESS */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct metrics_key) == 4, "metrics_key");
+
+/* Mirrored by MetricsValueCodec (one value per CPU; the reader sums them). */
+struct metrics_value {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct metrics_value) == 16, "metrics_value");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct metrics_key);
+	__type(value, struct metrics_value);
+} anetd_metrics SEC(".maps");
+
+static __always_inline void metrics_update(__u8 reason, __u8 dir, __u64 bytes)
+{
+	struct metrics_key key = { .reason = reason, .dir = dir };
+	struct metrics_value *val = bpf_map_lookup_elem(&anetd_metrics, &key);
+
+	if (val) {
+		val->packets += 1; /* per-CPU slot: no atomics needed */
+		val->bytes += bytes;
+		return;
+	}
+	struct metrics_value init = { .packets = 1, .bytes = bytes };
+	bpf_map_update_elem(&anetd_metrics, &key, &init, BPF_NOEXIST);
+}
+
+#endif
