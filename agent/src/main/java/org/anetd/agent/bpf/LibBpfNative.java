@@ -11,8 +11,10 @@ import jnr.ffi.types.size_t;
  * The libbpf 1.x functions the agent uses, as jnr-ffi sees them. int-returning functions return
  * a negative errno on failure; pointer-returning ones return NULL and set errno (hence
  * {@link SaveError}). Struct arguments are zero-filled native memory with the exact {@code sz}.
+ * Public only because jnr-ffi generates its implementation in another class loader; use the
+ * typed classes of this package instead.
  */
-interface LibBpfNative {
+public interface LibBpfNative {
 
   // --- objects -------------------------------------------------------------------------------
   @SaveError

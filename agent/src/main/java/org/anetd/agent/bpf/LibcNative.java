@@ -3,7 +3,7 @@ package org.anetd.agent.bpf;
 import jnr.ffi.annotations.SaveError;
 
 /** The few libc calls the bridge needs: fds, network namespaces, interface indexes, euid. */
-interface LibcNative {
+public interface LibcNative {
   @SaveError
   int open(String path, int flags);
 

@@ -32,9 +32,11 @@ final class Native {
           LibcNative libc = LibraryLoader.create(LibcNative.class).failImmediately()
               .load(jnr.ffi.Platform.getNativePlatform().getStandardCLibraryName());
           instance = new Native(bpf, libc);
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
-          throw new BpfException("load libbpf.so.1 (install the Debian package libbpf1): "
+        } catch (UnsatisfiedLinkError e) {
+          throw new BpfException("cannot load libbpf.so.1 (install the Debian package libbpf1): "
               + e.getMessage(), e);
+        } catch (RuntimeException e) {
+          throw new BpfException("cannot bind libbpf.so.1 through jnr-ffi: " + e.getMessage(), e);
         }
       }
       return instance;
