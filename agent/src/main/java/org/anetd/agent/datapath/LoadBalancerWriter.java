@@ -1,0 +1,103 @@
+package org.anetd.agent.datapath;
+
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Writes the load-balancer maps in an order that keeps every intermediate state safe for packets
+ * in flight: a frontend's master entry (which carries the slot count) is written only after the
+ * backends and slots it points to, and removed before them.
+ *
+ * <pre>
+ *   upserts: backends -> service slots -> reverse NAT -> frontends (masters)
+ *   deletes: frontends -> reverse NAT -> service slots -> backends
+ * </pre>
+ */
+public final class LoadBalancerWriter {
+  /** What a pass did, and which backend ids disappeared (their conntrack entries need purging). */
+  public record Result(WriteResult writes, Set<Long> removedBackends) {}
+
+  private final MapWriter<Lb4Key, Lb4Service> services;
+  private final MapWriter<Long, Lb4Backend> backends;
+  private final MapWriter<Integer, Lb4ReverseNat> revNat;
+
+  public LoadBalancerWriter(MapBackend services, MapBackend backends, MapBackend revNat) {
+    this.services = new MapWriter<>(services, Lb4KeyCodec.INSTANCE, Lb4ServiceCodec.INSTANCE);
+    this.backends = new MapWriter<>(backends, U32Codec.INSTANCE, Lb4BackendCodec.INSTANCE);
+    this.revNat = new MapWriter<>(revNat, U16Codec.INSTANCE, Lb4ReverseNatCodec.INSTANCE);
+  }
+
+  public Result write(Map<Lb4Key, Lb4Service> desiredServices, Map<Long, Lb4Backend> desiredBackends,
+      Map<Integer, Lb4ReverseNat> desiredRevNat) {
+    Set<Long> backendsBefore = new HashSet<>(backends.written().keySet());
+    WriteResult writes = backends(desiredBackends)
+        .plus(serviceSlots(desiredServices))
+        .plus(revNat(desiredRevNat))
+        .plus(frontends(desiredServices))
+        .plus(staleFrontends(desiredServices))
+        .plus(staleRevNat(desiredRevNat))
+        .plus(staleServiceSlots(desiredServices))
+        .plus(staleBackends(desiredBackends));
+    backendsBefore.removeAll(desiredBackends.keySet());
+    return new Result(writes, Set.copyOf(backendsBefore));
+  }
+
+  /** What the maps hold now, as this writer knows it. */
+  public Map<Lb4Key, Lb4Service> services() {
+    return services.written();
+  }
+
+  public Map<Long, Lb4Backend> backends() {
+    return backends.written();
+  }
+
+  public Map<Integer, Lb4ReverseNat> revNat() {
+    return revNat.written();
+  }
+
+  /** 1. Backends first: a slot may only name a backend that exists. */
+  private WriteResult backends(Map<Long, Lb4Backend> desired) {
+    return backends.upsert(desired);
+  }
+
+  /** 2. Slots 1..count: written before the master that makes them reachable. */
+  private WriteResult serviceSlots(Map<Lb4Key, Lb4Service> desired) {
+    return services.upsert(select(desired, false));
+  }
+
+  /** 3. Reverse NAT before the frontend: the first reply must find its service address. */
+  private WriteResult revNat(Map<Integer, Lb4ReverseNat> desired) {
+    return revNat.upsert(desired);
+  }
+
+  /** 4. Masters last: the slot count switches traffic to the new backend set at once. */
+  private WriteResult frontends(Map<Lb4Key, Lb4Service> desired) {
+    return services.upsert(select(desired, true));
+  }
+
+  /** 5. Removed frontends stop taking new connections before anything they use goes away. */
+  private WriteResult staleFrontends(Map<Lb4Key, Lb4Service> desired) {
+    return services.deleteStale(desired.keySet(), key -> key.slot() == 0);
+  }
+
+  private WriteResult staleRevNat(Map<Integer, Lb4ReverseNat> desired) {
+    return revNat.deleteStale(desired.keySet());
+  }
+
+  /** 7. Slots beyond a (possibly shrunk) master count are unreachable by now. */
+  private WriteResult staleServiceSlots(Map<Lb4Key, Lb4Service> desired) {
+    return services.deleteStale(desired.keySet(), key -> key.slot() != 0);
+  }
+
+  private WriteResult staleBackends(Map<Long, Lb4Backend> desired) {
+    return backends.deleteStale(desired.keySet());
+  }
+
+  private static Map<Lb4Key, Lb4Service> select(Map<Lb4Key, Lb4Service> all, boolean masters) {
+    return all.entrySet().stream()
+        .filter(e -> (e.getKey().slot() == 0) == masters)
+        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+  }
+}

@@ -1,0 +1,52 @@
+package org.anetd.agent.datapath;
+
+import java.util.List;
+import org.anetd.agent.bpf.BpfMap;
+
+/**
+ * Raw storage of one map, as the writer needs it: the kernel map ({@link #of(BpfMap)}) in the
+ * agent, an in-memory fake in tests. Keys and values are encoded bytes.
+ */
+public interface MapBackend {
+  String name();
+
+  int maxEntries();
+
+  /** Every entry currently stored. */
+  List<BpfMap.Entry> entries();
+
+  /** Writes entries (batched where the map type allows); throws naming the map on failure. */
+  void upsert(List<byte[]> keys, List<byte[]> values);
+
+  /** Deletes keys; absent keys are fine. Returns how many were present. */
+  int delete(List<byte[]> keys);
+
+  static MapBackend of(BpfMap map) {
+    return new MapBackend() {
+      @Override
+      public String name() {
+        return map.name();
+      }
+
+      @Override
+      public int maxEntries() {
+        return map.maxEntries();
+      }
+
+      @Override
+      public List<BpfMap.Entry> entries() {
+        return map.entries();
+      }
+
+      @Override
+      public void upsert(List<byte[]> keys, List<byte[]> values) {
+        map.updateBatch(keys, values);
+      }
+
+      @Override
+      public int delete(List<byte[]> keys) {
+        return map.deleteBatch(keys);
+      }
+    };
+  }
+}

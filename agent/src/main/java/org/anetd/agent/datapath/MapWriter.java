@@ -1,0 +1,140 @@
+package org.anetd.agent.datapath;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.anetd.agent.bpf.BpfMap;
+
+/**
+ * Keeps one map equal to a desired content by writing only differences. It remembers what it last
+ * wrote; at construction it adopts what the map already holds (pinned maps survive restarts), so
+ * a restarted agent rewrites nothing that is already right and removes only stale entries.
+ *
+ * <p>Writes are split into {@link #upsert} and {@link #deleteStale} so that a reconciler can order
+ * steps across maps (and across entry kinds of one map) to keep every intermediate state safe.
+ * When a write fails, the writer re-reads the map before the next pass, so its memory never
+ * claims entries the kernel does not have.
+ */
+public final class MapWriter<K, V> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MapWriter.class);
+  private final MapBackend backend;
+  private final Codec<K> keys;
+  private final Codec<V> values;
+  private Map<K, V> written;
+  private boolean stale;
+
+  public MapWriter(MapBackend backend, Codec<K> keys, Codec<V> values) {
+    this.backend = backend;
+    this.keys = keys;
+    this.values = values;
+    this.written = readBack();
+  }
+
+  public String mapName() {
+    return backend.name();
+  }
+
+  /** What the writer believes the map holds (what it wrote or adopted). */
+  public Map<K, V> written() {
+    refreshIfStale();
+    return Map.copyOf(written);
+  }
+
+  /** Creates or updates every entry of {@code desired} that differs from what is written. */
+  public WriteResult upsert(Map<K, V> desired) {
+    refreshIfStale();
+    List<byte[]> k = new ArrayList<>();
+    List<byte[]> v = new ArrayList<>();
+    int created = 0;
+    int updated = 0;
+    int noop = 0;
+    for (Map.Entry<K, V> e : desired.entrySet()) {
+      V current = written.get(e.getKey());
+      if (e.getValue().equals(current)) {
+        noop++;
+        continue;
+      }
+      if (current == null) {
+        created++;
+      } else {
+        updated++;
+      }
+      k.add(keys.encode(e.getKey()));
+      v.add(values.encode(e.getValue()));
+    }
+    if (!k.isEmpty()) {
+      try {
+        backend.upsert(k, v);
+      } catch (RuntimeException ex) {
+        stale = true;
+        throw ex;
+      }
+      written.putAll(desired);
+    }
+    return new WriteResult(noop, created, updated, 0);
+  }
+
+  /**
+   * Deletes written entries that {@code which} selects and {@code desiredKeys} does not contain.
+   */
+  public WriteResult deleteStale(Set<K> desiredKeys, Predicate<K> which) {
+    refreshIfStale();
+    List<K> doomed = written.keySet().stream()
+        .filter(which)
+        .filter(key -> !desiredKeys.contains(key))
+        .toList();
+    if (doomed.isEmpty()) {
+      return WriteResult.NONE;
+    }
+    try {
+      backend.delete(doomed.stream().map(keys::encode).toList());
+    } catch (RuntimeException ex) {
+      stale = true;
+      throw ex;
+    }
+    doomed.forEach(written::remove);
+    return new WriteResult(0, 0, 0, doomed.size());
+  }
+
+  public WriteResult deleteStale(Set<K> desiredKeys) {
+    return deleteStale(desiredKeys, key -> true);
+  }
+
+  /** Upsert then delete: for maps whose entries do not depend on each other. */
+  public WriteResult sync(Map<K, V> desired) {
+    return upsert(desired).plus(deleteStale(desired.keySet()));
+  }
+
+  private void refreshIfStale() {
+    if (stale) {
+      written = readBack();
+      stale = false;
+    }
+  }
+
+  /**
+   * Reads the map. Entries this agent cannot decode (written by a newer or broken writer) can never
+   * be desired: they are deleted at once rather than left for the datapath to trip over.
+   */
+  private Map<K, V> readBack() {
+    Map<K, V> out = new HashMap<>();
+    List<byte[]> undecodable = new ArrayList<>();
+    for (BpfMap.Entry e : backend.entries()) {
+      try {
+        // Per-CPU maps are not written through MapWriter; a value is exactly one struct.
+        out.put(keys.decode(e.key()), values.decode(Arrays.copyOf(e.value(), values.size())));
+      } catch (IllegalArgumentException ex) {
+        undecodable.add(e.key());
+      }
+    }
+    if (!undecodable.isEmpty()) {
+      LOG.warn("map {}: deleting {} entries that do not decode", backend.name(), undecodable.size());
+      backend.delete(undecodable);
+    }
+    return out;
+  }
+}
