@@ -1,8 +1,7 @@
 package org.anetd.agent.datapath;
 
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -16,8 +15,11 @@ import java.util.stream.Collectors;
  * </pre>
  */
 public final class LoadBalancerWriter {
-  /** What a pass did, and which backend ids disappeared (their conntrack entries need purging). */
-  public record Result(WriteResult writes, Set<Long> removedBackends) {}
+  /**
+   * What a pass did, and which backends disappeared, as they were (their conntrack entries need
+   * purging, see {@link ConntrackPurger}).
+   */
+  public record Result(WriteResult writes, Map<Long, Lb4Backend> removedBackends) {}
 
   private final MapWriter<Lb4Key, Lb4Service> services;
   private final MapWriter<Long, Lb4Backend> backends;
@@ -31,7 +33,7 @@ public final class LoadBalancerWriter {
 
   public Result write(Map<Lb4Key, Lb4Service> desiredServices, Map<Long, Lb4Backend> desiredBackends,
       Map<Integer, Lb4ReverseNat> desiredRevNat) {
-    Set<Long> backendsBefore = new HashSet<>(backends.written().keySet());
+    Map<Long, Lb4Backend> backendsBefore = new HashMap<>(backends.written());
     WriteResult writes = backends(desiredBackends)
         .plus(serviceSlots(desiredServices))
         .plus(revNat(desiredRevNat))
@@ -40,8 +42,8 @@ public final class LoadBalancerWriter {
         .plus(staleRevNat(desiredRevNat))
         .plus(staleServiceSlots(desiredServices))
         .plus(staleBackends(desiredBackends));
-    backendsBefore.removeAll(desiredBackends.keySet());
-    return new Result(writes, Set.copyOf(backendsBefore));
+    backendsBefore.keySet().removeAll(desiredBackends.keySet());
+    return new Result(writes, Map.copyOf(backendsBefore));
   }
 
   /** What the maps hold now, as this writer knows it. */
