@@ -1,0 +1,61 @@
+package org.anetd.agent.metrics;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * /healthz (liveness) and /readyz (readiness) on :9879. Each answers 200 "ok" or 503 with the
+ * reasons, one per line, so `kubectl describe pod` shows why a probe failed.
+ */
+public final class HealthServer implements AutoCloseable {
+  /** Health now: the reasons it is not live / not ready (empty = fine). */
+  public record Status(List<String> notLive, List<String> notReady) {
+    public static Status ok() {
+      return new Status(List.of(), List.of());
+    }
+  }
+
+  private final HttpServer server;
+
+  private HealthServer(HttpServer server) {
+    this.server = server;
+  }
+
+  public static HealthServer start(String address, Supplier<Status> status) {
+    try {
+      HttpServer server = HttpServer.create(Addresses.parse(address), 16);
+      server.createContext("/healthz", ex -> answer(ex, status.get().notLive()));
+      server.createContext("/readyz", ex -> answer(ex, status.get().notReady()));
+      server.setExecutor(null);
+      server.start();
+      return new HealthServer(server);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve health on " + address + ": " + e.getMessage(), e);
+    }
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  private static void answer(HttpExchange ex, List<String> problems) throws IOException {
+    byte[] body = (problems.isEmpty() ? "ok\n" : String.join("\n", problems) + "\n")
+        .getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+    ex.sendResponseHeaders(problems.isEmpty() ? 200 : 503, body.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(body);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}
