@@ -396,6 +396,40 @@ class ServiceCompilerTest {
   }
 
   @Test
+  void externalTrafficPolicyLocalWithoutLocalEndpointsRejectsOutsideTrafficOnly() {
+    Service np = new ServiceBuilder(nodePort("web", "10.96.0.1",
+        withNodePort(tcp(80, 8080), 30080)))
+        .editSpec().withExternalTrafficPolicy("Local").endSpec().build();
+
+    DesiredServices d = compile(state(List.of(np),
+        List.of(slice("web", "web-1", unnamedTcp(8080), ready("10.0.2.3", OTHER_NODE))),
+        node(THIS_NODE, address("InternalIP", "192.168.0.10"))));
+
+    Lb4Service external = master(d, key("192.168.0.10", 30080));
+    assertThat(hasFlag(external, Lb4Service.F_NO_BACKENDS)).isTrue();
+    assertThat(hasFlag(external, Lb4Service.F_ETP_LOCAL)).isTrue();
+    assertThat(slotBackends(d, key("192.168.0.10", 30080, Protocol.TCP, Lb4Key.SCOPE_INTERNAL)))
+        .containsExactly("10.0.2.3:8080");
+  }
+
+  @Test
+  void twoServicesWithOneHealthCheckNodePortKeepTheFirst() {
+    Service a = new ServiceBuilder(loadBalancer("a", "10.96.0.1", List.of(), tcp(80, 8080)))
+        .editSpec().withExternalTrafficPolicy("Local").withHealthCheckNodePort(32000).endSpec()
+        .build();
+    Service b = new ServiceBuilder(loadBalancer("b", "10.96.0.2", List.of(), tcp(80, 8080)))
+        .editSpec().withExternalTrafficPolicy("Local").withHealthCheckNodePort(32000).endSpec()
+        .build();
+
+    DesiredServices d = compile(state(List.of(b, a), List.of()));
+
+    assertThat(d.healthChecks().get(32000).service().name()).isEqualTo("a");
+    assertThat(d.problems()).extracting(p -> p.reason() + " " + p.object().name())
+        .containsExactly("PortConflict b");
+    assertThat(frontends(d)).contains("10.96.0.2:80/TCP");
+  }
+
+  @Test
   void healthCheckCountsReadyLocalPodsOnceAcrossPortsAndReportsZeroWithoutThem() {
     Service lb = new ServiceBuilder(loadBalancer("web", "10.96.0.1", List.of(),
         withNodePort(port("http", 80, "TCP", 8080), 30080),
