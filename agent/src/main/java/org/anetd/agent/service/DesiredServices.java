@@ -22,7 +22,7 @@ import org.anetd.agent.k8s.Problem;
  * @param backends lb4_backends by backend id
  * @param revNat lb4_reverse_nat by rev-NAT id
  * @param ids the id allocation to pass to the next compile
- * @param healthChecks healthCheckNodePort -> what it answers
+ * @param healthChecks healthCheckNodePort -> what it answers, for {@link HealthCheckServer}
  * @param frontends per programmed Service, its frontend views (for {@code anetd bpf lb list})
  * @param problems objects or parts of objects that were skipped, and why
  */
