@@ -15,5 +15,9 @@ public enum Reason {
   ConfigRejected,
   UnknownConfigKey,
   PortRangeOverlap,
+  /** Another object already programs this address and port (frontend or health check port). */
+  PortConflict,
+  /** A timeout outside its allowed range (e.g. session affinity). */
+  InvalidTimeout,
   InvalidObject
 }
