@@ -9,6 +9,9 @@ public record PolicyKey(int prefixLength, long endpointId, long identity, int di
   /** Bits of endpoint_id + identity + direction: every entry matches them exactly. */
   public static final int PREFIX_BASE = 32 + 32 + 8;
   public static final int PREFIX_FULL = PREFIX_BASE + 8 + 16;
+  /** policy_key.direction, as DIR_INGRESS / DIR_EGRESS in ebpf/include/common.h. */
+  public static final int DIR_INGRESS = 0;
+  public static final int DIR_EGRESS = 1;
 
   public PolicyKey {
     if (prefixLength < PREFIX_BASE || prefixLength > PREFIX_FULL) {

@@ -11,6 +11,8 @@ public enum Reason {
   UnknownPortName,
   UnsupportedProtocol,
   InvalidSelector,
+  InvalidPeer,
+  UnknownPolicyType,
   MapFull,
   ConfigRejected,
   UnknownConfigKey,

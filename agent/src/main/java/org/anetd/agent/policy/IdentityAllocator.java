@@ -1,0 +1,41 @@
+package org.anetd.agent.policy;
+
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.anetd.agent.datapath.Ipcache4Value;
+
+/**
+ * Stable identity allocation, a pure function: label sets that were allocated keep their ids,
+ * new ones take the lowest free id from {@link Ipcache4Value#IDENTITY_FIRST_ALLOCATED}, and sets
+ * not wanted any more are released (their ids may be reused by the next new set).
+ */
+public final class IdentityAllocator {
+  private IdentityAllocator() {}
+
+  public static IdentityAllocation allocate(IdentityAllocation previous,
+      Collection<LabelSet> wanted) {
+    TreeMap<LabelSet, Long> next = new TreeMap<>();
+    Set<Long> used = new HashSet<>();
+    TreeSet<LabelSet> fresh = new TreeSet<>();
+    for (LabelSet labels : new TreeSet<>(wanted)) {
+      Long old = previous.ids().get(labels);
+      if (old != null && used.add(old)) {
+        next.put(labels, old);
+      } else {
+        fresh.add(labels); // sorted, so a batch of new sets is numbered deterministically
+      }
+    }
+    long candidate = Ipcache4Value.IDENTITY_FIRST_ALLOCATED;
+    for (LabelSet labels : fresh) {
+      while (used.contains(candidate)) {
+        candidate++;
+      }
+      next.put(labels, candidate);
+      used.add(candidate);
+    }
+    return new IdentityAllocation(next);
+  }
+}
