@@ -17,7 +17,10 @@ import java.util.TreeSet;
  * <p>Ids must be stable because the kernel keeps them where the agent cannot rewrite them:
  * conntrack entries hold the backend id and rev-NAT id of every established connection, and they
  * outlive agent restarts. So an id that something still desired already had keeps its number, and
- * only new things get new ids (the lowest free numbers, which may be ids freed in this pass).
+ * only new things get new ids: the lowest numbers that are free and were not in use in the previous
+ * allocation. An id freed in this pass is held back until the next one, because until this pass's
+ * writes finish, old slots and conntrack entries still name it: reusing it at once would send their
+ * packets to the new owner (the writer updates backends before it removes the old slots).
  */
 public record ServiceIds(
     SortedMap<BackendAddress, Long> backendIds, SortedMap<FrontendAddress, Integer> revNatIds) {
@@ -82,19 +85,26 @@ public record ServiceIds(
           ids.put(kept.getKey(), id);
         }
       }
+      // Ids freed in this pass stay reserved for one more pass (see the class comment).
+      Set<Long> reserved = new HashSet<>(used);
+      for (Long id : previous.values()) {
+        if (id != null && id >= 1 && id <= maxId) {
+          reserved.add(id);
+        }
+      }
       long next = 1;
       for (K key : desired) {
         if (ids.containsKey(key)) {
           continue;
         }
-        while (used.contains(next)) {
+        while (reserved.contains(next)) {
           next++;
         }
         if (next > maxId) {
           throw new IllegalStateException("id space exhausted (max " + maxId + ")");
         }
         ids.put(key, next);
-        used.add(next);
+        reserved.add(next);
         next++;
       }
       return ids;
