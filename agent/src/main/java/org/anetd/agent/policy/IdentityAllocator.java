@@ -10,7 +10,9 @@ import org.anetd.agent.datapath.Ipcache4Value;
 /**
  * Stable identity allocation, a pure function: label sets that were allocated keep their ids,
  * new ones take the lowest free id from {@link Ipcache4Value#IDENTITY_FIRST_ALLOCATED}, and sets
- * not wanted any more are released (their ids may be reused by the next new set).
+ * not wanted any more are released. A released id is held back for one pass: until the pass's
+ * writes finish, ipcache entries may still carry it, and reusing it at once would give those
+ * addresses the new set's policy.
  */
 public final class IdentityAllocator {
   private IdentityAllocator() {}
@@ -28,13 +30,15 @@ public final class IdentityAllocator {
         fresh.add(labels); // sorted, so a batch of new sets is numbered deterministically
       }
     }
+    Set<Long> reserved = new HashSet<>(used);
+    reserved.addAll(previous.ids().values());
     long candidate = Ipcache4Value.IDENTITY_FIRST_ALLOCATED;
     for (LabelSet labels : fresh) {
-      while (used.contains(candidate)) {
+      while (reserved.contains(candidate)) {
         candidate++;
       }
       next.put(labels, candidate);
-      used.add(candidate);
+      reserved.add(candidate);
     }
     return new IdentityAllocation(next);
   }

@@ -33,14 +33,24 @@ class IdentityAllocatorTest {
   }
 
   @Test
-  void unusedSetsAreReleasedAndLowestFreeIdIsReused() {
+  void unusedSetsAreReleasedButTheirIdsAreNotReusedInTheSamePass() {
     IdentityAllocation first = IdentityAllocator.allocate(IdentityAllocation.EMPTY,
         List.of(set("k8s:pod=a"), set("k8s:pod=b"), set("k8s:pod=c")));
     IdentityAllocation next = IdentityAllocator.allocate(first,
         List.of(set("k8s:pod=c"), set("k8s:pod=d")));
     assertThat(next.ids()).doesNotContainKeys(set("k8s:pod=a"), set("k8s:pod=b"));
     assertThat(next.id(set("k8s:pod=c"))).isEqualTo(first.id(set("k8s:pod=c")));
-    assertThat(next.id(set("k8s:pod=d"))).contains(Ipcache4Value.IDENTITY_FIRST_ALLOCATED);
+    assertThat(next.id(set("k8s:pod=d"))).contains(Ipcache4Value.IDENTITY_FIRST_ALLOCATED + 3);
+  }
+
+  @Test
+  void idsReleasedInThePreviousPassAreReusedLowestFirst() {
+    IdentityAllocation first = IdentityAllocator.allocate(IdentityAllocation.EMPTY,
+        List.of(set("k8s:pod=a"), set("k8s:pod=b")));
+    IdentityAllocation released = IdentityAllocator.allocate(first, List.of(set("k8s:pod=b")));
+    IdentityAllocation next = IdentityAllocator.allocate(released,
+        List.of(set("k8s:pod=b"), set("k8s:pod=e")));
+    assertThat(next.id(set("k8s:pod=e"))).contains(Ipcache4Value.IDENTITY_FIRST_ALLOCATED);
   }
 
   @Test
