@@ -83,6 +83,12 @@ public final class Datapath implements AutoCloseable {
         MapBackend.of(map(LB4_REVERSE_NAT)));
   }
 
+  /** A writer over the policy, endpoint and ipcache maps that adopts what they hold now. */
+  public PolicyWriter policyWriter() {
+    return new PolicyWriter(MapBackend.of(map(POLICY)), MapBackend.of(map(ENDPOINTS)),
+        MapBackend.of(map(IPCACHE4)));
+  }
+
   @Override
   public void close() {
     lxc.close();
