@@ -36,6 +36,27 @@ public record ServiceIds(
     return new ServiceIds(new TreeMap<>(), new TreeMap<>());
   }
 
+  /**
+   * The ids the datapath holds now, read back from the maps a previous agent wrote: a restarted
+   * agent continues with them, so conntrack entries of established connections keep meaning the
+   * same backends and service addresses.
+   */
+  public static ServiceIds recover(Map<org.anetd.agent.datapath.Lb4Key,
+      org.anetd.agent.datapath.Lb4Service> services,
+      Map<Long, org.anetd.agent.datapath.Lb4Backend> backends) {
+    SortedMap<BackendAddress, Long> backendIds = new TreeMap<>();
+    backends.forEach((id, b) -> backendIds.putIfAbsent(
+        new BackendAddress(b.address(), b.port(), b.protocol()), id));
+    SortedMap<FrontendAddress, Integer> revNatIds = new TreeMap<>();
+    services.forEach((key, value) -> {
+      if (key.slot() == 0) {
+        revNatIds.putIfAbsent(new FrontendAddress(key.address(), key.port(), key.protocol()),
+            value.revNatId());
+      }
+    });
+    return new ServiceIds(backendIds, revNatIds);
+  }
+
   public Optional<Long> backendId(BackendAddress backend) {
     return Optional.ofNullable(backendIds.get(backend));
   }

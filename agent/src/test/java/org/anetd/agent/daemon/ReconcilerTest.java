@@ -1,0 +1,94 @@
+package org.anetd.agent.daemon;
+
+import static org.anetd.agent.daemon.ClusterFixtures.clusterIp;
+import static org.anetd.agent.daemon.ClusterFixtures.denyIngress;
+import static org.anetd.agent.daemon.ClusterFixtures.pod;
+import static org.anetd.agent.daemon.ClusterFixtures.slice;
+import static org.anetd.agent.daemon.ClusterFixtures.state;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.Lb4Key;
+import org.anetd.agent.datapath.LoadBalancerWriter;
+import org.anetd.agent.datapath.PolicyWriter;
+import org.anetd.agent.datapath.Protocol;
+import org.anetd.agent.datapath.InMemoryMapBackend;
+import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.policy.IdentityAllocation;
+import org.anetd.agent.service.ServiceCompilerConfig;
+import org.junit.jupiter.api.Test;
+
+/** A pass compiles the snapshot and writes only what changed; a restart writes nothing new. */
+class ReconcilerTest {
+  private final InMemoryMapBackend services = new InMemoryMapBackend("lb4_services", 65536);
+  private final InMemoryMapBackend backends = new InMemoryMapBackend("lb4_backends", 65536);
+  private final InMemoryMapBackend revNat = new InMemoryMapBackend("lb4_reverse_nat", 65535);
+  private final InMemoryMapBackend policy = new InMemoryMapBackend("policy", 65536);
+  private final InMemoryMapBackend endpoints = new InMemoryMapBackend("endpoints", 65536);
+  private final InMemoryMapBackend ipcache = new InMemoryMapBackend("ipcache", 65536);
+  private final InMemoryMapBackend ctAny = new InMemoryMapBackend("ct4_any", 65536);
+  private static final Map<String, Integer> LOCAL = Map.of("default/web-1", 11, "default/web-2", 12);
+
+  private Reconciler reconciler() {
+    return new Reconciler(new LoadBalancerWriter(services, backends, revNat),
+        new PolicyWriter(policy, endpoints, ipcache), ctAny, ServiceCompilerConfig.defaults(),
+        IdentityAllocation.EMPTY, Clock.systemUTC());
+  }
+
+  private static ClusterState cluster(long version, String... backendIps) {
+    return state(version, List.of(clusterIp("default", "web", "198.19.0.10", 80, 8080)),
+        List.of(slice("default", "web", 8080, backendIps)),
+        List.of(pod("default", "web-1", "198.18.0.11", Map.of("app", "web")),
+            pod("default", "web-2", "198.18.0.12", Map.of("app", "web"))),
+        List.of(denyIngress("default", "web")));
+  }
+
+  @Test
+  void aServiceWithTwoEndpointsGetsAMasterTwoSlotsAndTwoBackends() {
+    Reconciler.Report r = reconciler().reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+
+    assertThat(services.size()).isEqualTo(3);
+    assertThat(backends.size()).isEqualTo(2);
+    assertThat(r.desiredServices().services())
+        .containsKey(new Lb4Key(Ipv4.parse("198.19.0.10"), 80, Protocol.TCP, 0, 0));
+    assertThat(endpoints.size()).isEqualTo(2);
+    assertThat(r.problems()).isEmpty();
+  }
+
+  @Test
+  void aSecondPassOverTheSameSnapshotWritesNothing() {
+    Reconciler rec = reconciler();
+    rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+
+    Reconciler.Report again = rec.reconcile(cluster(2, "198.18.0.11", "198.18.0.12"), LOCAL);
+
+    assertThat(again.services().changes()).isZero();
+    assertThat(again.policy().changes()).isZero();
+  }
+
+  @Test
+  void aRestartedAgentKeepsServiceIdsAndWritesNothingForAnUnchangedCluster() {
+    Reconciler.Report before = reconciler().reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+
+    Reconciler restarted = reconciler();
+    Reconciler.Report after = restarted.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+
+    assertThat(after.services().changes()).isZero();
+    assertThat(after.policy().changes()).isZero();
+    assertThat(after.desiredServices().ids()).isEqualTo(before.desiredServices().ids());
+  }
+
+  @Test
+  void scalingDownReportsAndPurgesTheRemovedBackend() {
+    Reconciler rec = reconciler();
+    rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+
+    Reconciler.Report r = rec.reconcile(cluster(2, "198.18.0.11"), LOCAL);
+
+    assertThat(backends.size()).isEqualTo(1);
+    assertThat(r.services().deleted()).isEqualTo(2); // slot 2 and its backend
+  }
+}
