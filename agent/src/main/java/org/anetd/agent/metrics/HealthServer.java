@@ -5,13 +5,15 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Supplier;
 
 /**
  * /healthz (liveness) and /readyz (readiness) on :9879. Each answers 200 "ok" or 503 with the
- * reasons, one per line, so `kubectl describe pod` shows why a probe failed.
+ * reasons, one per line, so `kubectl describe pod` shows why a probe failed. /statusz answers the
+ * agent's status summary (what `anetd status` prints).
  */
 public final class HealthServer implements AutoCloseable {
   /** Health now: the reasons it is not live / not ready (empty = fine). */
@@ -27,11 +29,13 @@ public final class HealthServer implements AutoCloseable {
     this.server = server;
   }
 
-  public static HealthServer start(String address, Supplier<Status> status) {
+  public static HealthServer start(InetSocketAddress address, Supplier<Status> status,
+      Supplier<String> summary) {
     try {
-      HttpServer server = HttpServer.create(Addresses.parse(address), 16);
+      HttpServer server = HttpServer.create(address, 16);
       server.createContext("/healthz", ex -> answer(ex, status.get().notLive()));
       server.createContext("/readyz", ex -> answer(ex, status.get().notReady()));
+      server.createContext("/statusz", ex -> text(ex, 200, summary.get()));
       server.setExecutor(null);
       server.start();
       return new HealthServer(server);
@@ -45,10 +49,14 @@ public final class HealthServer implements AutoCloseable {
   }
 
   private static void answer(HttpExchange ex, List<String> problems) throws IOException {
-    byte[] body = (problems.isEmpty() ? "ok\n" : String.join("\n", problems) + "\n")
-        .getBytes(StandardCharsets.UTF_8);
+    text(ex, problems.isEmpty() ? 200 : 503,
+        problems.isEmpty() ? "ok\n" : String.join("\n", problems) + "\n");
+  }
+
+  private static void text(HttpExchange ex, int code, String text) throws IOException {
+    byte[] body = text.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-    ex.sendResponseHeaders(problems.isEmpty() ? 200 : 503, body.length);
+    ex.sendResponseHeaders(code, body.length);
     try (OutputStream out = ex.getResponseBody()) {
       out.write(body);
     }

@@ -13,9 +13,7 @@ public final class MetricsServer implements AutoCloseable {
     this.server = server;
   }
 
-  /** {@code address} is "host:port" or ":port" (all interfaces). */
-  public static MetricsServer start(AgentMetrics metrics, String address) {
-    InetSocketAddress bind = Addresses.parse(address);
+  public static MetricsServer start(AgentMetrics metrics, InetSocketAddress bind) {
     try {
       HTTPServer server = HTTPServer.builder()
           .hostname(bind.getHostString())
@@ -24,7 +22,7 @@ public final class MetricsServer implements AutoCloseable {
           .buildAndStart();
       return new MetricsServer(server);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot serve metrics on " + address + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot serve metrics on " + bind + ": " + e.getMessage(), e);
     }
   }
 
