@@ -2,13 +2,18 @@
 /*
  * Programs on the host end of each pod veth.
  *   from_container: tc ingress of the host veth = packets the pod sends.
+ *                   Service translation and conntrack (include/service.h), then the egress
+ *                   policy hook.
  *   to_container:   tc egress of the host veth  = packets delivered to the pod.
- * Service translation, conntrack and policy grow here; every packet is counted.
+ *                   The ingress policy hook.
+ * Every packet is counted in anetd_metrics by reason and direction (DIR_* as the pod sees it).
  */
 #include "include/common.h"
 #include "include/metrics.h"
+#include "include/pkt.h"
 #include "include/lb.h"
 #include "include/ct.h"
+#include "include/service.h"
 #include "include/ipcache.h"
 #include "include/policy.h"
 #include "include/events.h"
@@ -18,13 +23,36 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("tc")
 int from_container(struct __sk_buff *skb)
 {
-	metrics_update(REASON_FORWARDED, DIR_EGRESS, skb->len);
-	return TC_ACT_OK;
+	__u32 len = skb->len;
+	__u8 reason = REASON_FORWARDED;
+	struct pkt4 p;
+	int verdict;
+
+	switch (pkt4_parse(skb, &p)) {
+	case PKT_MALFORMED:
+		return metrics_drop(REASON_MALFORMED, DIR_EGRESS, len);
+	case PKT_OK:
+		verdict = svc4_from_container(skb, &p, len, &reason);
+		if (verdict != TC_ACT_OK) {
+			/* dropped, or refused with a RST / ICMP error sent back to the pod */
+			metrics_update(reason, DIR_EGRESS, len);
+			return verdict;
+		}
+		break;
+	default:
+		break; /* not translated: non-IPv4, other protocols, later fragments */
+	}
+	verdict = policy_egress_hook(skb, &reason);
+	metrics_update(reason, DIR_EGRESS, len);
+	return verdict;
 }
 
 SEC("tc")
 int to_container(struct __sk_buff *skb)
 {
-	metrics_update(REASON_FORWARDED, DIR_INGRESS, skb->len);
-	return TC_ACT_OK;
+	__u8 reason = REASON_FORWARDED;
+	int verdict = policy_ingress_hook(skb, &reason);
+
+	metrics_update(reason, DIR_INGRESS, skb->len);
+	return verdict;
 }

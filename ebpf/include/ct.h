@@ -4,6 +4,7 @@
 #define ANETD_CT_H
 
 #include "common.h"
+#include "pkt.h"
 
 #define CT_MAP_TCP_MAX_DEFAULT 524288
 #define CT_MAP_ANY_MAX_DEFAULT 262144
@@ -35,13 +36,24 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
 #define CT_F_SNAT 0x0010         /* source was rewritten (nodeport SNAT or hairpin) */
 #define CT_F_POLICY_ALLOWED 0x0020
 
-/* Mirrored by Ct4EntryCodec. */
+/*
+ * Mirrored by Ct4EntryCodec.
+ *
+ * A service connection has two entries, written together by from_container on its first packet:
+ *   forward  key {vip, client, vip port, client port, proto, CT_KEY_F_SERVICE}
+ *            nat_addr:nat_port = the backend address:port the destination is rewritten to
+ *   reply    key {client (or hairpin_ipv4), backend, client port, backend port, proto,
+ *                 CT_KEY_F_REPLY}
+ *            nat_addr:nat_port = the client address:port (with CT_F_SNAT the destination of
+ *            replies is restored to it)
+ * Both carry backend_id, rev_nat_id and the same flags and expiry: every packet refreshes both.
+ */
 struct ct4_entry {
 	__u64 expires_ns;   /* bpf_ktime_get_ns() after which the entry is dead */
 	__u64 packets;
 	__u64 bytes;
-	__u32 backend_id;   /* service entries: the chosen backend */
-	__be32 nat_addr;    /* the address rewritten (original dst or snat src), network order */
+	__u32 backend_id;   /* service entries (both directions): the chosen backend */
+	__be32 nat_addr;    /* forward: backend address; reply: client address; network order */
 	__be16 nat_port;    /* network byte order */
 	__u16 rev_nat_id;
 	__u16 flags;        /* CT_F_* */
@@ -62,5 +74,133 @@ struct {
 	__type(key, struct ct4_key);
 	__type(value, struct ct4_entry);
 } anetd_ct4_any SEC(".maps");
+
+/*
+ * Lifetimes in seconds, refreshed by every packet of a connection; an expired entry is treated
+ * as absent (a forward packet then opens a new connection). Defaults and names follow
+ * cilium-config's bpf-ct-timeout-regular-* keys.
+ */
+const volatile __u32 ct_timeout_tcp_syn_s = 60;   /* TCP until a reply is seen (-tcp-syn) */
+const volatile __u32 ct_timeout_tcp_s = 21600;    /* established TCP (-tcp) */
+const volatile __u32 ct_timeout_tcp_fin_s = 10;   /* FIN from both sides, or a RST (-tcp-fin) */
+const volatile __u32 ct_timeout_any_s = 60;       /* UDP and ICMP echo (-any) */
+
+#define NSEC_PER_SEC 1000000000ULL
+#define CT_F_CLOSING (CT_F_TX_CLOSING | CT_F_RX_CLOSING)
+
+static __always_inline struct ct4_entry *ct4_lookup(__u8 proto, const struct ct4_key *key)
+{
+	if (proto == IPPROTO_TCP)
+		return bpf_map_lookup_elem(&anetd_ct4_tcp, key);
+	return bpf_map_lookup_elem(&anetd_ct4_any, key);
+}
+
+static __always_inline long ct4_update(__u8 proto, const struct ct4_key *key,
+				       const struct ct4_entry *e)
+{
+	if (proto == IPPROTO_TCP)
+		return bpf_map_update_elem(&anetd_ct4_tcp, key, e, BPF_ANY);
+	return bpf_map_update_elem(&anetd_ct4_any, key, e, BPF_ANY);
+}
+
+static __always_inline void ct4_delete(__u8 proto, const struct ct4_key *key)
+{
+	if (proto == IPPROTO_TCP)
+		bpf_map_delete_elem(&anetd_ct4_tcp, key);
+	else
+		bpf_map_delete_elem(&anetd_ct4_any, key);
+}
+
+/* The key of a packet's own tuple. */
+static __always_inline void ct4_key_of(struct ct4_key *k, const struct pkt4 *p, __u8 flags)
+{
+	k->daddr = p->daddr;
+	k->saddr = p->saddr;
+	k->dport = p->dport;
+	k->sport = p->sport;
+	k->nexthdr = p->proto;
+	k->flags = flags;
+	k->pad = 0;
+}
+
+/* The key of a tuple given field by field (the other direction of a connection). */
+static __always_inline void ct4_key_set(struct ct4_key *k, __be32 daddr, __be32 saddr,
+					__be16 dport, __be16 sport, __u8 proto, __u8 flags)
+{
+	k->daddr = daddr;
+	k->saddr = saddr;
+	k->dport = dport;
+	k->sport = sport;
+	k->nexthdr = proto;
+	k->flags = flags;
+	k->pad = 0;
+}
+
+static __always_inline __u64 ct4_lifetime_ns(__u8 proto, __u16 flags)
+{
+	__u32 s;
+
+	if (proto != IPPROTO_TCP)
+		s = ct_timeout_any_s;
+	else if ((flags & CT_F_CLOSING) == CT_F_CLOSING)
+		s = ct_timeout_tcp_fin_s;
+	else if (!(flags & CT_F_SEEN_REPLY))
+		s = ct_timeout_tcp_syn_s;
+	else
+		s = ct_timeout_tcp_s;
+	return (__u64)s * NSEC_PER_SEC;
+}
+
+/*
+ * State a packet adds to its connection. A RST closes both sides; a FIN closes the side that
+ * sent it, so a half-closed connection keeps its established lifetime until the other FIN.
+ */
+static __always_inline __u16 ct4_flags_of(const struct pkt4 *p, int is_reply)
+{
+	__u16 f = is_reply ? CT_F_SEEN_REPLY : 0;
+
+	if (p->proto == IPPROTO_TCP) {
+		if (p->tcp_flags & TCPF_RST)
+			f |= CT_F_CLOSING;
+		else if (p->tcp_flags & TCPF_FIN)
+			f |= is_reply ? CT_F_RX_CLOSING : CT_F_TX_CLOSING;
+	}
+	return f;
+}
+
+static __always_inline int ct4_expired(const struct ct4_entry *e, __u64 now)
+{
+	return e->expires_ns <= now;
+}
+
+/* A pure SYN on a closed (or closing) connection reuses its tuple for a new connection. */
+static __always_inline int ct4_reopens(const struct ct4_entry *e, const struct pkt4 *p)
+{
+	return p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN &&
+	       (e->flags & CT_F_CLOSING);
+}
+
+/*
+ * Accounts a packet in its direction's entry and mirrors the connection state into the other
+ * direction's entry (when there is one), so both directions expire together.
+ */
+static __always_inline void ct4_account(struct ct4_entry *own, struct ct4_entry *peer, __u16 add,
+					__u8 proto, __u32 bytes, __u64 now)
+{
+	__u16 flags = own->flags | add;
+
+	if (peer)
+		flags |= peer->flags;
+	__u64 expires = now + ct4_lifetime_ns(proto, flags);
+
+	own->flags = flags;
+	own->expires_ns = expires;
+	__sync_fetch_and_add(&own->packets, 1);
+	__sync_fetch_and_add(&own->bytes, bytes);
+	if (peer) {
+		peer->flags = flags;
+		peer->expires_ns = expires;
+	}
+}
 
 #endif

@@ -4,6 +4,7 @@
 #define ANETD_LB_H
 
 #include "common.h"
+#include "pkt.h"
 
 #define LB_MAP_MAX_DEFAULT 65536
 
@@ -111,5 +112,112 @@ struct {
 	__type(key, struct lb4_affinity_key);
 	__type(value, struct lb4_affinity_value);
 } anetd_lb4_affinity SEC(".maps");
+
+/*
+ * The master entry of the frontend a packet from a local pod addresses, or NULL. A frontend
+ * with two views (externalTrafficPolicy or internalTrafficPolicy Local: the flag is on its
+ * external-scope master) is looked up again in the internal scope, which is the view pods use;
+ * when no internal entry exists the external one serves. On return *key is the master key of
+ * the view found.
+ */
+static __always_inline struct lb4_service *lb4_lookup_service(struct lb4_key *key,
+							      const struct pkt4 *p)
+{
+	key->address = p->daddr;
+	key->dport = p->dport;
+	key->backend_slot = 0;
+	key->proto = p->proto;
+	key->scope = LB_SCOPE_EXTERNAL;
+	key->pad[0] = 0;
+	key->pad[1] = 0;
+
+	struct lb4_service *svc = bpf_map_lookup_elem(&anetd_lb4_services, key);
+
+	if (svc && (svc->flags & (LB_F_ETP_LOCAL | LB_F_ITP_LOCAL))) {
+		key->scope = LB_SCOPE_INTERNAL;
+		struct lb4_service *internal = bpf_map_lookup_elem(&anetd_lb4_services, key);
+
+		if (internal)
+			return internal;
+		key->scope = LB_SCOPE_EXTERNAL;
+	}
+	return svc;
+}
+
+/* The backend id in one slot (1..count) of a frontend, 0 when the slot is empty. */
+static __always_inline __u32 lb4_slot_backend(struct lb4_key *key, __u16 slot)
+{
+	key->backend_slot = slot;
+	struct lb4_service *s = bpf_map_lookup_elem(&anetd_lb4_services, key);
+
+	key->backend_slot = 0;
+	return s ? s->backend_id : 0;
+}
+
+struct lb4_slot_scan {
+	struct lb4_key key;
+	__u32 backend_id;
+	__u32 found;
+};
+
+static long lb4_slot_scan_step(__u32 i, void *ctx)
+{
+	struct lb4_slot_scan *scan = ctx;
+
+	scan->key.backend_slot = i + 1;
+	struct lb4_service *s = bpf_map_lookup_elem(&anetd_lb4_services, &scan->key);
+
+	if (s && s->backend_id == scan->backend_id) {
+		scan->found = 1;
+		return 1; /* stop */
+	}
+	return 0;
+}
+
+/* Whether backend_id is still in one of the slots 1..count (a bpf_loop over the slots). */
+static __always_inline int lb4_backend_in_slots(const struct lb4_key *master, __u16 count,
+						__u32 backend_id)
+{
+	struct lb4_slot_scan scan = { .key = *master, .backend_id = backend_id };
+
+	bpf_loop(count, lb4_slot_scan_step, &scan, 0);
+	return scan.found;
+}
+
+/*
+ * Picks the backend of a new connection to the frontend whose master key and entry are given.
+ * With session affinity (LB_F_AFFINITY; timeout in seconds in the master's backend_id) a
+ * client keeps its backend while it used it within the timeout and the backend is still in a
+ * slot; otherwise a random slot decides. Affinity is refreshed on every new connection.
+ * Returns 0 when the chosen slot is empty (the agent is rewriting the frontend).
+ */
+static __always_inline __u32 lb4_select_backend(struct lb4_key *master,
+						const struct lb4_service *svc, __be32 client,
+						__u64 now)
+{
+	__u16 count = svc->count;
+	__u8 affinity = svc->flags & LB_F_AFFINITY;
+	__u64 timeout_ns = (__u64)svc->backend_id * 1000000000ULL;
+	struct lb4_affinity_key akey = { .client_ip = client, .rev_nat_id = svc->rev_nat_id };
+	__u32 id = 0;
+
+	if (count == 0)
+		return 0;
+	if (affinity) {
+		struct lb4_affinity_value *av = bpf_map_lookup_elem(&anetd_lb4_affinity, &akey);
+
+		if (av && now - av->last_used_ns < timeout_ns &&
+		    lb4_backend_in_slots(master, count, av->backend_id))
+			id = av->backend_id;
+	}
+	if (!id)
+		id = lb4_slot_backend(master, bpf_get_prandom_u32() % count + 1);
+	if (id && affinity) {
+		struct lb4_affinity_value v = { .last_used_ns = now, .backend_id = id };
+
+		bpf_map_update_elem(&anetd_lb4_affinity, &akey, &v, BPF_ANY);
+	}
+	return id;
+}
 
 #endif

@@ -5,13 +5,15 @@
 
 #include "common.h"
 
-/* Reasons: 0 = forwarded, >= 1 a drop reason. Mirrored by MetricsReason in Java. */
+/* Reasons: 0 = forwarded, >= 1 a drop reason. Mirrored by the REASON_* constants of MetricsKey. */
 #define REASON_FORWARDED 0
 #define REASON_POLICY_DENIED 1
 #define REASON_NO_SERVICE_BACKEND 2
 #define REASON_CT_MAP_FULL 3
 #define REASON_MALFORMED 4
 #define REASON_UNSUPPORTED_L3 5
+#define REASON_STALE_SERVICE_CONNECTION 6 /* TCP backend removed, or reply whose service is gone */
+#define REASON_NAT_FAILED 7               /* a rewrite helper failed (no room, bad offsets) */
 
 /* Mirrored by MetricsKeyCodec. */
 struct metrics_key {
@@ -47,6 +49,13 @@ static __always_inline void metrics_update(__u8 reason, __u8 dir, __u64 bytes)
 	}
 	struct metrics_value init = { .packets = 1, .bytes = bytes };
 	bpf_map_update_elem(&anetd_metrics, &key, &init, BPF_NOEXIST);
+}
+
+/* Counts a dropped (or, for rejections, replaced) packet and returns TC_ACT_SHOT. */
+static __always_inline int metrics_drop(__u8 reason, __u8 dir, __u64 bytes)
+{
+	metrics_update(reason, dir, bytes);
+	return TC_ACT_SHOT;
 }
 
 #endif

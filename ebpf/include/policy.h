@@ -66,4 +66,20 @@ struct {
 	__type(value, struct endpoint_policy);
 } anetd_endpoints SEC(".maps");
 
+/*
+ * Where NetworkPolicy plugs in (issue #5); both hooks allow everything for now.
+ * policy_egress_hook runs in from_container after service translation (policy sees the backend,
+ * not the VIP); policy_ingress_hook runs in to_container before delivery. They return a tc
+ * verdict and, for a drop, set *reason (REASON_POLICY_DENIED).
+ */
+static __always_inline int policy_egress_hook(struct __sk_buff *skb, __u8 *reason)
+{
+	return TC_ACT_OK;
+}
+
+static __always_inline int policy_ingress_hook(struct __sk_buff *skb, __u8 *reason)
+{
+	return TC_ACT_OK;
+}
+
 #endif

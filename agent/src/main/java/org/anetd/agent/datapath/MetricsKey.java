@@ -8,6 +8,10 @@ public record MetricsKey(int reason, int direction) {
   public static final int REASON_CT_MAP_FULL = 3;
   public static final int REASON_MALFORMED = 4;
   public static final int REASON_UNSUPPORTED_L3 = 5;
+  /** A TCP connection whose backend was removed, or a reply whose service is gone. */
+  public static final int REASON_STALE_SERVICE_CONNECTION = 6;
+  /** A packet rewrite helper failed. */
+  public static final int REASON_NAT_FAILED = 7;
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;

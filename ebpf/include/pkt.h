@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Parsing of Ethernet + IPv4 + TCP/UDP/ICMP echo into a small summary (struct pkt4).
+ *
+ * Headers are read with bpf_skb_load_bytes, so IP options (ihl > 5) cost nothing special.
+ * Outcomes:
+ *   PKT_OK         IPv4 TCP, UDP or ICMP echo with a complete L4 header: tuple filled in.
+ *   PKT_PASS       not for us: non-IPv4, other L4 protocols, ICMP other than echo, and
+ *                  non-first IPv4 fragments (they carry no ports; see below).
+ *   PKT_MALFORMED  truncated or inconsistent headers (ihl < 5, tot_len shorter than the
+ *                  headers, TCP doff < 5, packet shorter than the headers it claims).
+ *
+ * Fragments: a first fragment (offset 0, MF set) carries the L4 header and is handled like
+ * any packet. Later fragments are passed untranslated: service traffic large enough to
+ * fragment loses its tail fragments (they are routed to the VIP) until a fragment-tracking
+ * map exists; pod-to-pod fragmented traffic is unaffected.
+ */
+#ifndef ANETD_PKT_H
+#define ANETD_PKT_H
+
+#include "common.h"
+
+#define PKT_OK 0
+#define PKT_PASS 1
+#define PKT_MALFORMED 2
+
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_PORT_UNREACH 3
+#define ICMP_ECHO 8
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+
+/* TCP flags as in byte 13 of the TCP header. */
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
+
+struct pkt4 {
+	__be32 saddr;       /* network byte order, as on the wire */
+	__be32 daddr;
+	__be16 sport;       /* network byte order; ICMP echo: the echo id */
+	__be16 dport;       /* network byte order; ICMP echo: the echo id */
+	__u16 l4_off;       /* offset of the L4 header from the start of the frame */
+	__u16 ip_len;       /* IPv4 tot_len, host order */
+	__u16 l4_len;       /* ip_len minus the IPv4 header, host order */
+	__u8 proto;         /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_ICMP */
+	__u8 tcp_flags;     /* TCPF_*, TCP only */
+	__u8 tcp_hlen;      /* doff * 4, TCP only */
+	__u8 icmp_type;     /* ICMP only */
+	__u8 pad[2];
+};
+
+/* Offset of the L4 checksum field from the L4 header. */
+static __always_inline __u32 pkt4_l4_csum_off(const struct pkt4 *p)
+{
+	if (p->proto == IPPROTO_TCP)
+		return p->l4_off + 16;
+	if (p->proto == IPPROTO_UDP)
+		return p->l4_off + 6;
+	return p->l4_off + 2; /* ICMP */
+}
+
+static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
+{
+	struct iphdr ip;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return PKT_PASS;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
+		return PKT_MALFORMED;
+	if (ip.version != 4 || ip.ihl < 5)
+		return PKT_MALFORMED;
+
+	__u16 ihl_bytes = ip.ihl * 4;
+	__u16 ip_len = bpf_ntohs(ip.tot_len);
+
+	if (ip_len == 0 && skb->len > 0xffff)
+		return PKT_PASS; /* BIG TCP super-packet (tot_len 0): not translated */
+
+	if (ip_len < ihl_bytes || ETH_HLEN + (__u32)ip_len > skb->len)
+		return PKT_MALFORMED;
+	if (bpf_ntohs(ip.frag_off) & IP_OFFSET)
+		return PKT_PASS; /* a later fragment: no L4 header to translate */
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->saddr = ip.saddr;
+	p->daddr = ip.daddr;
+	p->proto = ip.protocol;
+	p->ip_len = ip_len;
+	p->l4_off = ETH_HLEN + ihl_bytes;
+	p->l4_len = ip_len - ihl_bytes;
+
+	/* First fragments are checked against the datagram's first piece only. */
+	switch (ip.protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr tcp;
+
+		if (p->l4_len < sizeof(tcp) ||
+		    bpf_skb_load_bytes(skb, p->l4_off, &tcp, sizeof(tcp)) < 0)
+			return PKT_MALFORMED;
+		if (tcp.doff < 5 || tcp.doff * 4 > p->l4_len)
+			return PKT_MALFORMED;
+		p->sport = tcp.source;
+		p->dport = tcp.dest;
+		p->tcp_hlen = tcp.doff * 4;
+		p->tcp_flags = ((__u8 *)&tcp)[13];
+		return PKT_OK;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr udp;
+
+		if (p->l4_len < sizeof(udp) ||
+		    bpf_skb_load_bytes(skb, p->l4_off, &udp, sizeof(udp)) < 0)
+			return PKT_MALFORMED;
+		p->sport = udp.source;
+		p->dport = udp.dest;
+		return PKT_OK;
+	}
+	case IPPROTO_ICMP: {
+		/* type, code, checksum, id, sequence */
+		struct {
+			__u8 type;
+			__u8 code;
+			__be16 csum;
+			__be16 id;
+			__be16 seq;
+		} icmp;
+
+		if (p->l4_len < sizeof(icmp) ||
+		    bpf_skb_load_bytes(skb, p->l4_off, &icmp, sizeof(icmp)) < 0)
+			return PKT_MALFORMED;
+		if (icmp.type != ICMP_ECHO && icmp.type != ICMP_ECHOREPLY)
+			return PKT_PASS; /* errors are not translated yet */
+		p->icmp_type = icmp.type;
+		p->sport = icmp.id;
+		p->dport = icmp.id;
+		return PKT_OK;
+	}
+	default:
+		return PKT_PASS;
+	}
+}
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Service translation of the packets a pod sends (from_container), with conntrack.
+ *
+ *   forward  tuple tracked (CT_KEY_F_SERVICE): DNAT to the backend of the entry.
+ *   reply    tuple tracked (CT_KEY_F_REPLY): SNAT back to the service address (rev NAT), and
+ *            for hairpin connections DNAT from the hairpin address back to the client.
+ *   new      frontend in anetd_lb4_services: pick a backend (affinity or random slot), write
+ *            the forward and reply entries, DNAT (+ SNAT to hairpin_ipv4 when the backend is
+ *            the client itself). A frontend without backends is refused at once (reject.h).
+ *   other    passed untouched.
+ *
+ * A tracked connection whose backend disappeared from anetd_lb4_backends: UDP and ICMP pick a
+ * new backend and rewrite the entries (the next datagram reaches a live backend); TCP is
+ * dropped (REASON_STALE_SERVICE_CONNECTION) except for a SYN, which opens a new connection.
+ * A tracked connection ignores the backend's state and slots: terminating backends keep
+ * serving the connections they have.
+ */
+#ifndef ANETD_SERVICE_H
+#define ANETD_SERVICE_H
+
+#include "common.h"
+#include "metrics.h"
+#include "pkt.h"
+#include "nat.h"
+#include "ct.h"
+#include "lb.h"
+#include "reject.h"
+
+/* What is left of a forward entry being replaced, to remove its reply entry. */
+struct svc4_stale {
+	__be32 backend_addr;
+	__be16 backend_port;
+	__u16 flags;
+	__u8 present;
+};
+
+/* The reply-direction key of a service connection of packet p (a forward packet). */
+static __always_inline void svc4_reply_key(struct ct4_key *k, const struct pkt4 *p,
+					   __be32 backend_addr, __be16 backend_port, __u16 flags)
+{
+	__be32 client = (flags & CT_F_SNAT) ? bpf_htonl(hairpin_ipv4) : p->saddr;
+
+	ct4_key_set(k, client, backend_addr, p->sport, backend_port, p->proto, CT_KEY_F_REPLY);
+}
+
+/* Rewrites a forward packet towards its backend (and from the hairpin address if flagged). */
+static __always_inline int svc4_dnat(struct __sk_buff *skb, struct pkt4 *p, __be32 addr,
+				     __be16 port, __u16 flags, __u8 *reason)
+{
+	if (nat4_dnat(skb, p, addr, port) < 0 ||
+	    ((flags & CT_F_SNAT) && nat4_rewrite_addr(skb, p, 1, bpf_htonl(hairpin_ipv4)) < 0)) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+/* A new connection (or a tracked one that must pick again) to the frontend p addresses. */
+static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p,
+				    const struct ct4_key *fkey, const struct svc4_stale *stale,
+				    __u32 len, __u64 now, __u8 *reason)
+{
+	struct lb4_key lkey;
+	struct ct4_key rkey;
+	struct lb4_service *svc = lb4_lookup_service(&lkey, p);
+
+	if (stale->present) {
+		/* entries of the previous connection on this tuple: forget its reply direction */
+		svc4_reply_key(&rkey, p, stale->backend_addr, stale->backend_port, stale->flags);
+		ct4_delete(p->proto, &rkey);
+		if (!svc)
+			ct4_delete(p->proto, fkey);
+	}
+	if (!svc)
+		return TC_ACT_OK; /* not a service */
+	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
+		*reason = REASON_NO_SERVICE_BACKEND;
+		if (p->proto == IPPROTO_TCP)
+			return reject_tcp(skb, p);
+		if (p->proto == IPPROTO_UDP)
+			return reject_udp(skb, p);
+		return TC_ACT_SHOT;
+	}
+
+	__u16 rev_nat_id = svc->rev_nat_id;
+	__u32 backend_id = lb4_select_backend(&lkey, svc, p->saddr, now);
+	struct lb4_backend *bep = backend_id ? bpf_map_lookup_elem(&anetd_lb4_backends, &backend_id)
+					     : NULL;
+
+	if (!bep) {
+		*reason = REASON_NO_SERVICE_BACKEND; /* slot or backend missing mid-update */
+		return TC_ACT_SHOT;
+	}
+	__be32 backend_addr = bep->address;
+	__be16 backend_port = bep->port;
+	__u16 flags = ct4_flags_of(p, 0) | (backend_addr == p->saddr ? CT_F_SNAT : 0);
+	struct ct4_entry e = {
+		.expires_ns = now + ct4_lifetime_ns(p->proto, flags),
+		.packets = 1,
+		.bytes = len,
+		.backend_id = backend_id,
+		.nat_addr = backend_addr,
+		.nat_port = backend_port,
+		.rev_nat_id = rev_nat_id,
+		.flags = flags,
+	};
+
+	if (ct4_update(p->proto, fkey, &e) < 0) {
+		*reason = REASON_CT_MAP_FULL;
+		return TC_ACT_SHOT;
+	}
+	e.packets = 0;
+	e.bytes = 0;
+	e.nat_addr = p->saddr;
+	e.nat_port = p->sport;
+	svc4_reply_key(&rkey, p, backend_addr, backend_port, flags);
+	if (ct4_update(p->proto, &rkey, &e) < 0) {
+		ct4_delete(p->proto, fkey);
+		*reason = REASON_CT_MAP_FULL;
+		return TC_ACT_SHOT;
+	}
+	return svc4_dnat(skb, p, backend_addr, backend_port, flags, reason);
+}
+
+/* A reply of a tracked service connection: back to the service address. p is a reply packet. */
+static __always_inline int svc4_reply(struct __sk_buff *skb, struct pkt4 *p,
+				      struct ct4_entry *rep, __u32 len, __u64 now, __u8 *reason)
+{
+	__u16 rev_nat_id = rep->rev_nat_id;
+	struct lb4_reverse_nat *rnat = bpf_map_lookup_elem(&anetd_lb4_reverse_nat, &rev_nat_id);
+
+	if (!rnat) {
+		*reason = REASON_STALE_SERVICE_CONNECTION;
+		return TC_ACT_SHOT;
+	}
+	__be32 vip = rnat->address;
+	__be16 vport = rnat->port;
+	__u16 flags = rep->flags;
+	__be32 client = (flags & CT_F_SNAT) ? rep->nat_addr : p->daddr;
+	struct ct4_key fkey;
+
+	ct4_key_set(&fkey, vip, client, vport, p->dport, p->proto, CT_KEY_F_SERVICE);
+	ct4_account(rep, ct4_lookup(p->proto, &fkey), ct4_flags_of(p, 1), p->proto, len, now);
+
+	if (nat4_snat(skb, p, vip, vport) < 0 ||
+	    ((flags & CT_F_SNAT) && nat4_rewrite_addr(skb, p, 0, client) < 0)) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+/*
+ * Translates a packet a pod sends. Returns the tc verdict; *reason says what to count
+ * (REASON_FORWARDED unless dropped or rejected).
+ */
+static __always_inline int svc4_from_container(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
+					       __u8 *reason)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct svc4_stale stale = {};
+	struct ct4_key fkey, rkey;
+	struct ct4_entry *fwd;
+
+	ct4_key_of(&fkey, p, CT_KEY_F_SERVICE);
+	fwd = ct4_lookup(p->proto, &fkey);
+	if (!fwd) {
+		ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
+		struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
+
+		if (rep && !ct4_expired(rep, now))
+			return svc4_reply(skb, p, rep, len, now, reason);
+		goto new_connection;
+	}
+
+	stale.backend_addr = fwd->nat_addr;
+	stale.backend_port = fwd->nat_port;
+	stale.flags = fwd->flags;
+	stale.present = 1;
+	if (ct4_expired(fwd, now) || ct4_reopens(fwd, p))
+		goto new_connection;
+
+	__u32 backend_id = fwd->backend_id;
+	struct lb4_backend *be = bpf_map_lookup_elem(&anetd_lb4_backends, &backend_id);
+
+	if (!be) {
+		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
+			*reason = REASON_STALE_SERVICE_CONNECTION;
+			return TC_ACT_SHOT;
+		}
+		goto new_connection; /* UDP/ICMP (or a fresh SYN): pick a live backend */
+	}
+	__be32 backend_addr = be->address;
+	__be16 backend_port = be->port;
+	__u16 flags = fwd->flags;
+
+	svc4_reply_key(&rkey, p, backend_addr, backend_port, flags);
+	ct4_account(fwd, ct4_lookup(p->proto, &rkey), ct4_flags_of(p, 0), p->proto, len, now);
+	return svc4_dnat(skb, p, backend_addr, backend_port, flags, reason);
+
+new_connection:
+	return svc4_new(skb, p, &fkey, &stale, len, now, reason);
+}
+
+#endif
