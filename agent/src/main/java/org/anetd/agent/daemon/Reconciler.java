@@ -40,17 +40,17 @@ public final class Reconciler {
 
   private final LoadBalancerWriter lb;
   private final PolicyWriter policy;
-  private final MapBackend ctAny;
+  private final List<MapBackend> conntrack;
   private final Clock clock;
   private ServiceCompilerConfig serviceConfig;
   private ServiceIds serviceIds;
   private IdentityAllocation identities;
 
-  public Reconciler(LoadBalancerWriter lb, PolicyWriter policy, MapBackend ctAny,
+  public Reconciler(LoadBalancerWriter lb, PolicyWriter policy, List<MapBackend> conntrack,
       ServiceCompilerConfig serviceConfig, IdentityAllocation identities, Clock clock) {
     this.lb = lb;
     this.policy = policy;
-    this.ctAny = ctAny;
+    this.conntrack = List.copyOf(conntrack);
     this.serviceConfig = serviceConfig;
     this.identities = identities;
     this.clock = clock;
@@ -79,7 +79,10 @@ public final class Reconciler {
     // Ids are committed only once their entries are written: a failed write retries with the
     // previous allocation, which the maps still reflect.
     serviceIds = services.ids();
-    int purged = ConntrackPurger.purge(ctAny, lbResult.removedBackends());
+    int purged = 0;
+    for (MapBackend table : conntrack) {
+      purged += ConntrackPurger.purge(table, lbResult.removedBackends().keySet());
+    }
     WriteResult policyWrites = policy.write(desiredPolicy.entries(), desiredPolicy.endpoints(),
         ipcache);
     identities = desiredPolicy.identities().allocation();

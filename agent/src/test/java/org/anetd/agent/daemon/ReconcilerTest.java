@@ -34,7 +34,7 @@ class ReconcilerTest {
 
   private Reconciler reconciler() {
     return new Reconciler(new LoadBalancerWriter(services, backends, revNat),
-        new PolicyWriter(policy, endpoints, ipcache), ctAny, ServiceCompilerConfig.defaults(),
+        new PolicyWriter(policy, endpoints, ipcache), List.of(ctAny), ServiceCompilerConfig.defaults(),
         IdentityAllocation.EMPTY, Clock.systemUTC());
   }
 

@@ -1,0 +1,51 @@
+package org.anetd.agent.daemon;
+
+import java.time.Instant;
+import org.anetd.agent.config.AgentConfig;
+import org.anetd.agent.config.ConfigHolder;
+import org.anetd.agent.config.ConfigKey;
+import org.anetd.agent.datapath.Datapath;
+import org.anetd.agent.metrics.HealthServer;
+
+/** The summary `anetd status` prints, in the spirit of `cilium status` (pure formatting). */
+final class AgentStatus {
+  private AgentStatus() {}
+
+  static String render(AgentOptions options, ConfigHolder config, HealthServer.Status health,
+      Reconciler.Report last, Instant lastTime, Datapath datapath) {
+    StringBuilder out = new StringBuilder();
+    AgentConfig c = config.current();
+    line(out, "Node", options.nodeName());
+    line(out, "Health", health.notLive().isEmpty() ? "Ok" : "Failing: " + String.join("; ", health.notLive()));
+    line(out, "Ready", health.notReady().isEmpty() ? "Ok" : "No: " + String.join("; ", health.notReady()));
+    line(out, "KubeProxyReplacement", c.kubeProxyReplacement() ? "True" : "False");
+    line(out, "Policy enforcement", c.enablePolicy().toString().toLowerCase()
+        + (c.policyAuditMode() ? " (audit mode)" : ""));
+    line(out, "Config", config.lastRejection()
+        .map(r -> "last change REJECTED (" + r.errors().size() + " errors), previous in force")
+        .orElse("ok") + ", node-port-range " + c.formattedValue(ConfigKey.NODE_PORT_RANGE));
+    if (datapath != null) {
+      line(out, "Datapath", "loaded, maps pinned under " + datapath.settings().pinRoot());
+    }
+    if (last == null) {
+      line(out, "Last reconcile", "none yet");
+    } else {
+      line(out, "Last reconcile", "state v" + last.version() + " at " + lastTime + " (compile "
+          + last.compileTime().toMillis() + " ms, write " + last.writeTime().toMillis() + " ms)");
+      line(out, "Services", last.desiredServices().frontends().size() + " services, "
+          + last.desiredServices().services().size() + "/" + (datapath == null ? "?"
+              : datapath.settings().lbMapMax()) + " lb4_services entries, "
+          + last.desiredServices().backends().size() + " backends");
+      line(out, "Policy", last.desiredPolicy().endpoints().size() + " endpoints, "
+          + last.desiredPolicy().entries().size() + " policy entries, "
+          + last.desiredPolicy().identities().byId().size() + " identities");
+      line(out, "Problems", last.problems().isEmpty() ? "none"
+          : last.problems().size() + " (see Kubernetes Events with source anetd)");
+    }
+    return out.toString();
+  }
+
+  private static void line(StringBuilder out, String key, String value) {
+    out.append(String.format("%-22s %s%n", key + ":", value));
+  }
+}
