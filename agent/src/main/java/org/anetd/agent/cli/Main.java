@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     versionProvider = VersionCommand.Provider.class,
     description = "Kubernetes node networking agent: eBPF service load balancing and"
         + " NetworkPolicy.",
-    subcommands = {VersionCommand.class, StatusCommand.class, ConfigCommand.class,
+    subcommands = {VersionCommand.class, AgentCommand.class, StatusCommand.class, ConfigCommand.class,
         BpfCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec

@@ -2,32 +2,29 @@ package org.anetd.agent.datapath;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.anetd.agent.testing.PodNetwork.echo;
+import static org.anetd.agent.testing.PodNetwork.readLine;
+import static org.anetd.agent.testing.PodNetwork.exchange;
 import static org.awaitility.Awaitility.await;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.anetd.agent.bpf.BpfObject;
-import org.anetd.agent.bpf.NetworkNamespace;
-import org.anetd.agent.bpf.TcAttachment;
 import org.anetd.agent.testing.EbpfObjects;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.PodNetwork;
+import org.anetd.agent.testing.PodNetwork.Pod;
 import org.anetd.agent.testing.Shell;
 import org.junit.jupiter.api.Test;
 
@@ -54,22 +51,16 @@ class ServiceTrafficKernelTest {
   private static final int UDP_REV_NAT = 2;
   private static final Duration FAST = Duration.ofSeconds(1);
 
-  /** A node with its pods, the datapath attached to every pod veth, and its service maps. */
+  /** The pod network of {@link PodNetwork} with bpf_lxc on every pod veth and its service maps. */
   private static final class Node {
-    final NetnsLab lab;
+    final PodNetwork net;
     final NetnsLab.Netns ns;
     final BpfObject lxc;
     final ServiceMaps maps;
-    final Map<String, Pod> pods = new LinkedHashMap<>();
 
     Node(NetnsLab lab) {
-      this.lab = lab;
-      ns = lab.netns("node");
-      ns.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
-          "net.ipv4.conf.default.rp_filter=0");
-      NetnsLab.Netns world = lab.netns("world");
-      lab.veth(ns, "up0", world, "eth0");
-      ns.ip("route", "add", "default", "dev", "up0");
+      net = new PodNetwork(lab);
+      ns = net.node();
       lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
       lab.onClose(lxc::close);
       lxc.pinMapsUnder(lab.bpffsDir("svc")).load();
@@ -77,111 +68,12 @@ class ServiceTrafficKernelTest {
     }
 
     Pod pod(String name, String ip) {
-      NetnsLab.Netns p = lab.netns(name);
-      String hveth = "hv-" + name.replace("pod-", "");
-      lab.veth(ns, hveth, p, "eth0");
-      p.ip("addr", "add", ip + "/32", "dev", "eth0");
-      p.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link");
-      p.ip("route", "add", "default", "via", "169.254.1.1");
-      ns.run("sysctl", "-qw", "net.ipv4.conf." + hveth + ".proxy_arp=1",
-          "net.ipv4.neigh." + hveth + ".proxy_delay=0");
-      ns.ip("route", "add", ip + "/32", "dev", hveth);
-      ns.call(() -> {
-        int ifindex = NetworkNamespace.ifindex(hveth);
-        TcAttachment.attach(ifindex, TcAttachment.Direction.INGRESS,
-            lxc.program("from_container"));
-        TcAttachment.attach(ifindex, TcAttachment.Direction.EGRESS, lxc.program("to_container"));
-        return null;
-      });
-      Pod pod = new Pod(name, ip, p);
-      pods.put(name, pod);
-      return pod;
+      return net.pod(name, ip, lxc.program("from_container"), lxc.program("to_container"));
     }
 
-    /** A pod serving TCP 8080 ("name peer-address", then echo) and UDP 5353 ("name peer"). */
     Pod backend(String name, String ip) {
-      Pod pod = pod(name, ip);
-      Process tcp = pod.ns.spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
-          "SYSTEM:echo " + name + " $SOCAT_PEERADDR; exec cat");
-      // The datagram is drained by cat (echo alone could die of SIGPIPE before replying);
-      // -T 1 ends each per-datagram child after a second of silence.
-      Process udp = pod.ns.spawn("socat", "-T", "1", "UDP-RECVFROM:5353,fork",
-          "SYSTEM:echo " + name + " $SOCAT_PEERADDR; exec cat >/dev/null");
-      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
-          .failFast("a socat server of " + name + " exited", () -> !tcp.isAlive() || !udp.isAlive())
-          .untilAsserted(() -> assertThat(pod.ns.exec(5, "ss", "-Hln",
-              "sport = :8080 or sport = :5353").output().lines() // ss may add netlink noise
-              .filter(l -> l.startsWith("tcp") || l.startsWith("udp"))).as("listening sockets")
-              .hasSize(2));
-      return pod;
+      return net.backend(name, ip, lxc.program("from_container"), lxc.program("to_container"));
     }
-  }
-
-  private record Pod(String name, String ip, NetnsLab.Netns ns) {
-    /**
-     * Opens a TCP connection from inside the pod (the socket stays in the pod's netns); a failure
-     * is an UncheckedIOException around the socket's own exception.
-     */
-    Socket connect(String host, int port) {
-      return ns.call(() -> {
-        Socket s = new Socket();
-        try {
-          s.setSoTimeout(3000);
-          s.connect(new InetSocketAddress(host, port), 3000);
-          return s;
-        } catch (IOException e) {
-          s.close();
-          throw new UncheckedIOException(e);
-        }
-      });
-    }
-
-    /** Connects, reads the backend's greeting line ("pod-x peer-address") and closes. */
-    String greeting(String host, int port) {
-      try (Socket s = connect(host, port)) {
-        return readLine(s);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-
-    DatagramSocket udp(String host, int port) {
-      return ns.call(() -> {
-        try {
-          DatagramSocket s = new DatagramSocket(new InetSocketAddress(0));
-          s.setSoTimeout(3000);
-          s.connect(new InetSocketAddress(host, port));
-          return s;
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-    }
-  }
-
-  private static String readLine(Socket s) throws IOException {
-    BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(),
-        StandardCharsets.US_ASCII));
-    String line = in.readLine();
-    if (line == null) {
-      throw new IOException("connection closed without a line");
-    }
-    return line;
-  }
-
-  private static String exchange(DatagramSocket s, String message) throws IOException {
-    byte[] out = message.getBytes(StandardCharsets.US_ASCII);
-    s.send(new DatagramPacket(out, out.length));
-    DatagramPacket in = new DatagramPacket(new byte[512], 512);
-    s.receive(in);
-    return new String(in.getData(), 0, in.getLength(), StandardCharsets.US_ASCII).strip();
-  }
-
-  private static String echo(Socket s, String line) throws IOException {
-    OutputStream out = s.getOutputStream();
-    out.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
-    out.flush();
-    return readLine(s);
   }
 
   @Test

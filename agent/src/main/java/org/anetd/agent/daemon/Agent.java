@@ -1,0 +1,355 @@
+package org.anetd.agent.daemon;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.anetd.agent.config.AgentConfig;
+import org.anetd.agent.config.ConfigDirectoryWatcher;
+import org.anetd.agent.config.ConfigHolder;
+import org.anetd.agent.config.ConfigParser;
+import org.anetd.agent.config.ConfigResult;
+import org.anetd.agent.config.DirectoryConfigSource;
+import org.anetd.agent.config.EphemeralPortRangeReader;
+import org.anetd.agent.config.ListenAddress;
+import org.anetd.agent.datapath.Datapath;
+import org.anetd.agent.datapath.DatapathSettings;
+import org.anetd.agent.datapath.MapBackend;
+import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.k8s.ClusterStateSource;
+import org.anetd.agent.k8s.EventRecorder;
+import org.anetd.agent.k8s.Problem;
+import org.anetd.agent.metrics.AgentMetrics;
+import org.anetd.agent.metrics.HealthServer;
+import org.anetd.agent.metrics.MetricsServer;
+import org.anetd.agent.policy.IdentityAllocation;
+import org.anetd.agent.service.HealthCheckServer;
+import org.anetd.agent.service.ServiceCompilerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The node agent, as {@code anetd agent} runs it. Start-up reads like the list of its steps:
+ * config, datapath, servers, cluster watch, reconcile loop. The loop takes the newest cluster
+ * snapshot, runs one {@link Reconciler} pass and reports; a failed pass is retried with backoff
+ * and the datapath keeps its last written state in the meantime (it never flushes maps because
+ * the API server is unreachable or an object is bad).
+ */
+public final class Agent implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  private static final Duration LOOP_STALL = Duration.ofSeconds(120);
+
+  private final AgentOptions options;
+  private final Clock clock;
+  private final AgentMetrics metrics = AgentMetrics.create();
+  private final ConfigHolder config;
+  private final LocalEndpoints localEndpoints;
+  private final AtomicBoolean reconcileRequested = new AtomicBoolean();
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private Datapath datapath;
+  private ClusterStateSource source;
+  private EventRecorder events;
+  private HealthCheckServer healthChecks;
+  private Reconciler reconciler;
+  private Thread loop;
+  private volatile boolean stopping;
+  private volatile Instant heartbeat;
+  private volatile Reconciler.Report lastReport;
+  private volatile Instant lastReportTime;
+  private volatile String lastError;
+  private volatile ClusterState lastState;
+  private Set<Problem> previousProblems = Set.of();
+
+  private Agent(AgentOptions options, LocalEndpoints localEndpoints, Clock clock) {
+    this.options = options;
+    this.localEndpoints = localEndpoints;
+    this.clock = clock;
+    this.config = new ConfigHolder(AgentConfig.defaults(), clock);
+  }
+
+  /** Starts every part of the agent; on failure, stops what was started and throws. */
+  public static Agent start(AgentOptions options, LocalEndpoints endpoints) {
+    Agent agent = new Agent(options, endpoints, Clock.systemUTC());
+    try {
+      agent.loadConfig();
+      agent.loadDatapath();
+      agent.serveMetricsAndHealth();
+      agent.watchCluster();
+      agent.startLoop();
+      return agent;
+    } catch (RuntimeException e) {
+      agent.close();
+      throw e;
+    }
+  }
+
+  /** 1. cilium-config: an invalid config at start-up leaves the defaults in force, loudly. */
+  private void loadConfig() {
+    options.configDir().ifPresent(dir -> {
+      DirectoryConfigSource source = new DirectoryConfigSource(dir);
+      try {
+        ConfigResult result = ConfigParser.parse(source.load(), source.origin());
+        config.apply(result);
+        if (result instanceof ConfigResult.Rejected rejected) {
+          LOG.error("cilium-config at {} rejected, running with defaults: {}", dir, rejected.errors());
+          metrics.configRejected();
+        }
+      } catch (IOException e) {
+        LOG.error("cannot read cilium-config at {}, running with defaults: {}", dir, e.toString());
+      }
+      ConfigDirectoryWatcher watcher = new ConfigDirectoryWatcher(source, config, options.configPoll());
+      closeables.add(watcher);
+      watcher.start();
+    });
+    config.addListener(this::configChanged);
+    LogSetup.apply(config.current());
+    warnOnEphemeralPortOverlap(config.current());
+  }
+
+  /** 2. The datapath: maps sized from the config, pinned, adopted when a previous agent left them. */
+  private void loadDatapath() {
+    AgentConfig c = config.current();
+    datapath = Datapath.load(new DatapathSettings(c.bpfRoot(), c.bpfLbMapMax(),
+        c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax()));
+    closeables.add(datapath);
+    reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
+        List.of(MapBackend.of(datapath.map(Datapath.CT4_TCP)),
+            MapBackend.of(datapath.map(Datapath.CT4_ANY))), serviceConfig(c),
+        IdentityAllocation.EMPTY, clock);
+    LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
+  }
+
+  /** 3. Metrics (:9962), health and status (:9879), healthCheckNodePorts. */
+  private void serveMetricsAndHealth() {
+    AgentConfig c = config.current();
+    c.prometheusServeAddr().ifPresent(a -> closeables.add(MetricsServer.start(metrics, socket(a))));
+    closeables.add(HealthServer.start(socket(c.healthServeAddr()), this::health, this::summary));
+    // healthCheckNodePorts answer on every node address, as kube-proxy's do.
+    healthChecks = new HealthCheckServer(anyAddress());
+    closeables.add(healthChecks);
+  }
+
+  /** 4. Informers on every kind the compilers read. */
+  private void watchCluster() {
+    Config k8s = options.kubeconfig()
+        .map(path -> {
+          try {
+            return Config.fromKubeconfig(Files.readString(path));
+          } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read kubeconfig " + path + ": " + e.getMessage(), e);
+          }
+        })
+        .orElseGet(() -> Config.autoConfigure(null));
+    KubernetesClient client = new KubernetesClientBuilder().withConfig(k8s).build();
+    closeables.add(client);
+    events = new EventRecorder(client, options.nodeName());
+    closeables.add(events);
+    source = new ClusterStateSource(client, options.nodeName()).start();
+    closeables.add(source);
+  }
+
+  /** 5. The reconcile loop, on its own thread. */
+  private void startLoop() {
+    loop = new Thread(this::runLoop, "anetd-reconcile");
+    loop.start();
+  }
+
+  /** Asks for a pass even without a new snapshot (an endpoint was added, config changed). */
+  public void requestReconcile() {
+    reconcileRequested.set(true);
+  }
+
+  private void runLoop() {
+    long version = 0;
+    Duration backoff = Duration.ofMillis(200);
+    while (!stopping) {
+      heartbeat = clock.instant();
+      try {
+        Optional<ClusterState> next = source.awaitNext(version, Duration.ofSeconds(1));
+        boolean requested = reconcileRequested.getAndSet(false);
+        ClusterState state = next.orElse(requested || lastError != null ? lastState : null);
+        if (state == null) {
+          continue;
+        }
+        version = state.version();
+        lastState = state;
+        if (reconcileOnce(state)) {
+          backoff = Duration.ofMillis(200);
+        } else {
+          Thread.sleep(backoff.toMillis()); // the datapath keeps its last state meanwhile
+          backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF
+              : backoff.multipliedBy(2);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private boolean reconcileOnce(ClusterState state) {
+    MDC.put("stateVersion", Long.toString(state.version()));
+    Instant start = clock.instant();
+    try {
+      Reconciler.Report report = reconciler.reconcile(state, localEndpoints.current());
+      reportProblems(report.problems());
+      healthChecks.update(report.healthChecks()).forEach(this::reportProblem);
+      lastReport = report;
+      lastReportTime = clock.instant();
+      lastError = null;
+      metrics.reconciled(Duration.between(start, clock.instant()).toNanos() / 1e9, true);
+      recordMapFill(report);
+      if (report.services().changes() + report.policy().changes() > 0) {
+        LOG.info("state v{}: services {}, policy {}, conntrack purged {} ({} compile, {} write)",
+            state.version(), report.services(), report.policy(), report.conntrackPurged(),
+            report.compileTime(), report.writeTime());
+      }
+      return true;
+    } catch (RuntimeException e) {
+      lastError = e.getMessage();
+      metrics.reconciled(Duration.between(start, clock.instant()).toNanos() / 1e9, false);
+      LOG.error("state v{}: reconcile failed, keeping the datapath's last state: {}",
+          state.version(), e.toString(), e);
+      return false;
+    } finally {
+      MDC.remove("stateVersion");
+    }
+  }
+
+  /** Each problem once: Events and the metric count problems newly seen, not every pass. */
+  private void reportProblems(List<Problem> problems) {
+    Set<Problem> now = new HashSet<>(problems);
+    for (Problem p : now) {
+      if (!previousProblems.contains(p)) {
+        reportProblem(p);
+      }
+    }
+    previousProblems = now;
+  }
+
+  private void reportProblem(Problem p) {
+    LOG.warn("{}", p);
+    metrics.problem(p.reason().name());
+    events.record(p);
+  }
+
+  private void recordMapFill(Reconciler.Report r) {
+    DatapathSettings s = datapath.settings();
+    metrics.mapState(Datapath.LB4_SERVICES, r.desiredServices().services().size(), s.lbMapMax());
+    metrics.mapState(Datapath.LB4_BACKENDS, r.desiredServices().backends().size(), s.lbMapMax());
+    metrics.mapState(Datapath.POLICY, r.desiredPolicy().entries().size(),
+        datapath.map(Datapath.POLICY).maxEntries());
+  }
+
+  private void configChanged(AgentConfig c) {
+    LOG.info("cilium-config changed; node-port-range and policy settings apply now, map sizes"
+        + " at the next agent restart");
+    reconciler.serviceConfig(serviceConfig(c));
+    LogSetup.apply(c);
+    warnOnEphemeralPortOverlap(c);
+    requestReconcile();
+  }
+
+  private static ServiceCompilerConfig serviceConfig(AgentConfig c) {
+    return ServiceCompilerConfig.defaults().withLbMapMax(c.bpfLbMapMax())
+        .withNodePortRange(new ServiceCompilerConfig.NodePortRange(c.nodePortRange().first(),
+            c.nodePortRange().last()));
+  }
+
+  private static void warnOnEphemeralPortOverlap(AgentConfig c) {
+    try {
+      EphemeralPortRangeReader.system().nodePortWarning(c.nodePortRange()).ifPresent(LOG::warn);
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("cannot check the ephemeral port range: {}", e.toString());
+    }
+  }
+
+  /** Liveness: the loop thread runs and is not stuck. Readiness: synced, loaded, reconciled. */
+  public HealthServer.Status health() {
+    List<String> notLive = new ArrayList<>();
+    if (loop == null || !loop.isAlive()) {
+      notLive.add("reconcile loop is not running");
+    } else if (heartbeat != null && Duration.between(heartbeat, clock.instant()).compareTo(LOOP_STALL) > 0) {
+      notLive.add("reconcile loop stalled since " + heartbeat);
+    }
+    List<String> notReady = new ArrayList<>(notLive);
+    if (source != null && !source.health().ready()) {
+      notReady.add("cluster watch: " + source.health().message());
+    }
+    if (lastReport == null) {
+      notReady.add("no reconcile pass completed yet");
+    }
+    if (lastError != null) {
+      notReady.add("last reconcile failed: " + lastError);
+    }
+    return new HealthServer.Status(notLive, notReady);
+  }
+
+  /** What `anetd status` prints. */
+  public String summary() {
+    return AgentStatus.render(options, config, health(), lastReport, lastReportTime, datapath);
+  }
+
+  public AgentMetrics metrics() {
+    return metrics;
+  }
+
+  public Optional<Reconciler.Report> lastReport() {
+    return Optional.ofNullable(lastReport);
+  }
+
+  public Datapath datapath() {
+    return datapath;
+  }
+
+  /** Blocks until the agent stops. */
+  public void awaitTermination() throws InterruptedException {
+    if (loop != null) {
+      loop.join();
+    }
+  }
+
+  @Override
+  public void close() {
+    stopping = true;
+    if (loop != null) {
+      loop.interrupt();
+      try {
+        loop.join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    // Reverse order of start; the pinned maps stay for the next agent.
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      try {
+        closeables.get(i).close();
+      } catch (Exception e) {
+        LOG.warn("stopping {}: {}", closeables.get(i).getClass().getSimpleName(), e.toString());
+      }
+    }
+    closeables.clear();
+  }
+
+  private static InetSocketAddress socket(ListenAddress a) {
+    return a.host().isEmpty() ? new InetSocketAddress(a.port()) : new InetSocketAddress(a.host(), a.port());
+  }
+
+  private static InetAddress anyAddress() {
+    return new InetSocketAddress(0).getAddress();
+  }
+}

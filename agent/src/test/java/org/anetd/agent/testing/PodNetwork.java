@@ -1,0 +1,164 @@
+package org.anetd.agent.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.anetd.agent.bpf.BpfProgram;
+import org.anetd.agent.bpf.NetworkNamespace;
+import org.anetd.agent.bpf.TcAttachment;
+
+/**
+ * A node and its pods in network namespaces, wired the way the CNI wires real pods.
+ *
+ * <pre>
+ *  netns pod-x 198.18.0.X/32 (eth0, default via 169.254.1.1)
+ *        ||
+ *      hv-x  (tc ingress: from_container, tc egress: to_container)
+ *  netns node: ip_forward=1, proxy_arp=1 on hv-*, 198.18.0.X/32 dev hv-x
+ *      up0 (default route) ==veth== eth0 netns world (where unknown destinations end)
+ * </pre>
+ */
+public final class PodNetwork {
+  private final NetnsLab lab;
+  private final NetnsLab.Netns node;
+  private final Map<String, Pod> pods = new LinkedHashMap<>();
+
+  public PodNetwork(NetnsLab lab) {
+    this.lab = lab;
+    node = lab.netns("node");
+    node.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+        "net.ipv4.conf.default.rp_filter=0");
+    NetnsLab.Netns world = lab.netns("world");
+    lab.veth(node, "up0", world, "eth0");
+    node.ip("route", "add", "default", "dev", "up0");
+  }
+
+  public NetnsLab.Netns node() {
+    return node;
+  }
+
+  public Map<String, Pod> pods() {
+    return pods;
+  }
+
+  /** A pod whose host veth runs {@code from} on tc ingress and {@code to} on tc egress. */
+  public Pod pod(String name, String ip, BpfProgram from, BpfProgram to) {
+    NetnsLab.Netns p = lab.netns(name);
+    String hveth = "hv-" + name.replace("pod-", "");
+    lab.veth(node, hveth, p, "eth0");
+    p.ip("addr", "add", ip + "/32", "dev", "eth0");
+    p.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link");
+    p.ip("route", "add", "default", "via", "169.254.1.1");
+    node.run("sysctl", "-qw", "net.ipv4.conf." + hveth + ".proxy_arp=1",
+        "net.ipv4.neigh." + hveth + ".proxy_delay=0");
+    node.ip("route", "add", ip + "/32", "dev", hveth);
+    node.call(() -> {
+      int ifindex = NetworkNamespace.ifindex(hveth);
+      TcAttachment.attach(ifindex, TcAttachment.Direction.INGRESS, from);
+      TcAttachment.attach(ifindex, TcAttachment.Direction.EGRESS, to);
+      return null;
+    });
+    Pod pod = new Pod(name, ip, p);
+    pods.put(name, pod);
+    return pod;
+  }
+
+  /** A pod serving TCP 8080 ("name peer-address", then echo) and UDP 5353 ("name peer"). */
+  public Pod backend(String name, String ip, BpfProgram from, BpfProgram to) {
+    Pod pod = pod(name, ip, from, to);
+    Process tcp = pod.ns.spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
+        "SYSTEM:echo " + name + " $SOCAT_PEERADDR; exec cat");
+    // The datagram is drained by cat (echo alone could die of SIGPIPE before replying);
+    // -T 1 ends each per-datagram child after a second of silence.
+    Process udp = pod.ns.spawn("socat", "-T", "1", "UDP-RECVFROM:5353,fork",
+        "SYSTEM:echo " + name + " $SOCAT_PEERADDR; exec cat >/dev/null");
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        .failFast("a socat server of " + name + " exited", () -> !tcp.isAlive() || !udp.isAlive())
+        .untilAsserted(() -> assertThat(pod.ns.exec(5, "ss", "-Hln",
+            "sport = :8080 or sport = :5353").output().lines() // ss may add netlink noise
+            .filter(l -> l.startsWith("tcp") || l.startsWith("udp"))).as("listening sockets")
+            .hasSize(2));
+    return pod;
+  }
+
+  /** A pod: its name, address and namespace; sockets opened here live in its namespace. */
+  public record Pod(String name, String ip, NetnsLab.Netns ns) {
+    /**
+     * Opens a TCP connection from inside the pod (the socket stays in the pod's netns); a failure
+     * is an UncheckedIOException around the socket's own exception.
+     */
+    public Socket connect(String host, int port) {
+      return ns.call(() -> {
+        Socket s = new Socket();
+        try {
+          s.setSoTimeout(3000);
+          s.connect(new InetSocketAddress(host, port), 3000);
+          return s;
+        } catch (IOException e) {
+          s.close();
+          throw new UncheckedIOException(e);
+        }
+      });
+    }
+
+    /** Connects, reads the backend's greeting line ("pod-x peer-address") and closes. */
+    public String greeting(String host, int port) {
+      try (Socket s = connect(host, port)) {
+        return readLine(s);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    public DatagramSocket udp(String host, int port) {
+      return ns.call(() -> {
+        try {
+          DatagramSocket s = new DatagramSocket(new InetSocketAddress(0));
+          s.setSoTimeout(3000);
+          s.connect(new InetSocketAddress(host, port));
+          return s;
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    }
+  }
+
+  public static String readLine(Socket s) throws IOException {
+    BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(),
+        StandardCharsets.US_ASCII));
+    String line = in.readLine();
+    if (line == null) {
+      throw new IOException("connection closed without a line");
+    }
+    return line;
+  }
+
+  public static String exchange(DatagramSocket s, String message) throws IOException {
+    byte[] out = message.getBytes(StandardCharsets.US_ASCII);
+    s.send(new DatagramPacket(out, out.length));
+    DatagramPacket in = new DatagramPacket(new byte[512], 512);
+    s.receive(in);
+    return new String(in.getData(), 0, in.getLength(), StandardCharsets.US_ASCII).strip();
+  }
+
+  public static String echo(Socket s, String line) throws IOException {
+    OutputStream out = s.getOutputStream();
+    out.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    return readLine(s);
+  }
+}
