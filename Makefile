@@ -8,7 +8,7 @@ APT_PACKAGES := clang llvm libbpf-dev libbpf1 linux-libc-dev bpftool iproute2 ip
 	iputils-ping socat conntrack ethtool netcat-openbsd jq make gcc libc6-dev procps \
 	openjdk-17-jdk-headless maven
 
-.PHONY: deps build ebpf test test-unit bench lab clean
+.PHONY: deps build ebpf test test-unit bench lab clean crds image-context image
 
 # Idempotent and fast when everything is installed: apt runs only for missing packages.
 deps:
@@ -34,6 +34,30 @@ test: deps
 # JVM-only tests (no root needed).
 test-unit:
 	$(MVN) $(MVN_FLAGS) verify -DexcludedGroups=kernel
+
+# Regenerates the NetworkLogging CRD from the operator-api classes into deploy/crds/
+# (DeployManifestsTest fails while the committed copy differs from the generated one).
+crds:
+	$(MVN) $(MVN_FLAGS) -q -pl operator-api process-classes
+	cp operator-api/target/classes/META-INF/fabric8/networkloggings.networking.gke.io-v1.yml \
+		deploy/crds/networkloggings.networking.gke.io.yaml
+
+# The Docker build context for deploy/image/Dockerfile (see docs/install.md). Needs the CNI
+# plugin built under cni/build/.
+IMAGE ?= anetd:0.1.0
+IMAGE_CONTEXT := operator/target/image
+image-context: build
+	@test -x cni/build/anetd-cni || { echo "image: cni/build/anetd-cni is missing: build the CNI plugin first (make -C cni)" >&2; exit 1; }
+	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)
+	cp agent/target/anetd-agent-*-all.jar $(IMAGE_CONTEXT)/anetd.jar
+	cp operator/target/anetd-operator-*-all.jar $(IMAGE_CONTEXT)/anetd-operator.jar
+	cp cni/build/anetd-cni bin/anetd $(IMAGE_CONTEXT)/
+
+# Builds the image and saves it as a tarball (needs a Docker engine and the debian:12-slim base).
+image: image-context
+	@docker info >/dev/null 2>&1 || { echo "image: no Docker engine here; the build context is in $(IMAGE_CONTEXT), see docs/install.md" >&2; exit 1; }
+	docker build -t $(IMAGE) -f deploy/image/Dockerfile $(IMAGE_CONTEXT)
+	docker save -o operator/target/anetd-image.tar $(IMAGE)
 
 bench: build
 	bin/anetd-bench

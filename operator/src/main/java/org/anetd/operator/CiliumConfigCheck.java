@@ -1,0 +1,90 @@
+package org.anetd.operator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * Advisory checks of a few cilium-config values, so that a bad edit shows up as an Event on the
+ * ConfigMap as soon as it is made. The agent's own parser is the authority (it knows every key and
+ * keeps its last good config); this list is deliberately short, and keys it does not know are not
+ * reported.
+ */
+public final class CiliumConfigCheck {
+  /** One problem with one key. */
+  public record ConfigProblem(String key, String value, String message) {
+    @Override
+    public String toString() {
+      return key + ": \"" + value + "\": " + message;
+    }
+  }
+
+  private static final Map<String, Function<String, Optional<String>>> CHECKS = new TreeMap<>(Map.of(
+      "kube-proxy-replacement", v -> oneOf(v, Set.of("true", "false")),
+      "bpf-lb-map-max", CiliumConfigCheck::positiveInt,
+      "node-port-range", CiliumConfigCheck::portRange,
+      "enable-policy", v -> oneOf(v, Set.of("default", "always", "never")),
+      "debug", v -> oneOf(v, Set.of("true", "false"))));
+
+  /** The keys this check knows. */
+  public static Set<String> knownKeys() {
+    return CHECKS.keySet();
+  }
+
+  /** Problems with the known keys of this data, in key order; unknown keys are not looked at. */
+  public List<ConfigProblem> check(Map<String, String> data) {
+    List<ConfigProblem> problems = new ArrayList<>();
+    if (data == null) {
+      return problems;
+    }
+    CHECKS.forEach((key, check) -> {
+      if (data.containsKey(key)) {
+        String value = data.get(key);
+        check.apply(value == null ? "" : value.trim())
+            .ifPresent(m -> problems.add(new ConfigProblem(key, value, m)));
+      }
+    });
+    return problems;
+  }
+
+  static Optional<String> oneOf(String v, Set<String> allowed) {
+    return allowed.contains(v)
+        ? Optional.empty()
+        : Optional.of("must be one of " + String.join(", ", new java.util.TreeSet<>(allowed)));
+  }
+
+  static Optional<String> positiveInt(String v) {
+    try {
+      return Integer.parseInt(v) > 0
+          ? Optional.empty()
+          : Optional.of("must be a positive integer");
+    } catch (NumberFormatException e) {
+      return Optional.of("must be a positive integer");
+    }
+  }
+
+  /** "lo-hi" (Kubernetes' form) or "lo,hi" (Cilium's), 1 <= lo <= hi <= 65535. */
+  static Optional<String> portRange(String v) {
+    String[] parts = v.split("[-,]", -1);
+    if (parts.length != 2) {
+      return Optional.of("must be a port range such as 30000-32767");
+    }
+    try {
+      int lo = Integer.parseInt(parts[0].trim());
+      int hi = Integer.parseInt(parts[1].trim());
+      if (lo < 1 || hi > 65535) {
+        return Optional.of("ports must be between 1 and 65535");
+      }
+      if (lo > hi) {
+        return Optional.of("the low port must not be above the high port");
+      }
+      return Optional.empty();
+    } catch (NumberFormatException e) {
+      return Optional.of("must be a port range such as 30000-32767");
+    }
+  }
+}
