@@ -8,7 +8,7 @@ APT_PACKAGES := clang llvm libbpf-dev libbpf1 linux-libc-dev bpftool iproute2 ip
 	iputils-ping socat conntrack ethtool netcat-openbsd jq make gcc libc6-dev procps \
 	openjdk-17-jdk-headless maven
 
-.PHONY: deps build ebpf test test-unit bench lab clean crds image-context image
+.PHONY: deps build ebpf cni test test-unit bench lab clean crds image-context image
 
 # Idempotent and fast when everything is installed: apt runs only for missing packages.
 deps:
@@ -24,15 +24,20 @@ deps:
 ebpf: deps
 	@$(MAKE) --no-print-directory -C ebpf
 
-build: deps
+# The CNI plugin binary (cni/anetd-cni): small C, no JVM start per pod.
+cni: deps
+	@$(MAKE) --no-print-directory -C cni
+
+build: deps cni
 	$(MVN) $(MVN_FLAGS) -DskipTests package
 
 # The whole suite: unit, kernel (root, real kernel) and end-to-end tests.
-test: deps
+test: deps cni
 	$(MVN) $(MVN_FLAGS) verify
 
 # JVM-only tests (no root needed).
 test-unit:
+	@$(MAKE) --no-print-directory -C cni
 	$(MVN) $(MVN_FLAGS) verify -DexcludedGroups=kernel
 
 # Regenerates the NetworkLogging CRD from the operator-api classes into deploy/crds/
@@ -67,4 +72,5 @@ lab: build
 
 clean:
 	$(MAKE) -C ebpf clean
+	$(MAKE) -C cni clean
 	$(MVN) $(MVN_FLAGS) -q clean

@@ -1,0 +1,22 @@
+package org.anetd.agent.endpoint;
+
+import java.util.List;
+
+/**
+ * What the eBPF datapath does for a pod endpoint: programs on the host end of its veth and the
+ * pod address in the ipcache. Implementations are idempotent: attach twice or detach something
+ * already gone is fine, because ADD and DEL are retried by the runtime.
+ */
+public interface EndpointDatapath {
+  /** True when the pod programs are loaded and endpoints can be attached (CNI STATUS). */
+  boolean isLoaded();
+
+  /** Attaches the pod programs to {@code endpoint.hostIfname()} and registers its address. */
+  void attach(Endpoint endpoint);
+
+  /** Forgets the endpoint: removes its address and its programs, if still there. */
+  void detach(Endpoint endpoint);
+
+  /** What is missing for {@code endpoint} (CNI CHECK); empty when all is in place. */
+  List<String> problems(Endpoint endpoint);
+}

@@ -1,0 +1,153 @@
+package org.anetd.agent.endpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The C plugin against a real CniServer socket, with a recording handler (no root needed). */
+class CniPluginBinaryTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path tmp;
+
+  /** Remembers requests; ADD answers a fixed result, DEL fails when asked to. */
+  static final class RecordingHandler implements CniHandler {
+    final List<CniRequest> requests = new CopyOnWriteArrayList<>();
+
+    @Override
+    public CniResult add(CniRequest request) {
+      requests.add(request);
+      return CniJsonTest.RESULT;
+    }
+
+    @Override
+    public void del(CniRequest request) {
+      requests.add(request);
+      if (request.containerId().equals("fail")) {
+        throw new CniException(CniError.AGENT_FAILURE, "cannot delete", "injected \"quoted\"");
+      }
+    }
+
+    @Override
+    public void check(CniRequest request) {
+      requests.add(request);
+    }
+
+    @Override
+    public void status(CniRequest request) {
+      requests.add(request);
+    }
+
+    @Override
+    public void gc(CniRequest request) {
+      requests.add(request);
+    }
+  }
+
+  private static Map<String, String> env(String command, String containerId) {
+    return Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId,
+        "CNI_NETNS", "/var/run/netns/pod \"odd\"", "CNI_IFNAME", "eth0",
+        "CNI_ARGS", "K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart", "CNI_PATH", "/opt/cni/bin");
+  }
+
+  @Test
+  void addForwardsTheEnvironmentAndPrintsTheAgentsResult() throws Exception {
+    Path socket = tmp.resolve("cni.sock");
+    RecordingHandler handler = new RecordingHandler();
+    try (CniServer server = CniServer.start(socket, handler)) {
+      CniPlugin.Run run = CniPlugin.run(env("ADD", "c1"), CniPlugin.config(socket));
+
+      assertThat(run.exitCode()).as(run.stdout()).isZero();
+      JsonNode result = JSON.readTree(run.stdout());
+      assertThat(result.path("cniVersion").asText()).isEqualTo("1.0.0");
+      assertThat(result.at("/ips/0/address").asText()).isEqualTo("10.4.1.2/32");
+      CniRequest r = handler.requests.get(0);
+      assertThat(r.key()).isEqualTo(new AttachmentKey("c1", "eth0"));
+      assertThat(r.netns()).isEqualTo("/var/run/netns/pod \"odd\"");
+      assertThat(r.pod()).isEqualTo(new PodRef("shop", "cart"));
+      assertThat(r.cniPath()).isEqualTo("/opt/cni/bin");
+    }
+  }
+
+  @Test
+  void anAgentErrorIsPrintedAndExitsOne() throws Exception {
+    Path socket = tmp.resolve("cni.sock");
+    try (CniServer server = CniServer.start(socket, new RecordingHandler())) {
+      CniPlugin.Run run = CniPlugin.run(env("DEL", "fail"), CniPlugin.config(socket));
+
+      assertThat(run.exitCode()).isEqualTo(1);
+      assertThat(JSON.readTree(run.stdout())).isEqualTo(JSON.readTree(
+          "{\"cniVersion\":\"1.0.0\",\"code\":103,\"msg\":\"cannot delete\","
+              + "\"details\":\"injected \\\"quoted\\\"\"}"));
+    }
+  }
+
+  @Test
+  void delCheckStatusAndGcPrintNothingOnSuccess() {
+    Path socket = tmp.resolve("cni.sock");
+    try (CniServer server = CniServer.start(socket, new RecordingHandler())) {
+      for (String command : List.of("DEL", "CHECK", "STATUS", "GC")) {
+        CniPlugin.Run run = CniPlugin.run(env(command, "c1"), CniPlugin.config(socket));
+        assertThat(run.exitCode()).as(command + ": " + run.stdout()).isZero();
+        assertThat(run.stdout()).as(command).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void versionIsAnsweredWithoutTheAgent() throws Exception {
+    CniPlugin.Run run = CniPlugin.run(Map.of("CNI_COMMAND", "VERSION"),
+        "{\"cniVersion\":\"1.1.0\"}");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(JSON.readTree(run.stdout())).isEqualTo(JSON.readTree(
+        "{\"cniVersion\":\"1.1.0\",\"supportedVersions\":"
+            + "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}"));
+  }
+
+  @Test
+  void agentDownIsTryAgainLaterNamingTheSocket() throws Exception {
+    Path socket = tmp.resolve("nobody.sock");
+
+    CniPlugin.Run run = CniPlugin.run(env("ADD", "c1"), CniPlugin.config(socket));
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    JsonNode error = JSON.readTree(run.stdout());
+    assertThat(error.path("code").asInt()).isEqualTo(11);
+    assertThat(error.path("msg").asText()).contains(socket.toString());
+  }
+
+  @Test
+  void socketIsOwnerOnlyAndAStaleOneIsReplaced() throws Exception {
+    Path socket = tmp.resolve("cni.sock");
+    CniServer.start(socket, new RecordingHandler()).close();
+    Files.createFile(socket); // what a killed agent leaves behind
+
+    try (CniServer server = CniServer.start(socket, new RecordingHandler())) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)))
+          .isEqualTo("rw-------");
+      assertThat(CniPlugin.run(env("STATUS", "c1"), CniPlugin.config(socket)).exitCode()).isZero();
+    }
+    assertThat(socket).doesNotExist();
+  }
+
+  @Test
+  void aSecondAgentDoesNotStealALiveSocket() {
+    Path socket = tmp.resolve("cni.sock");
+    try (CniServer first = CniServer.start(socket, new RecordingHandler())) {
+      assertThatThrownBy(() -> CniServer.start(socket, new RecordingHandler()))
+          .hasMessageContaining("another anetd agent serves CNI on " + socket);
+    }
+  }
+}

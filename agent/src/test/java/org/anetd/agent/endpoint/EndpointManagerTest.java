@@ -1,0 +1,169 @@
+package org.anetd.agent.endpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Endpoint wiring decisions against in-memory links and datapath (no root). */
+class EndpointManagerTest {
+  @TempDir
+  Path tmp;
+
+  private final FakeLinkOps links = new FakeLinkOps();
+  private final RecordingEndpointDatapath datapath = new RecordingEndpointDatapath();
+  private final Path node = Path.of("/fake/node");
+  private Path podNetns;
+  private IpamStore ipam;
+  private EndpointManager manager;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    podNetns = Files.createFile(tmp.resolve("pod1-netns"));
+    ipam = new IpamStore(tmp.resolve("ipam"), PodCidr.parse("10.4.1.0/24"), Clock.systemUTC());
+    manager = new EndpointManager(node, ipam, new EndpointRegistry(tmp.resolve("endpoints")),
+        datapath, links);
+  }
+
+  private CniRequest request(CniCommand command, String containerId, Path netns) {
+    return new CniRequest(command, containerId, netns == null ? "" : netns.toString(), "eth0",
+        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "cart"), "", "1.0.0", "anetd", null,
+        Set.of());
+  }
+
+  @Test
+  void addWiresPodAndHostSidesAndAttachesTheDatapath() {
+    CniResult result = manager.add(request(CniCommand.ADD, "c1", podNetns));
+
+    String host = HostVethName.of(new AttachmentKey("c1", "eth0"));
+    assertThat(result.ips()).containsExactly(new CniResult.IpConfig("10.4.1.2/32", "169.254.1.1", 1));
+    assertThat(result.interfaces().get(0).name()).isEqualTo(host);
+    assertThat(result.interfaces().get(1).sandbox()).isEqualTo(podNetns.toString());
+    assertThat(result.routes()).containsExactly(new CniResult.Route("0.0.0.0/0", null));
+    assertThat(links.routes(podNetns, "eth0")).containsExactly(
+        LinkOps.Route.link("169.254.1.1", "eth0"), LinkOps.Route.defaultVia("169.254.1.1", "eth0"));
+    assertThat(links.addresses(podNetns, "eth0")).containsExactly("10.4.1.2/32");
+    assertThat(links.routes(node, host)).containsExactly(LinkOps.Route.link("10.4.1.2", host));
+    assertThat(links.sysctl(node, "net.ipv4.conf." + host + ".proxy_arp")).isEqualTo("1");
+    assertThat(links.link(node, host).orElseThrow().up()).isTrue();
+    assertThat(datapath.attached.values()).singleElement()
+        .satisfies(e -> assertThat(e.pod()).isEqualTo(new PodRef("shop", "cart")));
+  }
+
+  @Test
+  void delRemovesEverythingAndASecondDelSucceeds() {
+    manager.add(request(CniCommand.ADD, "c1", podNetns));
+
+    manager.del(request(CniCommand.DEL, "c1", podNetns));
+    manager.del(request(CniCommand.DEL, "c1", podNetns));
+    manager.del(request(CniCommand.DEL, "c1", null)); // the runtime may omit CNI_NETNS
+
+    assertThat(links.interfaces(node)).isEmpty();
+    assertThat(links.interfaces(podNetns)).isEmpty();
+    assertThat(ipam.allocations()).isEmpty();
+    assertThat(manager.endpoints()).isEmpty();
+    assertThat(datapath.attached).isEmpty();
+  }
+
+  @Test
+  void interfacesOfOtherPluginsAreLeftAloneByAddAndDel() {
+    links.addForeignLink(podNetns, "net1");
+
+    manager.add(request(CniCommand.ADD, "c1", podNetns));
+    manager.del(request(CniCommand.DEL, "c1", podNetns));
+
+    assertThat(links.interfaces(podNetns)).containsOnlyKeys("net1");
+    assertThat(links.log).noneMatch(op -> op.contains("net1"));
+  }
+
+  @Test
+  void addWhenTheInterfaceExistsFailsWithoutTouchingIt() {
+    links.addForeignLink(podNetns, "eth0");
+
+    assertThatThrownBy(() -> manager.add(request(CniCommand.ADD, "c1", podNetns)))
+        .isInstanceOfSatisfying(CniException.class,
+            e -> assertThat(e.error().code()).isEqualTo(CniError.INTERFACE_EXISTS));
+    assertThat(links.log).isEmpty();
+    assertThat(ipam.allocations()).isEmpty();
+  }
+
+  @Test
+  void aFailedAddUndoesWhatItDid() {
+    datapath.failAttach = true;
+
+    assertThatThrownBy(() -> manager.add(request(CniCommand.ADD, "c1", podNetns)))
+        .isInstanceOfSatisfying(CniException.class,
+            e -> assertThat(e.error().code()).isEqualTo(CniError.AGENT_FAILURE));
+    assertThat(links.interfaces(node)).isEmpty();
+    assertThat(links.interfaces(podNetns)).isEmpty();
+    assertThat(ipam.allocations()).isEmpty();
+    assertThat(manager.endpoints()).isEmpty();
+  }
+
+  @Test
+  void addOfAMissingNamespaceIsUnknownContainer() {
+    assertThatThrownBy(() -> manager.add(request(CniCommand.ADD, "c1", tmp.resolve("gone"))))
+        .isInstanceOfSatisfying(CniException.class,
+            e -> assertThat(e.error().code()).isEqualTo(CniError.UNKNOWN_CONTAINER));
+  }
+
+  @Test
+  void checkPassesAfterAddAndNamesWhatIsMissingLater() {
+    manager.add(request(CniCommand.ADD, "c1", podNetns));
+    manager.check(request(CniCommand.CHECK, "c1", podNetns));
+
+    links.interfaces(podNetns).get("eth0").routes.clear();
+
+    assertThatThrownBy(() -> manager.check(request(CniCommand.CHECK, "c1", podNetns)))
+        .isInstanceOfSatisfying(CniException.class, e -> {
+          assertThat(e.error().code()).isEqualTo(CniError.CHECK_FAILED);
+          assertThat(e.error().details()).contains("default via 169.254.1.1");
+        });
+  }
+
+  @Test
+  void gcRemovesEndpointsAndAddressesNotInTheValidList() throws IOException {
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    manager.add(request(CniCommand.ADD, "keep", podNetns));
+    manager.add(request(CniCommand.ADD, "stale", pod2));
+    ipam.allocate(new AttachmentKey("leaked", "eth0"), PodRef.UNKNOWN);
+
+    manager.gc(new CniRequest(CniCommand.GC, "", "", "", Map.of(), "", "1.1.0", "anetd", null,
+        Set.of(new AttachmentKey("keep", "eth0"))));
+
+    assertThat(manager.endpoints()).extracting(e -> e.key().containerId()).containsExactly("keep");
+    assertThat(ipam.allocations()).extracting(a -> a.key().containerId()).containsExactly("keep");
+    assertThat(links.interfaces(pod2)).isEmpty();
+  }
+
+  @Test
+  void statusIsNotAvailableWithoutDatapath() {
+    datapath.loaded = false;
+
+    assertThatThrownBy(() -> manager.status(request(CniCommand.STATUS, "", null)))
+        .isInstanceOfSatisfying(CniException.class,
+            e -> assertThat(e.error().code()).isEqualTo(CniError.NOT_AVAILABLE));
+  }
+
+  @Test
+  void endpointIdsAreTheLowestFree() throws IOException {
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    Path pod3 = Files.createFile(tmp.resolve("pod3-netns"));
+    manager.add(request(CniCommand.ADD, "a", podNetns));
+    manager.add(request(CniCommand.ADD, "b", pod2));
+    manager.del(request(CniCommand.DEL, "a", podNetns));
+    manager.add(request(CniCommand.ADD, "c", pod3));
+
+    assertThat(manager.endpoints()).extracting(Endpoint::id, e -> e.key().containerId())
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(1, "c"),
+            org.assertj.core.groups.Tuple.tuple(2, "b"));
+  }
+}

@@ -1,0 +1,40 @@
+package org.anetd.agent.endpoint;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@link EndpointDatapath} that remembers attached endpoints and logs every call. */
+final class RecordingEndpointDatapath implements EndpointDatapath {
+  final Map<Integer, Endpoint> attached = new LinkedHashMap<>();
+  final List<String> log = new ArrayList<>();
+  boolean loaded = true;
+  boolean failAttach;
+
+  @Override
+  public boolean isLoaded() {
+    return loaded;
+  }
+
+  @Override
+  public void attach(Endpoint endpoint) {
+    log.add("attach " + endpoint.id() + " " + endpoint.hostIfname());
+    if (failAttach) {
+      throw new IllegalStateException("injected attach failure");
+    }
+    attached.put(endpoint.id(), endpoint);
+  }
+
+  @Override
+  public void detach(Endpoint endpoint) {
+    log.add("detach " + endpoint.id());
+    attached.remove(endpoint.id());
+  }
+
+  @Override
+  public List<String> problems(Endpoint endpoint) {
+    return attached.containsKey(endpoint.id()) ? List.of()
+        : List.of("endpoint " + endpoint.id() + " is not attached");
+  }
+}
