@@ -107,11 +107,15 @@ class NetworkLoggingReconcilerMockTest {
     client.resource(NetworkLogging.named("mine", new NetworkLoggingSpec())).create();
     awaitEvent("mine", "ValidationError");
 
-    // a spec change is a new generation: reconciled again, same problem, same Event
-    client.resources(NetworkLogging.class).withName("mine").edit(nl -> {
-      nl.setSpec(NetworkLoggingSpec.of(false, false, true, false));
-      return nl;
-    });
+    awaitStatus("mine", s -> s.condition(NetworkLoggingStatus.READY).isPresent());
+
+    // a spec change is a new generation: reconciled again, same problem, same Event. The edit
+    // is retried on a 409, as kubectl would be, should the operator patch status in between.
+    await().atMost(TIMEOUT).ignoreException(io.fabric8.kubernetes.client.KubernetesClientException.class)
+        .until(() -> client.resources(NetworkLogging.class).withName("mine").edit(nl -> {
+          nl.setSpec(NetworkLoggingSpec.of(false, false, true, false));
+          return nl;
+        }) != null);
 
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(eventsAbout("mine"))
         .singleElement()
