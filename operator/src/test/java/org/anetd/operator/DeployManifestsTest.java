@@ -34,10 +34,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.anetd.operator.api.NetworkLogging;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -309,35 +307,6 @@ class DeployManifestsTest {
       assertThat(v.getName()).isEqualTo(NetworkLogging.VERSION);
       assertThat(v.getSubresources().getStatus()).isNotNull();
     });
-  }
-
-  /**
-   * The schema check by a real client, where one can: {@code kubectl apply --dry-run=client}
-   * still needs an API server for discovery, so it runs only when kubectl is installed and a
-   * cluster answers. Everywhere else the typed parse above is the schema check.
-   */
-  @Test
-  void kubectlClientDryRunAcceptsTheManifests() throws Exception {
-    Assumptions.assumeTrue(run("kubectl", "version", "--client") == 0,
-        "kubectl is not on PATH: the fabric8 typed parse in this class is the schema check");
-    Assumptions.assumeTrue(run("kubectl", "version", "--request-timeout=5s") == 0,
-        "kubectl found but no API server answers (client dry-run needs its discovery):"
-            + " the fabric8 typed parse in this class is the schema check");
-    assertThat(run("kubectl", "apply", "--dry-run=client", "--recursive", "-f",
-        deployDir.toString())).isZero();
-  }
-
-  private static int run(String... command) throws Exception {
-    try {
-      Process p = new ProcessBuilder(command).inheritIO().start();
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return -1;
-      }
-      return p.exitValue();
-    } catch (IOException e) {
-      return -1; // not installed
-    }
   }
 
   private static void assertGrants(
