@@ -83,12 +83,21 @@ public final class Agent implements AutoCloseable {
 
   /** Starts every part of the agent; on failure, stops what was started and throws. */
   public static Agent start(AgentOptions options, LocalEndpoints endpoints) {
+    return start(options, endpoints, null);
+  }
+
+  /**
+   * Starts the agent against {@code client} (owned by the caller), or against the API server of
+   * the options' kubeconfig (or in-cluster config) when {@code client} is null.
+   */
+  public static Agent start(AgentOptions options, LocalEndpoints endpoints,
+      KubernetesClient client) {
     Agent agent = new Agent(options, endpoints, Clock.systemUTC());
     try {
       agent.loadConfig();
       agent.loadDatapath();
       agent.serveMetricsAndHealth();
-      agent.watchCluster();
+      agent.watchCluster(client);
       agent.startLoop();
       return agent;
     } catch (RuntimeException e) {
@@ -144,7 +153,15 @@ public final class Agent implements AutoCloseable {
   }
 
   /** 4. Informers on every kind the compilers read. */
-  private void watchCluster() {
+  private void watchCluster(KubernetesClient given) {
+    KubernetesClient client = given != null ? given : ownClient();
+    events = new EventRecorder(client, options.nodeName());
+    closeables.add(events);
+    source = new ClusterStateSource(client, options.nodeName()).start();
+    closeables.add(source);
+  }
+
+  private KubernetesClient ownClient() {
     Config k8s = options.kubeconfig()
         .map(path -> {
           try {
@@ -156,10 +173,7 @@ public final class Agent implements AutoCloseable {
         .orElseGet(() -> Config.autoConfigure(null));
     KubernetesClient client = new KubernetesClientBuilder().withConfig(k8s).build();
     closeables.add(client);
-    events = new EventRecorder(client, options.nodeName());
-    closeables.add(events);
-    source = new ClusterStateSource(client, options.nodeName()).start();
-    closeables.add(source);
+    return client;
   }
 
   /** 5. The reconcile loop, on its own thread. */
