@@ -1,0 +1,136 @@
+package org.anetd.agent.daemon;
+
+import static org.anetd.agent.daemon.ClusterFixtures.clusterIp;
+import static org.anetd.agent.daemon.ClusterFixtures.node;
+import static org.anetd.agent.daemon.ClusterFixtures.slice;
+import static org.anetd.agent.testing.PodNetwork.echo;
+import static org.anetd.agent.testing.PodNetwork.readLine;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import org.anetd.agent.testing.KernelTest;
+import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.PodNetwork;
+import org.anetd.agent.testing.PodNetwork.Pod;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent end to end: objects created through the API (fabric8's CRUD mock server) become
+ * datapath state the real programs use, in network namespaces.
+ *
+ * <pre>
+ *  mock API server --informers--> Agent (in-process) --maps--> bpf_lxc on every pod veth
+ *  netns client 198.18.0.2 -> ClusterIP 198.19.0.10:80 -> pod-a 198.18.0.3 / pod-b 198.18.0.4 :8080
+ * </pre>
+ */
+@KernelTest
+@EnableKubernetesMockClient(crud = true)
+class AgentServiceMockKernelTest {
+  private static final String VIP = "198.19.0.10";
+  private static final Duration SETTLE = Duration.ofSeconds(15);
+
+  static KubernetesClient client;
+
+  @TempDir
+  Path configDir;
+
+  private AgentOptions options(Path pins) throws IOException {
+    Files.writeString(configDir.resolve("bpf-root"), pins.toString());
+    Files.writeString(configDir.resolve("prometheus-serve-addr"), "");
+    Files.writeString(configDir.resolve("health-serve-addr"), "127.0.0.1:" + freePort());
+    return new AgentOptions(ClusterFixtures.NODE, Optional.empty(), Optional.of(configDir),
+        configDir.resolve("state"), Duration.ofSeconds(1));
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private Agent startAgent(NetnsLab lab, AgentOptions options) {
+    Agent agent = Agent.start(options, LocalEndpoints.NONE, client);
+    lab.onClose(agent::close);
+    return agent;
+  }
+
+  /** Replaces the slice's endpoints (the mock server has no server-side apply). */
+  private static void apply(EndpointSlice slice) {
+    client.resources(EndpointSlice.class).inNamespace(slice.getMetadata().getNamespace())
+        .withName(slice.getMetadata().getName()).edit(current -> {
+          current.setEndpoints(slice.getEndpoints());
+          return current;
+        });
+  }
+
+  @Test
+  void servicesFollowTheApiAndSurviveAnAgentRestart(NetnsLab lab) throws Exception {
+    Path pins = lab.bpffsDir("agent");
+    AgentOptions options = options(pins);
+    client.resource(node()).create();
+    client.resource(clusterIp("default", "web", VIP, 80, 8080)).create();
+    client.resource(slice("default", "web", 8080, "198.18.0.3")).create();
+    Agent agent = startAgent(lab, options);
+    PodNetwork net = new PodNetwork(lab);
+    var from = agent.datapath().fromContainer();
+    var to = agent.datapath().toContainer();
+    Pod clientPod = net.pod("client", "198.18.0.2", from, to);
+    net.backend("pod-a", "198.18.0.3", from, to);
+    net.backend("pod-b", "198.18.0.4", from, to);
+
+    // 1. Created through the API: traffic flows to the one endpoint.
+    await().atMost(SETTLE).ignoreExceptions().untilAsserted(() ->
+        assertThat(clientPod.greeting(VIP, 80)).startsWith("pod-a "));
+
+    // 2. Scaled: traffic follows to both endpoints.
+    apply(slice("default", "web", 8080, "198.18.0.3", "198.18.0.4"));
+    Set<String> seen = new HashSet<>();
+    await().atMost(SETTLE).untilAsserted(() -> {
+      seen.add(clientPod.greeting(VIP, 80).split(" ")[0]);
+      assertThat(seen).containsExactlyInAnyOrder("pod-a", "pod-b");
+    });
+
+    // 3. A long-lived connection keeps working across an agent restart, which rewrites nothing.
+    try (Socket longLived = clientPod.connect(VIP, 80)) {
+      readLine(longLived);
+      assertThat(echo(longLived, "before")).isEqualTo("before");
+      agent.close();
+      Agent restarted = startAgent(lab, options);
+      assertThat(echo(longLived, "while-restarting")).isEqualTo("while-restarting");
+      await().atMost(SETTLE).until(() -> restarted.lastReport().isPresent());
+      Reconciler.Report first = restarted.lastReport().orElseThrow();
+      assertThat(first.services().changes()).as("services rewritten after restart").isZero();
+      assertThat(echo(longLived, "after-restart")).isEqualTo("after-restart");
+      agent = restarted;
+    }
+
+    // 4. No endpoints left: connections are refused at once, not left to time out.
+    apply(slice("default", "web", 8080));
+    await().atMost(SETTLE).untilAsserted(() ->
+        assertThatThrownBy(() -> clientPod.greeting(VIP, 80))
+            .hasRootCauseInstanceOf(ConnectException.class)
+            .hasRootCauseMessage("Connection refused"));
+
+    // 5. Service deleted: the address is no longer a frontend.
+    client.resource(clusterIp("default", "web", VIP, 80, 8080)).delete();
+    Agent last = agent;
+    await().atMost(SETTLE).untilAsserted(() ->
+        assertThat(last.lastReport().orElseThrow().desiredServices().services()).isEmpty());
+    assertThatThrownBy(() -> clientPod.greeting(VIP, 80)).isInstanceOf(RuntimeException.class);
+  }
+}
