@@ -83,12 +83,13 @@ public final class ServiceCompiler {
   /** What one Service wants programmed, before it competes with the others for capacity. */
   private record ServicePlan(
       ObjectRef service,
+      String createdAt,
       List<FrontendView> views,
       Optional<Integer> healthCheckNodePort,
       int localEndpoints) {
 
     ServicePlan withViews(List<FrontendView> kept) {
-      return new ServicePlan(service, kept, healthCheckNodePort, localEndpoints);
+      return new ServicePlan(service, createdAt, kept, healthCheckNodePort, localEndpoints);
     }
 
     Set<FrontendAddress> frontendAddresses() {
@@ -254,7 +255,8 @@ public final class ServiceCompiler {
       healthCheckNodePort = badHc.isPresent() ? Optional.empty() : Optional.of(hcPort);
     }
     return Optional.of(
-        new ServicePlan(ref, views.views(), healthCheckNodePort, localReadyPods.size()));
+        new ServicePlan(ref, createdAt(service), views.views(), healthCheckNodePort,
+            localReadyPods.size()));
   }
 
   /**
@@ -400,7 +402,10 @@ public final class ServiceCompiler {
   private static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
       ServiceIds previousIds, List<Problem> problems) {
     List<ServicePlan> ordered = new ArrayList<>(plans);
+    // First come, first served: what is programmed stays, then the oldest Service wins a
+    // conflict (so a newcomer can never take an address from a running Service), then by name.
     ordered.sort(Comparator.comparing((ServicePlan p) -> !p.wasProgrammed(previousIds))
+        .thenComparing(ServicePlan::createdAt)
         .thenComparing(ServicePlan::service, DesiredServices.SERVICE_ORDER));
     Capacity capacity = new Capacity(config.lbMapMax());
     Map<FrontendAddress, ObjectRef> claimedBy = new HashMap<>();
@@ -435,7 +440,7 @@ public final class ServiceCompiler {
     }
     problems.add(new Problem(plan.service(), Reason.PortConflict,
         "healthCheckNodePort " + port + " is already served for " + owner));
-    return new ServicePlan(plan.service(), plan.views(), Optional.empty(), 0);
+    return new ServicePlan(plan.service(), plan.createdAt(), plan.views(), Optional.empty(), 0);
   }
 
   private static ServicePlan withoutClaimedFrontends(
@@ -555,6 +560,12 @@ public final class ServiceCompiler {
     return a == Lb4Backend.STATE_ACTIVE || b == Lb4Backend.STATE_ACTIVE
         ? Lb4Backend.STATE_ACTIVE
         : Lb4Backend.STATE_TERMINATING;
+  }
+
+  /** RFC 3339 creation time (sorts chronologically as text); unknown times sort last. */
+  private static String createdAt(Service service) {
+    String t = service.getMetadata() == null ? null : service.getMetadata().getCreationTimestamp();
+    return t == null || t.isEmpty() ? "~" : t;
   }
 
   private static List<Service> sortedByName(List<Service> services) {
