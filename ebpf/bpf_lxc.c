@@ -2,10 +2,10 @@
 /*
  * Programs on the host end of each pod veth.
  *   from_container: tc ingress of the host veth = packets the pod sends.
- *                   Service translation and conntrack (include/service.h), then the egress
- *                   policy hook.
+ *                   Service translation and conntrack (include/service.h), then egress
+ *                   policy on the translated packet (include/policy.h).
  *   to_container:   tc egress of the host veth  = packets delivered to the pod.
- *                   The ingress policy hook.
+ *                   Ingress policy (include/policy.h).
  * Every packet is counted in anetd_metrics by reason and direction (DIR_* as the pod sees it).
  */
 #include "include/common.h"
@@ -25,24 +25,27 @@ int from_container(struct __sk_buff *skb)
 {
 	__u32 len = skb->len;
 	__u8 reason = REASON_FORWARDED;
-	struct pkt4 p;
+	struct pkt4 p, orig;
 	int verdict;
 
 	switch (pkt4_parse(skb, &p)) {
 	case PKT_MALFORMED:
 		return metrics_drop(REASON_MALFORMED, DIR_EGRESS, len);
 	case PKT_OK:
+		orig = p;
 		verdict = svc4_from_container(skb, &p, len, &reason);
 		if (verdict != TC_ACT_OK) {
 			/* dropped, or refused with a RST / ICMP error sent back to the pod */
 			metrics_update(reason, DIR_EGRESS, len);
 			return verdict;
 		}
+		verdict = policy_egress_hook(&orig, &p, len, &reason);
 		break;
 	default:
-		break; /* not translated: non-IPv4, other protocols, later fragments */
+		/* not translated nor policed: non-IPv4, other protocols, later fragments */
+		verdict = TC_ACT_OK;
+		break;
 	}
-	verdict = policy_egress_hook(skb, &reason);
 	metrics_update(reason, DIR_EGRESS, len);
 	return verdict;
 }
@@ -50,9 +53,20 @@ int from_container(struct __sk_buff *skb)
 SEC("tc")
 int to_container(struct __sk_buff *skb)
 {
+	__u32 len = skb->len;
 	__u8 reason = REASON_FORWARDED;
-	int verdict = policy_ingress_hook(skb, &reason);
+	struct pkt4 p;
+	int verdict = TC_ACT_OK;
 
-	metrics_update(reason, DIR_INGRESS, skb->len);
+	switch (pkt4_parse(skb, &p)) {
+	case PKT_MALFORMED:
+		return metrics_drop(REASON_MALFORMED, DIR_INGRESS, len);
+	case PKT_OK:
+		verdict = policy_ingress_hook(&p, len, &reason);
+		break;
+	default:
+		break; /* not policed: non-IPv4, other protocols, ICMP errors, later fragments */
+	}
+	metrics_update(reason, DIR_INGRESS, len);
 	return verdict;
 }

@@ -12,6 +12,13 @@
 /* ct4_key.flags */
 #define CT_KEY_F_REPLY 0x01       /* entry describes the reply direction */
 #define CT_KEY_F_SERVICE 0x02     /* entry keyed by the service frontend (pre-DNAT tuple) */
+/*
+ * Policy entries (include/policy.h): one pair per connection and local endpoint, keyed by the
+ * tuples as the endpoint itself sends and receives them (before service translation on the way
+ * out, as delivered on the way in). The pod's own address makes them unique per hook.
+ */
+#define CT_KEY_F_POL_TX 0x04      /* a tuple the endpoint sends (looked up in from_container) */
+#define CT_KEY_F_POL_RX 0x08      /* a tuple the endpoint receives (looked up in to_container) */
 
 /*
  * A 5-tuple as the packet carries it, plus which side of the connection it is.
@@ -34,7 +41,11 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
 #define CT_F_RX_CLOSING 0x0004   /* FIN or RST seen from the replier */
 #define CT_F_NODEPORT 0x0008     /* connection entered through a NodePort/external frontend */
 #define CT_F_SNAT 0x0010         /* source was rewritten (nodeport SNAT or hairpin) */
-#define CT_F_POLICY_ALLOWED 0x0020
+#define CT_F_POLICY_ALLOWED 0x0020 /* policy entries: allowed by policy (absent: audit mode) */
+#define CT_F_REPLY_DIR 0x0040      /* policy entries: this entry's tuple is the reply direction */
+
+/* Flags that belong to one entry of a pair and are never mirrored into the other. */
+#define CT_F_PER_ENTRY CT_F_REPLY_DIR
 
 /*
  * Mirrored by Ct4EntryCodec.
@@ -47,6 +58,11 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
  *            nat_addr:nat_port = the client address:port (with CT_F_SNAT the destination of
  *            replies is restored to it)
  * Both carry backend_id, rev_nat_id and the same flags and expiry: every packet refreshes both.
+ *
+ * A policy pair (include/policy.h) is written by the first hook of a local endpoint that sees a
+ * connection: {what the endpoint sends, CT_KEY_F_POL_TX} and {what it receives, CT_KEY_F_POL_RX},
+ * one tuple the reverse of the other; the entry of the reply direction carries CT_F_REPLY_DIR.
+ * backend_id and rev_nat_id are 0, policy_id names the allowing policy set.
  */
 struct ct4_entry {
 	__u64 expires_ns;   /* bpf_ktime_get_ns() after which the entry is dead */
@@ -57,9 +73,13 @@ struct ct4_entry {
 	__be16 nat_port;    /* network byte order */
 	__u16 rev_nat_id;
 	__u16 flags;        /* CT_F_* */
-	__u16 policy_id;    /* policy set that allowed the connection, for logging */
+	__u16 policy_id;    /* policy entries: policy set that allowed the connection, for logging;
+			     * ids above 0xfffe are stored as CT_POLICY_ID_OVERFLOW */
 };
 _Static_assert(sizeof(struct ct4_entry) == 40, "ct4_entry");
+
+/* ct4_entry.policy_id of a connection allowed by a policy set id that does not fit 16 bits. */
+#define CT_POLICY_ID_OVERFLOW 0xffff
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -191,14 +211,15 @@ static __always_inline void ct4_account(struct ct4_entry *own, struct ct4_entry 
 
 	if (peer)
 		flags |= peer->flags;
+	flags &= ~CT_F_PER_ENTRY;
 	__u64 expires = now + ct4_lifetime_ns(proto, flags);
 
-	own->flags = flags;
+	own->flags = flags | (own->flags & CT_F_PER_ENTRY);
 	own->expires_ns = expires;
 	__sync_fetch_and_add(&own->packets, 1);
 	__sync_fetch_and_add(&own->bytes, bytes);
 	if (peer) {
-		peer->flags = flags;
+		peer->flags = flags | (peer->flags & CT_F_PER_ENTRY);
 		peer->expires_ns = expires;
 	}
 }

@@ -5,7 +5,7 @@
 
 #include "common.h"
 
-/* Reasons: 0 = forwarded, >= 1 a drop reason. Mirrored by the REASON_* constants of MetricsKey. */
+/* Reasons: 0 = forwarded, 1..7 drop reasons, 8 audited. Mirrored by the REASON_* constants of MetricsKey. */
 #define REASON_FORWARDED 0
 #define REASON_POLICY_DENIED 1
 #define REASON_NO_SERVICE_BACKEND 2
@@ -14,6 +14,11 @@
 #define REASON_UNSUPPORTED_L3 5
 #define REASON_STALE_SERVICE_CONNECTION 6 /* TCP backend removed, or reply whose service is gone */
 #define REASON_NAT_FAILED 7               /* a rewrite helper failed (no room, bad offsets) */
+/*
+ * Not a drop: the first packet of a connection policy denies, let through by policy_audit_mode.
+ * Counted in addition to REASON_FORWARDED.
+ */
+#define REASON_POLICY_AUDITED 8
 
 /* Mirrored by MetricsKeyCodec. */
 struct metrics_key {

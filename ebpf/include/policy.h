@@ -1,9 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Per-endpoint NetworkPolicy entries, looked up by peer identity, direction, protocol and port. */
+/*
+ * NetworkPolicy: per-endpoint allow entries looked up by peer identity, direction, protocol and
+ * port, and the two hooks that enforce them with conntrack (docs/dev/policy-datapath.md).
+ * The lookup mirrors org.anetd.agent.policy.PolicyLookup.
+ */
 #ifndef ANETD_POLICY_H
 #define ANETD_POLICY_H
 
 #include "common.h"
+#include "metrics.h"
+#include "pkt.h"
+#include "nat.h"
+#include "ct.h"
+#include "ipcache.h"
+#include "events.h"
 
 #define POLICY_MAP_MAX_DEFAULT 16384
 
@@ -67,19 +77,240 @@ struct {
 } anetd_endpoints SEC(".maps");
 
 /*
- * Where NetworkPolicy plugs in (issue #5); both hooks allow everything for now.
- * policy_egress_hook runs in from_container after service translation (policy sees the backend,
- * not the VIP); policy_ingress_hook runs in to_container before delivery. They return a tc
- * verdict and, for a drop, set *reason (REASON_POLICY_DENIED).
+ * Tunables (const volatile, set through rodata before load).
+ * The enable-policy mode is not a tunable: the agent encodes it in endpoint_policy.flags
+ * (always = both directions isolated, never = no flags), see docs/dev/policy-datapath.md.
  */
-static __always_inline int policy_egress_hook(struct __sk_buff *skb, __u8 *reason)
+const volatile __u32 policy_verdict_events = 1; /* 1: an EVENT_POLICY_VERDICT per evaluated
+						   connection in an isolated direction; 0: none */
+const volatile __u32 policy_audit_mode = 0;     /* 1: report denials but let them pass
+						   (cilium-config policy-audit-mode) */
+
+/*
+ * One policy decision at one hook. from_container fills it after service translation,
+ * to_container as the packet is delivered.
+ */
+struct policy_ctx {
+	struct pkt4 wire;      /* the packet as policy judges it: after translation */
+	struct ct4_key own;    /* this packet's policy conntrack key at this hook */
+	struct ct4_key peer;   /* the key of the other direction, looked up at the other hook */
+	__u64 now;
+	__be32 orig_saddr;     /* egress: the source before translation (the sending pod) */
+	__u32 len;
+	__u8 dir;              /* DIR_EGRESS in from_container, DIR_INGRESS in to_container */
+	__u8 reason;           /* out: REASON_* to count */
+	__u8 pad[2];
+};
+
+/* The identity of an address (world when the ipcache has no prefix for it). */
+static __always_inline __u32 policy_identity_of(__be32 addr)
 {
+	struct ipcache4_key k = { .prefixlen = 32, .address = addr };
+	struct ipcache4_value *v = bpf_map_lookup_elem(&anetd_ipcache4, &k);
+
+	return v ? v->identity : IDENTITY_WORLD;
+}
+
+/* The local endpoint id of an address, 0 when it is not a pod of this node. */
+static __always_inline __u32 policy_endpoint_of(__be32 addr)
+{
+	struct ipcache4_key k = { .prefixlen = 32, .address = addr };
+	struct ipcache4_value *v = bpf_map_lookup_elem(&anetd_ipcache4, &k);
+
+	return v ? v->endpoint_id : 0;
+}
+
+/*
+ * The allow entry for (endpoint, peer identity, direction, proto, dport), else for any peer
+ * (identity 0), else NULL. ICMP has no port: dport 0, so only all-ports entries match it.
+ * The key bytes are PolicyKeyCodec's: ids big endian, dport in network order.
+ */
+static __always_inline struct policy_entry *policy_lookup(__u32 ep, __u32 identity, __u8 dir,
+							  const struct pkt4 *p)
+{
+	struct policy_key k = {
+		.prefixlen = POLICY_PREFIX_FULL,
+		.endpoint_id = bpf_htonl(ep),
+		.identity = bpf_htonl(identity),
+		.direction = dir,
+		.proto = p->proto,
+		.dport = p->proto == IPPROTO_ICMP ? 0 : p->dport,
+	};
+	struct policy_entry *e = bpf_map_lookup_elem(&anetd_policy, &k);
+
+	if (e && e->verdict == POLICY_ALLOW)
+		return e;
+	k.identity = 0;
+	e = bpf_map_lookup_elem(&anetd_policy, &k);
+	return e && e->verdict == POLICY_ALLOW ? e : NULL;
+}
+
+/* Reports one verdict on the ring buffer (when policy_verdict_events is on). */
+static __always_inline void policy_report(const struct policy_ctx *c, __u32 ep, __u32 remote,
+					  __u32 set_id, __u8 allowed, __u8 reason)
+{
+	if (!policy_verdict_events)
+		return;
+	struct event *e = bpf_ringbuf_reserve(&anetd_events, sizeof(*e), 0);
+
+	if (!e)
+		return; /* ring full: the agent sees the gap in its counters, not here */
+	e->timestamp_ns = c->now;
+	e->saddr = c->wire.saddr;
+	e->daddr = c->wire.daddr;
+	e->sport = c->wire.proto == IPPROTO_ICMP ? 0 : c->wire.sport;
+	e->dport = c->wire.proto == IPPROTO_ICMP ? 0 : c->wire.dport;
+	e->type = EVENT_POLICY_VERDICT;
+	e->proto = c->wire.proto;
+	e->direction = c->dir;
+	e->verdict = allowed;
+	e->endpoint_id = ep;
+	e->remote_identity = remote;
+	e->policy_set_id = set_id;
+	e->reason = reason;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * A hairpinned service connection seen at to_container: source hairpin_ipv4, and the service
+ * reply entry of that tuple says the client is the destination itself (CT_F_SNAT).
+ */
+static __always_inline int policy_is_hairpin_in(const struct policy_ctx *c)
+{
+	struct ct4_key k;
+	struct ct4_entry *e;
+
+	if (c->wire.saddr != bpf_htonl(hairpin_ipv4))
+		return 0;
+	ct4_key_set(&k, c->wire.saddr, c->wire.daddr, c->wire.sport, c->wire.dport, c->wire.proto,
+		    CT_KEY_F_REPLY);
+	e = ct4_lookup(c->wire.proto, &k);
+	return e && !ct4_expired(e, c->now) && (e->flags & CT_F_SNAT) &&
+	       e->nat_addr == c->wire.daddr;
+}
+
+/*
+ * The policy step of one hook. Returns the tc verdict and sets c->reason.
+ *
+ *   tracked   the endpoint's policy entry for this tuple is live: account both entries, pass.
+ *   untracked the address of this side is not a local endpoint (no ipcache endpoint id): pass,
+ *             nothing written.
+ *   self      a pod reaching itself through its own service (hairpin): pass, no verdict.
+ *   new       endpoint not isolated in this direction: pass. Isolated: look up the allow entry
+ *             (peer identity, then any peer); report the verdict; deny drops it
+ *             (REASON_POLICY_DENIED) unless policy_audit_mode, which lets it pass.
+ *             Every passing new connection writes the endpoint's policy pair, so later packets
+ *             and replies (at both hooks of this endpoint) are not evaluated again and a policy
+ *             change never cuts a connection that was allowed when it started.
+ */
+static __noinline int policy_enforce(struct policy_ctx *c)
+{
+	__u8 proto = c->wire.proto;
+	struct ct4_entry *e = ct4_lookup(proto, &c->own);
+
+	c->reason = REASON_FORWARDED;
+	if (e && !ct4_expired(e, c->now) && !ct4_reopens(e, &c->wire)) {
+		__u16 add = ct4_flags_of(&c->wire, e->flags & CT_F_REPLY_DIR);
+
+		ct4_account(e, ct4_lookup(proto, &c->peer), add, proto, c->len, c->now);
+		return TC_ACT_OK;
+	}
+
+	__u32 ep, remote, set_id = 0;
+	int self;
+
+	if (c->dir == DIR_EGRESS) {
+		ep = policy_endpoint_of(c->orig_saddr);
+		remote = policy_identity_of(c->wire.daddr);
+		self = c->orig_saddr == c->wire.daddr; /* DNATed to itself: hairpin */
+	} else {
+		ep = policy_endpoint_of(c->wire.daddr);
+		remote = policy_identity_of(c->wire.saddr);
+		self = policy_is_hairpin_in(c);
+	}
+	if (!ep)
+		return TC_ACT_OK;
+
+	__u16 flags = CT_F_POLICY_ALLOWED;
+
+	if (!self) {
+		struct endpoint_policy *epp = bpf_map_lookup_elem(&anetd_endpoints, &ep);
+		__u8 isolated = c->dir == DIR_EGRESS ? EP_F_EGRESS_ISOLATED : EP_F_INGRESS_ISOLATED;
+
+		if (epp && (epp->flags & isolated)) {
+			struct policy_entry *pe = policy_lookup(ep, remote, c->dir, &c->wire);
+
+			if (pe) {
+				set_id = pe->policy_set_id;
+				policy_report(c, ep, remote, set_id, 1, REASON_FORWARDED);
+			} else if (policy_audit_mode) {
+				flags = 0;
+				policy_report(c, ep, remote, 0, 0, REASON_POLICY_AUDITED);
+				metrics_update(REASON_POLICY_AUDITED, c->dir, c->len);
+			} else {
+				policy_report(c, ep, remote, 0, 0, REASON_POLICY_DENIED);
+				c->reason = REASON_POLICY_DENIED;
+				return TC_ACT_SHOT;
+			}
+		}
+	}
+
+	flags |= ct4_flags_of(&c->wire, 0);
+	struct ct4_entry v = {
+		.expires_ns = c->now + ct4_lifetime_ns(proto, flags),
+		.packets = 1,
+		.bytes = c->len,
+		.flags = flags,
+		.policy_id = set_id < CT_POLICY_ID_OVERFLOW ? set_id : CT_POLICY_ID_OVERFLOW,
+	};
+
+	if (ct4_update(proto, &c->own, &v) < 0) {
+		c->reason = REASON_CT_MAP_FULL;
+		return TC_ACT_SHOT;
+	}
+	v.packets = 0;
+	v.bytes = 0;
+	v.flags = flags | CT_F_REPLY_DIR;
+	if (ct4_update(proto, &c->peer, &v) < 0) {
+		ct4_delete(proto, &c->own);
+		c->reason = REASON_CT_MAP_FULL;
+		return TC_ACT_SHOT;
+	}
 	return TC_ACT_OK;
 }
 
-static __always_inline int policy_ingress_hook(struct __sk_buff *skb, __u8 *reason)
+/*
+ * Egress policy, in from_container after service translation: orig is the packet as the pod
+ * sent it (the conntrack view), p as it leaves (the policy view: the backend, not the VIP).
+ */
+static __always_inline int policy_egress_hook(const struct pkt4 *orig, const struct pkt4 *p,
+					      __u32 len, __u8 *reason)
 {
-	return TC_ACT_OK;
+	struct policy_ctx c = { .wire = *p, .now = bpf_ktime_get_ns(), .orig_saddr = orig->saddr,
+				.len = len, .dir = DIR_EGRESS };
+
+	ct4_key_of(&c.own, orig, CT_KEY_F_POL_TX);
+	ct4_key_set(&c.peer, orig->saddr, orig->daddr, orig->sport, orig->dport, orig->proto,
+		    CT_KEY_F_POL_RX);
+	int verdict = policy_enforce(&c);
+
+	*reason = c.reason;
+	return verdict;
+}
+
+/* Ingress policy, in to_container: p is the packet as it is delivered to the pod. */
+static __always_inline int policy_ingress_hook(const struct pkt4 *p, __u32 len, __u8 *reason)
+{
+	struct policy_ctx c = { .wire = *p, .now = bpf_ktime_get_ns(), .orig_saddr = p->saddr,
+				.len = len, .dir = DIR_INGRESS };
+
+	ct4_key_of(&c.own, p, CT_KEY_F_POL_RX);
+	ct4_key_set(&c.peer, p->saddr, p->daddr, p->sport, p->dport, p->proto, CT_KEY_F_POL_TX);
+	int verdict = policy_enforce(&c);
+
+	*reason = c.reason;
+	return verdict;
 }
 
 #endif

@@ -8,5 +8,10 @@ public record Ct4Entry(long expiresNs, long packets, long bytes, long backendId,
   public static final int F_RX_CLOSING = 0x0004;
   public static final int F_NODEPORT = 0x0008;
   public static final int F_SNAT = 0x0010;
+  /** Policy entries: allowed by policy (absent when only audit mode let it pass). */
   public static final int F_POLICY_ALLOWED = 0x0020;
+  /** Policy entries: the entry's tuple is the reply direction of its connection. */
+  public static final int F_REPLY_DIR = 0x0040;
+  /** policy_id of a connection allowed by a policy set id above 0xfffe. */
+  public static final int POLICY_ID_OVERFLOW = 0xffff;
 }

@@ -52,6 +52,8 @@ public final class Datapath implements AutoCloseable {
           .setMaxEntries(LB4_AFFINITY, settings.lbMapMax())
           .setMaxEntries(CT4_TCP, settings.ctTcpMax())
           .setMaxEntries(CT4_ANY, settings.ctAnyMax())
+          .setRodataU32("policy_audit_mode", settings.policyAuditMode() ? 1 : 0)
+          .setRodataU32("policy_verdict_events", settings.policyVerdictEvents() ? 1 : 0)
           .pinMapsUnder(settings.pinRoot())
           .load();
       return new Datapath(settings, lxc);

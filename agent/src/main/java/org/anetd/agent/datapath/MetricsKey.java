@@ -12,6 +12,11 @@ public record MetricsKey(int reason, int direction) {
   public static final int REASON_STALE_SERVICE_CONNECTION = 6;
   /** A packet rewrite helper failed. */
   public static final int REASON_NAT_FAILED = 7;
+  /**
+   * Not a drop: the first packet of a connection policy denies, let through by audit mode
+   * ({@code policy_audit_mode}); such packets are also counted as forwarded.
+   */
+  public static final int REASON_POLICY_AUDITED = 8;
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;

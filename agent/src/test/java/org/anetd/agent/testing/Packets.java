@@ -29,6 +29,25 @@ public final class Packets {
     return Frame4.tcp(src, sport, dst, dport, flags).build();
   }
 
+  /** An Ethernet + IPv4 + ICMP echo request (type 8) or reply (type 0), valid checksums. */
+  public static byte[] icmpEcho4(String src, String dst, int type, int id, int seq) {
+    int l4Len = 8 + 8;
+    ByteBuffer b = ByteBuffer.allocate(14 + 20 + l4Len);
+    b.put(HOST_MAC).put(POD_MAC).putShort((short) 0x0800);
+    b.put((byte) 0x45).put((byte) 0).putShort((short) (20 + l4Len)).putShort((short) 0x1234)
+        .putShort((short) 0x4000).put((byte) 64).put((byte) 1).putShort((short) 0)
+        .put(addr(src)).put(addr(dst));
+    b.putShort(24, (short) checksum(b.array(), 14, 20));
+    int l4 = b.position();
+    b.put((byte) type).put((byte) 0).putShort((short) 0).putShort((short) id)
+        .putShort((short) seq);
+    for (int i = 0; i < 8; i++) {
+      b.put((byte) i);
+    }
+    b.putShort(l4 + 2, (short) checksum(b.array(), l4, l4Len));
+    return b.array();
+  }
+
   /** Builder of one IPv4 TCP or UDP frame with valid checksums unless told otherwise. */
   public static final class Frame4 {
     private final String src;
