@@ -35,6 +35,7 @@ import org.anetd.agent.metrics.AgentMetrics;
 import org.anetd.agent.metrics.HealthServer;
 import org.anetd.agent.metrics.MetricsServer;
 import org.anetd.agent.policy.IdentityAllocation;
+import org.anetd.agent.policy.PolicyCompiler;
 import org.anetd.agent.service.HealthCheckServer;
 import org.anetd.agent.service.ServiceCompilerConfig;
 import org.slf4j.Logger;
@@ -133,12 +134,14 @@ public final class Agent implements AutoCloseable {
   private void loadDatapath() {
     AgentConfig c = config.current();
     datapath = Datapath.load(new DatapathSettings(c.bpfRoot(), c.bpfLbMapMax(),
-        c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax()));
+        c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax())
+        .withPolicyAuditMode(c.policyAuditMode()));
     closeables.add(datapath);
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
         List.of(MapBackend.of(datapath.map(Datapath.CT4_TCP)),
             MapBackend.of(datapath.map(Datapath.CT4_ANY))), serviceConfig(c),
         IdentityAllocation.EMPTY, clock);
+    reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
   }
 
@@ -270,12 +273,21 @@ public final class Agent implements AutoCloseable {
   }
 
   private void configChanged(AgentConfig c) {
-    LOG.info("cilium-config changed; node-port-range and policy settings apply now, map sizes"
-        + " at the next agent restart");
+    LOG.info("cilium-config changed; node-port-range and enable-policy apply now, map sizes and"
+        + " policy-audit-mode at the next agent restart");
     reconciler.serviceConfig(serviceConfig(c));
+    reconciler.enforcement(enforcement(c));
     LogSetup.apply(c);
     warnOnEphemeralPortOverlap(c);
     requestReconcile();
+  }
+
+  private static PolicyCompiler.Enforcement enforcement(AgentConfig c) {
+    return switch (c.enablePolicy()) {
+      case DEFAULT -> PolicyCompiler.Enforcement.DEFAULT;
+      case ALWAYS -> PolicyCompiler.Enforcement.ALWAYS;
+      case NEVER -> PolicyCompiler.Enforcement.NEVER;
+    };
   }
 
   private static ServiceCompilerConfig serviceConfig(AgentConfig c) {

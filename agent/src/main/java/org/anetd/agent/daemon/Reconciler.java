@@ -43,6 +43,7 @@ public final class Reconciler {
   private final List<MapBackend> conntrack;
   private final Clock clock;
   private ServiceCompilerConfig serviceConfig;
+  private PolicyCompiler.Enforcement enforcement = PolicyCompiler.Enforcement.DEFAULT;
   private ServiceIds serviceIds;
   private IdentityAllocation identities;
 
@@ -62,6 +63,11 @@ public final class Reconciler {
     this.serviceConfig = config;
   }
 
+  /** Applies to the next pass (cilium-config enable-policy). */
+  public synchronized void enforcement(PolicyCompiler.Enforcement mode) {
+    this.enforcement = mode;
+  }
+
   public synchronized IdentityAllocation identities() {
     return identities;
   }
@@ -69,7 +75,8 @@ public final class Reconciler {
   public synchronized Report reconcile(ClusterState state, Map<String, Integer> localEndpoints) {
     Instant start = clock.instant();
     DesiredServices services = ServiceCompiler.compile(state, serviceConfig, serviceIds);
-    DesiredPolicy desiredPolicy = PolicyCompiler.compile(state, localEndpoints, identities);
+    DesiredPolicy desiredPolicy = PolicyCompiler.compile(state, localEndpoints, identities,
+        enforcement);
     SortedMap<Ipcache4Key, Ipcache4Value> ipcache =
         IpcacheCompiler.compile(state, desiredPolicy.identities(), localEndpoints);
     Instant compiled = clock.instant();

@@ -54,8 +54,23 @@ public final class PolicyCompiler {
    *
    * @param localEndpoints pod UID (or namespace/name) -> endpoint id
    */
+  /** cilium-config enable-policy: when endpoints are isolated. */
+  public enum Enforcement {
+    /** Isolated in a direction once a policy of that type selects the endpoint (Kubernetes). */
+    DEFAULT,
+    /** Every endpoint isolated in both directions, selected or not (only its node is allowed). */
+    ALWAYS,
+    /** Nothing isolated: policies are compiled for `anetd policy trace` but not enforced. */
+    NEVER
+  }
+
   public static DesiredPolicy compile(ClusterState state, Map<String, Integer> localEndpoints,
       IdentityAllocation previous) {
+    return compile(state, localEndpoints, previous, Enforcement.DEFAULT);
+  }
+
+  public static DesiredPolicy compile(ClusterState state, Map<String, Integer> localEndpoints,
+      IdentityAllocation previous, Enforcement enforcement) {
     Policies policies = Policies.parse(state);
     Identities ids = Identities.resolve(state, policies, previous);
     PeerIndex peers = new PeerIndex(ids);
@@ -76,7 +91,12 @@ public final class PolicyCompiler {
       int flags = 0;
       for (int dir : new int[] {Direction.INGRESS, Direction.EGRESS}) {
         List<ParsedPolicy> isolating = selecting.stream().filter(p -> p.hasType(dir)).toList();
-        if (isolating.isEmpty()) {
+        boolean isolated = switch (enforcement) {
+          case DEFAULT -> !isolating.isEmpty();
+          case ALWAYS -> true;
+          case NEVER -> false;
+        };
+        if (!isolated) {
           continue; // default allow: no entries needed, the datapath skips the lookup
         }
         flags |= dir == Direction.INGRESS ? EndpointPolicy.F_INGRESS_ISOLATED
