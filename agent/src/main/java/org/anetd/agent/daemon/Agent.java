@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,6 +32,7 @@ import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.ClusterStateSource;
 import org.anetd.agent.k8s.EventRecorder;
 import org.anetd.agent.k8s.Problem;
+import org.anetd.agent.logging.LoggingContext;
 import org.anetd.agent.metrics.AgentMetrics;
 import org.anetd.agent.metrics.HealthServer;
 import org.anetd.agent.metrics.MetricsServer;
@@ -44,7 +46,7 @@ import org.slf4j.MDC;
 
 /**
  * The node agent, as {@code anetd agent} runs it. Start-up reads like the list of its steps:
- * config, datapath, servers, cluster watch, reconcile loop. The loop takes the newest cluster
+ * config, datapath, servers, cluster watch, policy action log, reconcile loop. The loop takes the newest cluster
  * snapshot, runs one {@link Reconciler} pass and reports; a failed pass is retried with backoff
  * and the datapath keeps its last written state in the meantime (it never flushes maps because
  * the API server is unreachable or an object is bad).
@@ -66,6 +68,8 @@ public final class Agent implements AutoCloseable {
   private EventRecorder events;
   private HealthCheckServer healthChecks;
   private Reconciler reconciler;
+  private NetworkLoggingWatch loggingWatch;
+  private PolicyLogging policyLogging;
   private Thread loop;
   private volatile boolean stopping;
   private volatile Instant heartbeat;
@@ -99,6 +103,7 @@ public final class Agent implements AutoCloseable {
       agent.loadDatapath();
       agent.serveMetricsAndHealth();
       agent.watchCluster(client);
+      agent.logPolicyActions();
       agent.startLoop();
       return agent;
     } catch (RuntimeException e) {
@@ -160,8 +165,23 @@ public final class Agent implements AutoCloseable {
     KubernetesClient client = given != null ? given : ownClient();
     events = new EventRecorder(client, options.nodeName());
     closeables.add(events);
+    closeables.add(loggingWatch = new NetworkLoggingWatch(client));
     source = new ClusterStateSource(client, options.nodeName()).start();
     closeables.add(source);
+  }
+
+  /** 5. The policy action log, fed by the datapath's verdict events. */
+  private void logPolicyActions() {
+    closeables.add(policyLogging = new PolicyLogging(datapath, config.current().policyActionLog(),
+        metrics, this::loggingContext, clock).start());
+  }
+
+  private LoggingContext loggingContext() {
+    ClusterState state = lastState;
+    Reconciler.Report report = lastReport;
+    return new LoggingContext(state == null ? ClusterState.empty(options.nodeName()) : state,
+        report == null ? Map.of() : report.desiredPolicy().policySets(),
+        loggingWatch.settings());
   }
 
   private KubernetesClient ownClient() {
@@ -179,7 +199,7 @@ public final class Agent implements AutoCloseable {
     return client;
   }
 
-  /** 5. The reconcile loop, on its own thread. */
+  /** 6. The reconcile loop, on its own thread. */
   private void startLoop() {
     loop = new Thread(this::runLoop, "anetd-reconcile");
     loop.start();
