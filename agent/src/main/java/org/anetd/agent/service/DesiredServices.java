@@ -36,12 +36,7 @@ public record DesiredServices(
     List<Problem> problems) {
 
   /** lb4_key order: address, port, protocol, scope, slot. */
-  public static final Comparator<Lb4Key> KEY_ORDER =
-      Comparator.comparing(Lb4Key::address)
-          .thenComparingInt(Lb4Key::port)
-          .thenComparingInt(k -> k.protocol().number())
-          .thenComparingInt(Lb4Key::scope)
-          .thenComparingInt(Lb4Key::slot);
+  public static final Comparator<Lb4Key> KEY_ORDER = DesiredServices::compareKeys;
 
   /** Services by namespace, then name. */
   public static final Comparator<ObjectRef> SERVICE_ORDER =
@@ -58,6 +53,21 @@ public record DesiredServices(
     frontends.forEach((ref, list) -> frontendsCopy.put(ref, List.copyOf(list)));
     frontends = Collections.unmodifiableSortedMap(frontendsCopy);
     problems = List.copyOf(problems);
+  }
+
+  /** Address, port, protocol, scope, slot; on primitives (110,000 keys at 10,000 Services). */
+  private static int compareKeys(Lb4Key a, Lb4Key b) {
+    int c = Integer.compareUnsigned(a.address().bits(), b.address().bits());
+    if (c == 0) {
+      c = Integer.compare(a.port(), b.port());
+    }
+    if (c == 0) {
+      c = Integer.compare(a.protocol().number(), b.protocol().number());
+    }
+    if (c == 0) {
+      c = Integer.compare(a.scope(), b.scope());
+    }
+    return c != 0 ? c : Integer.compare(a.slot(), b.slot());
   }
 
   private static <K, V> SortedMap<K, V> sortedCopy(Map<K, V> map, Comparator<K> order) {

@@ -1,6 +1,5 @@
 package org.anetd.agent.service;
 
-import java.util.Comparator;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Protocol;
 
@@ -12,14 +11,15 @@ import org.anetd.agent.datapath.Protocol;
 public record FrontendAddress(Ipv4 address, int port, Protocol protocol)
     implements Comparable<FrontendAddress> {
 
-  private static final Comparator<FrontendAddress> ORDER =
-      Comparator.comparing(FrontendAddress::address)
-          .thenComparingInt(FrontendAddress::port)
-          .thenComparingInt(f -> f.protocol().number());
-
+  /** Address, port, protocol; on primitives (sorted per frontend on every pass). */
   @Override
   public int compareTo(FrontendAddress o) {
-    return ORDER.compare(this, o);
+    int c = Integer.compareUnsigned(address.bits(), o.address.bits());
+    if (c != 0) {
+      return c;
+    }
+    c = Integer.compare(port, o.port);
+    return c != 0 ? c : Integer.compare(protocol.number(), o.protocol.number());
   }
 
   @Override
