@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
     description = "Kubernetes node networking agent: eBPF service load balancing and"
         + " NetworkPolicy.",
     subcommands = {VersionCommand.class, AgentCommand.class, StatusCommand.class, ConfigCommand.class,
+        EndpointCommand.class, PolicyCommand.class,
         BpfCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec

@@ -154,7 +154,12 @@ public final class Agent implements AutoCloseable {
   private void serveMetricsAndHealth() {
     AgentConfig c = config.current();
     c.prometheusServeAddr().ifPresent(a -> closeables.add(MetricsServer.start(metrics, socket(a))));
-    closeables.add(HealthServer.start(socket(c.healthServeAddr()), this::health, this::summary));
+    closeables.add(HealthServer.start(socket(c.healthServeAddr()), this::health, Map.of(
+        "/statusz", this::summary,
+        "/endpointz", () -> lastReport().map(r -> EndpointTable.endpoints(r.desiredPolicy(),
+            r.ipcache())).orElse("no reconcile pass yet\n"),
+        "/policyz", () -> lastReport().map(r -> EndpointTable.policy(r.desiredPolicy()))
+            .orElse("no reconcile pass yet\n"))));
     // healthCheckNodePorts answer on every node address, as kube-proxy's do.
     healthChecks = new HealthCheckServer(anyAddress());
     closeables.add(healthChecks);

@@ -36,7 +36,8 @@ public final class Reconciler {
   /** What one pass did. */
   public record Report(long version, WriteResult services, WriteResult policy, int conntrackPurged,
       List<Problem> problems, Map<Integer, HealthCheck> healthChecks, DesiredServices desiredServices,
-      DesiredPolicy desiredPolicy, Duration compileTime, Duration writeTime) {}
+      DesiredPolicy desiredPolicy, Map<Ipcache4Key, Ipcache4Value> ipcache, Duration compileTime,
+      Duration writeTime) {}
 
   private final LoadBalancerWriter lb;
   private final PolicyWriter policy;
@@ -98,7 +99,7 @@ public final class Reconciler {
     List<Problem> problems = new ArrayList<>(services.problems());
     problems.addAll(desiredPolicy.problems());
     return new Report(state.version(), lbResult.writes(), policyWrites, purged,
-        List.copyOf(problems), services.healthChecks(), services, desiredPolicy,
+        List.copyOf(problems), services.healthChecks(), services, desiredPolicy, ipcache,
         Duration.between(start, compiled), Duration.between(compiled, written));
   }
 }

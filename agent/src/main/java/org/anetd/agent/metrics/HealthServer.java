@@ -8,12 +8,14 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
  * /healthz (liveness) and /readyz (readiness) on :9879. Each answers 200 "ok" or 503 with the
- * reasons, one per line, so `kubectl describe pod` shows why a probe failed. /statusz answers the
- * agent's status summary (what `anetd status` prints).
+ * reasons, one per line, so `kubectl describe pod` shows why a probe failed. Further pages
+ * (/statusz, /endpointz, /policyz) answer what `anetd status`, `anetd endpoint list` and
+ * `anetd policy get` print.
  */
 public final class HealthServer implements AutoCloseable {
   /** Health now: the reasons it is not live / not ready (empty = fine). */
@@ -29,13 +31,16 @@ public final class HealthServer implements AutoCloseable {
     this.server = server;
   }
 
+  /**
+   * @param pages further read-only text pages by path (e.g. /statusz for `anetd status`)
+   */
   public static HealthServer start(InetSocketAddress address, Supplier<Status> status,
-      Supplier<String> summary) {
+      Map<String, Supplier<String>> pages) {
     try {
       HttpServer server = HttpServer.create(address, 16);
       server.createContext("/healthz", ex -> answer(ex, status.get().notLive()));
       server.createContext("/readyz", ex -> answer(ex, status.get().notReady()));
-      server.createContext("/statusz", ex -> text(ex, 200, summary.get()));
+      pages.forEach((path, page) -> server.createContext(path, ex -> text(ex, 200, page.get())));
       server.setExecutor(null);
       server.start();
       return new HealthServer(server);

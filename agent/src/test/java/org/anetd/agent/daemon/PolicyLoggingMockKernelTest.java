@@ -61,6 +61,14 @@ class PolicyLoggingMockKernelTest {
         .build();
   }
 
+  private static String cli(String... args) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    picocli.CommandLine cli = new picocli.CommandLine(new org.anetd.agent.cli.Main());
+    cli.setOut(new java.io.PrintWriter(out, true));
+    assertThat(cli.execute(args)).as("anetd %s", String.join(" ", args)).isZero();
+    return out.toString();
+  }
+
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
@@ -74,7 +82,8 @@ class PolicyLoggingMockKernelTest {
     Path config = Files.createDirectories(dir.resolve("config"));
     Files.writeString(config.resolve("bpf-root"), lab.bpffsDir("logging").toString());
     Files.writeString(config.resolve("prometheus-serve-addr"), "");
-    Files.writeString(config.resolve("health-serve-addr"), "127.0.0.1:" + freePort());
+    int healthPort = freePort();
+    Files.writeString(config.resolve("health-serve-addr"), "127.0.0.1:" + healthPort);
     Files.writeString(config.resolve("policy-action-log"), log.toString());
     client.resource(node()).create();
     client.resource(namespace("default")).create();
@@ -95,6 +104,10 @@ class PolicyLoggingMockKernelTest {
     net.backend("web", "198.18.0.3", from, to);
     await().atMost(Duration.ofSeconds(15)).until(() -> agent.lastReport()
         .map(r -> !r.desiredPolicy().endpoints().isEmpty()).orElse(false));
+
+    String endpoints = cli("endpoint", "list", "--address", "127.0.0.1:" + healthPort);
+    assertThat(endpoints).containsPattern("2\\s+default \\{app=web\\}\\s+198\\.18\\.0\\.3\\s+\\d+\\s+enforced")
+        .containsPattern("1\\s+default \\{app=client\\}\\s+198\\.18\\.0\\.2");
 
     for (int attempt = 0; attempt < 2; attempt++) {
       assertThatThrownBy(() -> clientPod.greeting("198.18.0.3", 8080))

@@ -38,7 +38,7 @@ class ObservabilityServersTest {
   void readyzAnswers503WithTheReasonsUntilReady() throws Exception {
     AtomicReference<HealthServer.Status> status = new AtomicReference<>(
         new HealthServer.Status(List.of(), List.of("informers not synced: Pod")));
-    try (HealthServer server = HealthServer.start(LOCAL, status::get, () -> "summary\n")) {
+    try (HealthServer server = HealthServer.start(LOCAL, status::get, java.util.Map.of("/statusz", () -> "summary\n"))) {
       HttpResponse<String> notReady = get(server.port(), "/readyz");
       assertThat(notReady.statusCode()).isEqualTo(503);
       assertThat(notReady.body()).contains("informers not synced: Pod");
