@@ -30,17 +30,10 @@ final class PolicyCommand implements Runnable {
   }
 
   @Command(name = "get", description = "The allow entries in effect for each endpoint of this node.")
-  static final class Get implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Option(names = "--address", description = "The agent's health address (default: ${DEFAULT-VALUE}).")
-    String address = AgentPages.DEFAULT_ADDRESS;
-
+  static final class Get extends AgentPageCommand {
     @Override
-    public Integer call() {
-      return AgentPages.print(address, "/policyz", spec.commandLine().getOut(),
-          spec.commandLine().getErr()) == 200 ? 0 : 1;
+    String path() {
+      return "/policyz";
     }
   }
 

@@ -2,18 +2,16 @@ package org.anetd.agent.logging;
 
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodIP;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.k8s.Pods;
 import org.anetd.agent.logging.PolicyActionRecord.InstancePeer;
 import org.anetd.agent.logging.PolicyActionRecord.Peer;
 import org.anetd.agent.logging.PolicyActionRecord.PodPeer;
@@ -53,7 +51,7 @@ public final class EndpointResolver {
             .thenComparing(p -> p.getMetadata().getNamespace() + "/" + p.getMetadata().getName()))
         .toList();
     for (Pod p : owners) {
-      ipv4s(p).forEach(ip -> byIp.put(ip, p)); // later (preferred) pods overwrite
+      Pods.ipv4s(p).forEach(ip -> byIp.put(ip, p)); // later (preferred) pods overwrite
     }
     return new EndpointResolver(byIp);
   }
@@ -143,15 +141,4 @@ public final class EndpointResolver {
     return t == null ? "" : t; // RFC 3339 in UTC sorts as text
   }
 
-  private static List<Ipv4> ipv4s(Pod p) {
-    List<String> raw = new ArrayList<>();
-    if (p.getStatus() != null) {
-      if (p.getStatus().getPodIPs() != null) {
-        p.getStatus().getPodIPs().stream().map(PodIP::getIp).forEach(raw::add);
-      }
-      raw.add(p.getStatus().getPodIP());
-    }
-    return raw.stream().filter(Objects::nonNull).filter(Ipv4::isValid).map(Ipv4::parse)
-        .distinct().toList();
-  }
 }

@@ -6,8 +6,6 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddress;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodIP;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +16,7 @@ import java.util.TreeSet;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Protocol;
 import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.k8s.Pods;
 
 /** Read-only helpers over fabric8 objects shared by the compilers and the trace. */
 final class Cluster {
@@ -55,25 +54,13 @@ final class Cluster {
 
   /** Pods that own an IPv4 address, sorted by namespace/name. */
   static List<Pod> podsWithIp(ClusterState state) {
-    return state.pods().stream().filter(Cluster::ownsIp).filter(p -> !ipv4s(p).isEmpty())
+    return state.pods().stream().filter(Cluster::ownsIp).filter(p -> !Pods.ipv4s(p).isEmpty())
         .sorted(Comparator.comparing(Cluster::key)).toList();
   }
 
-  /** status.podIPs (or status.podIP), IPv4 only, primary first, without duplicates. */
-  static List<Ipv4> ipv4s(Pod p) {
-    List<String> raw = new ArrayList<>();
-    if (p.getStatus() != null) {
-      if (p.getStatus().getPodIPs() != null) {
-        p.getStatus().getPodIPs().stream().map(PodIP::getIp).forEach(raw::add);
-      }
-      raw.add(p.getStatus().getPodIP());
-    }
-    return raw.stream().filter(Objects::nonNull).filter(Ipv4::isValid).map(Ipv4::parse)
-        .distinct().toList();
-  }
 
   static Optional<Ipv4> primaryIpv4(Pod p) {
-    return ipv4s(p).stream().findFirst();
+    return Pods.ipv4s(p).stream().findFirst();
   }
 
   /** Labels of a namespace, with kubernetes.io/metadata.name filled in. */

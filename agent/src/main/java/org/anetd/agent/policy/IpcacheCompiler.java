@@ -12,6 +12,7 @@ import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4Value;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.k8s.Pods;
 
 /**
  * ClusterState + identities -> the desired ipcache contents (pure). Later layers override earlier
@@ -43,7 +44,7 @@ public final class IpcacheCompiler {
           : 0;
       Ipcache4Value v = new Ipcache4Value(id, Cluster.internalIp(state, node), ep);
       // Two live pods with one IP is a transient race; the first by namespace/name wins, stably.
-      Cluster.ipv4s(pod).forEach(ip -> pods.putIfAbsent(Ipcache4Key.host(ip), v));
+      Pods.ipv4s(pod).forEach(ip -> pods.putIfAbsent(Ipcache4Key.host(ip), v));
     }
     out.putAll(pods);
 

@@ -11,6 +11,7 @@ import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Protocol;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.ObjectRef;
+import org.anetd.agent.k8s.Pods;
 import org.anetd.agent.policy.ParsedPolicy.BlockPeer;
 import org.anetd.agent.policy.ParsedPolicy.Direction;
 import org.anetd.agent.policy.ParsedPolicy.NamedPort;
@@ -210,7 +211,7 @@ public record PolicyTrace(Endpoint from, Endpoint to, Protocol protocol, int por
             Optional.of(n.getMetadata().getName()));
       }
     }
-    return Cluster.podsWithIp(state).stream().filter(p -> Cluster.ipv4s(p).contains(ip)).findFirst()
+    return Cluster.podsWithIp(state).stream().filter(p -> Pods.ipv4s(p).contains(ip)).findFirst()
         .map(p -> new Endpoint(Cluster.key(p), ip, Optional.of(p), Optional.<String>empty()))
         .orElse(new Endpoint(ip.toString(), ip, Optional.empty(), Optional.empty()));
   }

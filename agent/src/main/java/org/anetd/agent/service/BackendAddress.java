@@ -10,15 +10,9 @@ import org.anetd.agent.datapath.Protocol;
 public record BackendAddress(Ipv4 address, int port, Protocol protocol)
     implements Comparable<BackendAddress> {
 
-  /** Address, port, protocol; on primitives, because id allocation sorts 100,000s of these. */
   @Override
   public int compareTo(BackendAddress o) {
-    int c = Integer.compareUnsigned(address.bits(), o.address.bits());
-    if (c != 0) {
-      return c;
-    }
-    c = Integer.compare(port, o.port);
-    return c != 0 ? c : Integer.compare(protocol.number(), o.protocol.number());
+    return AddressOrder.compare(address, port, protocol, o.address, o.port, o.protocol);
   }
 
   @Override

@@ -57,13 +57,8 @@ public record DesiredServices(
 
   /** Address, port, protocol, scope, slot; on primitives (110,000 keys at 10,000 Services). */
   private static int compareKeys(Lb4Key a, Lb4Key b) {
-    int c = Integer.compareUnsigned(a.address().bits(), b.address().bits());
-    if (c == 0) {
-      c = Integer.compare(a.port(), b.port());
-    }
-    if (c == 0) {
-      c = Integer.compare(a.protocol().number(), b.protocol().number());
-    }
+    int c = AddressOrder.compare(a.address(), a.port(), a.protocol(), b.address(), b.port(),
+        b.protocol());
     if (c == 0) {
       c = Integer.compare(a.scope(), b.scope());
     }

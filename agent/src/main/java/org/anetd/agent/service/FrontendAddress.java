@@ -11,15 +11,9 @@ import org.anetd.agent.datapath.Protocol;
 public record FrontendAddress(Ipv4 address, int port, Protocol protocol)
     implements Comparable<FrontendAddress> {
 
-  /** Address, port, protocol; on primitives (sorted per frontend on every pass). */
   @Override
   public int compareTo(FrontendAddress o) {
-    int c = Integer.compareUnsigned(address.bits(), o.address.bits());
-    if (c != 0) {
-      return c;
-    }
-    c = Integer.compare(port, o.port);
-    return c != 0 ? c : Integer.compare(protocol.number(), o.protocol.number());
+    return AddressOrder.compare(address, port, protocol, o.address, o.port, o.protocol);
   }
 
   @Override
