@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     description = "Kubernetes node networking agent: eBPF service load balancing and"
         + " NetworkPolicy.",
     subcommands = {VersionCommand.class, AgentCommand.class, StatusCommand.class, ConfigCommand.class,
-        BpfCommand.class})
+        BpfCommand.class, LabCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
