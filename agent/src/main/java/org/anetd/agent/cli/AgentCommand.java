@@ -6,7 +6,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.anetd.agent.daemon.Agent;
 import org.anetd.agent.daemon.AgentOptions;
-import org.anetd.agent.daemon.LocalEndpoints;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,6 +29,16 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--state-dir", description = "Agent state across restarts (default: ${DEFAULT-VALUE}).")
   Path stateDir = AgentOptions.DEFAULT_STATE_DIR;
 
+  @Option(names = "--cni-socket", description = "The CNI plugin's unix socket (default: ${DEFAULT-VALUE}).")
+  Path cniSocket = AgentOptions.DEFAULT_CNI_SOCKET;
+
+  @Option(names = "--pod-cidr", description = "This node's pod CIDR (default: the Node's spec.podCIDR).")
+  String podCidr;
+
+  @Option(names = "--node-netns", description = "Network namespace (path) of the pods' host veths"
+      + " (default: the agent's own).")
+  Path nodeNetns;
+
   @Option(names = "--config-poll-seconds", description = "How often to re-read --config-dir (default: ${DEFAULT-VALUE}).")
   int configPollSeconds = 5;
 
@@ -38,14 +47,15 @@ final class AgentCommand implements Callable<Integer> {
     AgentOptions options;
     try {
       options = new AgentOptions(nodeName, Optional.ofNullable(kubeconfig),
-          Optional.ofNullable(configDir), stateDir, Duration.ofSeconds(configPollSeconds));
+          Optional.ofNullable(configDir), stateDir, Duration.ofSeconds(configPollSeconds))
+          .withCni(cniSocket, Optional.ofNullable(podCidr), Optional.ofNullable(nodeNetns));
     } catch (IllegalArgumentException e) {
       spec.commandLine().getErr().println("anetd agent: " + e.getMessage());
       return 2;
     }
     Agent agent;
     try {
-      agent = Agent.start(options, LocalEndpoints.NONE);
+      agent = Agent.start(options);
     } catch (RuntimeException e) {
       spec.commandLine().getErr().println("anetd agent: cannot start: " + e.getMessage());
       return 1;

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         + " NetworkPolicy.",
     subcommands = {VersionCommand.class, AgentCommand.class, StatusCommand.class, ConfigCommand.class,
         EndpointCommand.class, PolicyCommand.class,
-        BpfCommand.class})
+        BpfCommand.class, LabCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

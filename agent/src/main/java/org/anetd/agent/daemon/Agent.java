@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,7 +28,20 @@ import org.anetd.agent.config.EphemeralPortRangeReader;
 import org.anetd.agent.config.ListenAddress;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
+import org.anetd.agent.datapath.Ipcache4Key;
+import org.anetd.agent.datapath.Ipcache4KeyCodec;
+import org.anetd.agent.datapath.Ipcache4Value;
+import org.anetd.agent.datapath.Ipcache4ValueCodec;
+import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.MapBackend;
+import org.anetd.agent.endpoint.BpfEndpointDatapath;
+import org.anetd.agent.endpoint.CniServer;
+import org.anetd.agent.endpoint.EndpointManager;
+import org.anetd.agent.endpoint.EndpointRegistry;
+import org.anetd.agent.endpoint.IpRouteLinkOps;
+import org.anetd.agent.endpoint.IpamStore;
+import org.anetd.agent.endpoint.LivePod;
+import org.anetd.agent.endpoint.PodCidr;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.ClusterStateSource;
 import org.anetd.agent.k8s.EventRecorder;
@@ -46,22 +60,38 @@ import org.slf4j.MDC;
 
 /**
  * The node agent, as {@code anetd agent} runs it. Start-up reads like the list of its steps:
- * config, datapath, servers, cluster watch, policy action log, reconcile loop. The loop takes the newest cluster
- * snapshot, runs one {@link Reconciler} pass and reports; a failed pass is retried with backoff
- * and the datapath keeps its last written state in the meantime (it never flushes maps because
- * the API server is unreachable or an object is bad).
+ * config, datapath, servers, cluster watch, policy action log, CNI server, reconcile loop. The loop takes the newest
+ * cluster snapshot, merges in the addresses of endpoints kubelet has not reported yet, runs one
+ * {@link Reconciler} pass and reports; a failed pass is retried with backoff and the datapath
+ * keeps its last written state in the meantime (it never flushes maps because the API server is
+ * unreachable or an object is bad).
+ *
+ * <p>Pod endpoints: the CNI server answers "not ready" until the pod CIDR is known (from the
+ * options or this Node's spec.podCIDR in the first snapshot); then endpoints that survived a
+ * restart get the new programs, and IPAM garbage collection runs against the API's pods of this
+ * node, then every {@link #GC_INTERVAL}. The endpoint registry is the reconciler's view of local
+ * endpoints ({@link EndpointSync}); the reconciler stays the only writer of the maps.
  */
 public final class Agent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private static final Duration LOOP_STALL = Duration.ofSeconds(120);
+  static final Duration GC_INTERVAL = Duration.ofMinutes(5);
+  /** Allocations younger than this are never collected: their ADD may still be in flight. */
+  static final Duration GC_GRACE = Duration.ofMinutes(2);
 
   private final AgentOptions options;
   private final Clock clock;
   private final AgentMetrics metrics = AgentMetrics.create();
   private final ConfigHolder config;
-  private final LocalEndpoints localEndpoints;
   private final AtomicBoolean reconcileRequested = new AtomicBoolean();
+  private final Passes passes = new Passes();
+  private LocalEndpoints localEndpoints = LocalEndpoints.NONE;
+  private EndpointRegistry registry;
+  private EndpointSync endpointSync;
+  private final DeferredCniHandler cni = new DeferredCniHandler();
+  private volatile EndpointManager endpointManager;
+  private Instant lastGc;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private Datapath datapath;
   private ClusterStateSource source;
@@ -79,31 +109,30 @@ public final class Agent implements AutoCloseable {
   private volatile ClusterState lastState;
   private Set<Problem> previousProblems = Set.of();
 
-  private Agent(AgentOptions options, LocalEndpoints localEndpoints, Clock clock) {
+  private Agent(AgentOptions options, Clock clock) {
     this.options = options;
-    this.localEndpoints = localEndpoints;
     this.clock = clock;
     this.config = new ConfigHolder(AgentConfig.defaults(), clock);
   }
 
   /** Starts every part of the agent; on failure, stops what was started and throws. */
-  public static Agent start(AgentOptions options, LocalEndpoints endpoints) {
-    return start(options, endpoints, null);
+  public static Agent start(AgentOptions options) {
+    return start(options, null);
   }
 
   /**
    * Starts the agent against {@code client} (owned by the caller), or against the API server of
    * the options' kubeconfig (or in-cluster config) when {@code client} is null.
    */
-  public static Agent start(AgentOptions options, LocalEndpoints endpoints,
-      KubernetesClient client) {
-    Agent agent = new Agent(options, endpoints, Clock.systemUTC());
+  public static Agent start(AgentOptions options, KubernetesClient client) {
+    Agent agent = new Agent(options, Clock.systemUTC());
     try {
       agent.loadConfig();
       agent.loadDatapath();
       agent.serveMetricsAndHealth();
       agent.watchCluster(client);
       agent.logPolicyActions();
+      agent.serveCni();
       agent.startLoop();
       return agent;
     } catch (RuntimeException e) {
@@ -204,7 +233,98 @@ public final class Agent implements AutoCloseable {
     return client;
   }
 
-  /** 6. The reconcile loop, on its own thread. */
+  /**
+   * 6. The CNI socket. Endpoints attach the programs loaded in step 2 and are published through
+   * the reconcile loop; until the pod CIDR is known, requests are answered "try again".
+   */
+  private void serveCni() {
+    registry = new EndpointRegistry(options.endpointsDir());
+    endpointSync = new EndpointSync(registry, new EndpointSync.Loop() {
+      @Override
+      public void requestReconcile() {
+        Agent.this.requestReconcile();
+      }
+
+      @Override
+      public Passes passes() {
+        return passes;
+      }
+
+      @Override
+      public Optional<Ipcache4Value> ipcache(Ipv4 address) {
+        return datapath.map(Datapath.IPCACHE4)
+            .lookup(Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(address)))
+            .map(Ipcache4ValueCodec.INSTANCE::decode);
+      }
+    }, EndpointSync.PUBLISH_TIMEOUT);
+    localEndpoints = endpointSync;
+    cni.notReady("no pod CIDR yet: waiting for Node " + options.nodeName()
+        + "'s spec.podCIDR (or --pod-cidr)");
+    closeables.add(passes::close);
+    closeables.add(CniServer.start(options.cniSocket(), cni));
+    options.podCidr().ifPresent(c -> startEndpoints(PodCidr.parse(c), "--pod-cidr"));
+  }
+
+  /** The pod CIDR is known: IPAM, the endpoint manager, re-attach survivors, serve ADD. */
+  private synchronized void startEndpoints(PodCidr cidr, String from) {
+    if (endpointManager != null) {
+      if (!endpointManager.podCidr().equals(cidr)) {
+        LOG.warn("pod CIDR changed to {} ({}); this agent keeps {} until it restarts", cidr, from,
+            endpointManager.podCidr());
+      }
+      return;
+    }
+    Path nodeNetns = options.nodeNetns().orElse(null);
+    EndpointManager manager = new EndpointManager(nodeNetns,
+        new IpamStore(options.ipamDir(), cidr, clock), registry,
+        new BpfEndpointDatapath(datapath.fromContainer(), datapath.toContainer(), nodeNetns,
+            endpointSync), new IpRouteLinkOps(), clock);
+    int restored = manager.restore();
+    endpointManager = manager;
+    cni.ready(manager);
+    LOG.info("pod CIDR {} ({}); serving CNI on {}, {} endpoints re-attached", cidr, from,
+        options.cniSocket(), restored);
+  }
+
+  /** Pod CIDR from this Node's spec, once the first snapshot has it. */
+  private void podCidrFromNode(ClusterState state) {
+    if (endpointManager != null || options.podCidr().isPresent()) {
+      return;
+    }
+    state.nodes().stream().filter(n -> n.getMetadata().getName().equals(options.nodeName()))
+        .findFirst().map(n -> n.getSpec() == null ? null : n.getSpec().getPodCIDR())
+        .filter(c -> !c.isBlank()).ifPresent(c -> {
+          try {
+            startEndpoints(PodCidr.parse(c), "Node " + options.nodeName() + " spec.podCIDR");
+          } catch (IllegalArgumentException e) {
+            LOG.error("Node {} has an unusable spec.podCIDR {}: {}", options.nodeName(), c,
+                e.getMessage());
+          }
+        });
+  }
+
+  /** IPAM garbage collection against the API's pods of this node, after the first snapshot. */
+  private void collectGarbage(ClusterState state) {
+    EndpointManager manager = endpointManager;
+    Instant now = clock.instant();
+    if (manager == null || lastGc != null && Duration.between(lastGc, now).compareTo(GC_INTERVAL) < 0) {
+      return;
+    }
+    lastGc = now;
+    try {
+      List<LivePod> live = state.localPods().stream()
+          .map(p -> LivePod.ofApi(p.getMetadata().getNamespace(), p.getMetadata().getName()))
+          .toList();
+      int freed = manager.collectGarbage(live, GC_GRACE).size();
+      if (freed > 0) {
+        requestReconcile();
+      }
+    } catch (RuntimeException e) {
+      LOG.error("IPAM garbage collection failed: {}", e.toString());
+    }
+  }
+
+  /** 7. The reconcile loop, on its own thread. */
   private void startLoop() {
     loop = new Thread(this::runLoop, "anetd-reconcile");
     loop.start();
@@ -213,6 +333,9 @@ public final class Agent implements AutoCloseable {
   /** Asks for a pass even without a new snapshot (an endpoint was added, config changed). */
   public void requestReconcile() {
     reconcileRequested.set(true);
+    if (source != null) {
+      source.wakeConsumers();
+    }
   }
 
   private void runLoop() {
@@ -222,6 +345,9 @@ public final class Agent implements AutoCloseable {
       heartbeat = clock.instant();
       try {
         Optional<ClusterState> next = source.awaitNext(version, Duration.ofSeconds(1));
+        if (next.isEmpty() && lastState == null) {
+          continue; // a request before the first snapshot waits for it
+        }
         boolean requested = reconcileRequested.getAndSet(false);
         ClusterState state = next.orElse(requested || lastError != null ? lastState : null);
         if (state == null) {
@@ -229,7 +355,10 @@ public final class Agent implements AutoCloseable {
         }
         version = state.version();
         lastState = state;
-        if (reconcileOnce(state)) {
+        podCidrFromNode(state);
+        boolean ok = reconcileOnce(state);
+        collectGarbage(state);
+        if (ok) {
           backoff = Duration.ofMillis(200);
         } else {
           Thread.sleep(backoff.toMillis()); // the datapath keeps its last state meanwhile
@@ -243,16 +372,21 @@ public final class Agent implements AutoCloseable {
     }
   }
 
-  private boolean reconcileOnce(ClusterState state) {
-    MDC.put("stateVersion", Long.toString(state.version()));
+  private boolean reconcileOnce(ClusterState snapshot) {
+    MDC.put("stateVersion", Long.toString(snapshot.version()));
     Instant start = clock.instant();
+    long pass = passes.begin(); // before reading the endpoints: see EndpointSync
+    ClusterState state = snapshot;
     try {
-      Reconciler.Report report = reconciler.reconcile(state, localEndpoints.current());
+      LocalEndpoints.View endpoints = localEndpoints.view();
+      state = SnapshotMerge.withEndpointAddresses(snapshot, endpoints.addresses());
+      Reconciler.Report report = reconciler.reconcile(state, endpoints.ids());
       reportProblems(report.problems());
       healthChecks.update(report.healthChecks()).forEach(this::reportProblem);
       lastReport = report;
       lastReportTime = clock.instant();
       lastError = null;
+      passes.succeeded(pass);
       metrics.reconciled(Duration.between(start, clock.instant()).toNanos() / 1e9, true);
       recordMapFill(report);
       if (report.services().changes() + report.policy().changes() > 0) {
@@ -263,6 +397,7 @@ public final class Agent implements AutoCloseable {
       return true;
     } catch (RuntimeException e) {
       lastError = e.getMessage();
+      passes.failed(e.toString());
       metrics.reconciled(Duration.between(start, clock.instant()).toNanos() / 1e9, false);
       LOG.error("state v{}: reconcile failed, keeping the datapath's last state: {}",
           state.version(), e.toString(), e);
@@ -367,6 +502,11 @@ public final class Agent implements AutoCloseable {
     return datapath;
   }
 
+  /** The pod endpoints of this node, once the pod CIDR is known. */
+  public Optional<EndpointManager> endpoints() {
+    return Optional.ofNullable(endpointManager);
+  }
+
   /** Blocks until the agent stops. */
   public void awaitTermination() throws InterruptedException {
     if (loop != null) {
@@ -377,6 +517,7 @@ public final class Agent implements AutoCloseable {
   @Override
   public void close() {
     stopping = true;
+    passes.close(); // ADDs waiting for a pass give up now
     if (loop != null) {
       loop.interrupt();
       try {

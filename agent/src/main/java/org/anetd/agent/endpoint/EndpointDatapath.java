@@ -3,8 +3,8 @@ package org.anetd.agent.endpoint;
 import java.util.List;
 
 /**
- * What the eBPF datapath does for a pod endpoint: programs on the host end of its veth and the
- * pod address in the ipcache. Implementations are idempotent: attach twice or detach something
+ * What the eBPF datapath does for a pod endpoint: programs on the host end of its veth, and the
+ * endpoint published so that its ipcache and policy entries get written. Implementations are idempotent: attach twice or detach something
  * already gone is fine, because ADD and DEL are retried by the runtime.
  */
 public interface EndpointDatapath {
@@ -13,6 +13,14 @@ public interface EndpointDatapath {
 
   /** Attaches the pod programs to {@code endpoint.hostIfname()} and registers its address. */
   void attach(Endpoint endpoint);
+
+  /**
+   * Puts the programs back on an endpoint that survived an agent restart (the new agent loaded
+   * new programs); replaces in place, without a gap.
+   */
+  default void reattach(Endpoint endpoint) {
+    attach(endpoint);
+  }
 
   /** Forgets the endpoint: removes its address and its programs, if still there. */
   void detach(Endpoint endpoint);

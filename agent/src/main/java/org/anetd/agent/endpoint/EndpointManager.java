@@ -2,7 +2,10 @@ package org.anetd.agent.endpoint;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import org.anetd.agent.datapath.Ipv4;
@@ -37,12 +40,19 @@ public final class EndpointManager implements CniHandler {
   private final EndpointRegistry registry;
   private final EndpointDatapath datapath;
   private final LinkOps links;
+  private final Clock clock;
 
   /**
    * @param nodeNetns the node's network namespace; null for the agent's own (production)
    */
   public EndpointManager(Path nodeNetns, IpamStore ipam, EndpointRegistry registry,
       EndpointDatapath datapath, LinkOps links) {
+    this(nodeNetns, ipam, registry, datapath, links, Clock.systemUTC());
+  }
+
+  public EndpointManager(Path nodeNetns, IpamStore ipam, EndpointRegistry registry,
+      EndpointDatapath datapath, LinkOps links, Clock clock) {
+    this.clock = clock;
     this.nodeNetns = nodeNetns;
     this.ipam = ipam;
     this.registry = registry;
@@ -236,6 +246,65 @@ public final class EndpointManager implements CniHandler {
       throw new CniException(CniError.GC_INCOMPLETE, "GC could not remove every stale attachment",
           String.join("; ", failures));
     }
+  }
+
+  /**
+   * After an agent restart: puts the (new) programs back on every registered endpoint whose host
+   * veth still exists. Endpoints whose veth is gone are left for DEL or garbage collection.
+   *
+   * @return how many endpoints were re-attached
+   */
+  public int restore() {
+    int restored = 0;
+    for (Endpoint e : registry.all()) {
+      if (links.link(nodeNetns, e.hostIfname()).isEmpty()) {
+        LOG.warn("endpoint {} of {} ({}): host veth {} is gone; left for DEL or GC", e.id(),
+            e.pod(), e.key(), e.hostIfname());
+        continue;
+      }
+      try {
+        datapath.reattach(e);
+        restored++;
+      } catch (RuntimeException ex) {
+        LOG.error("cannot re-attach endpoint {} of {} on {}: {}", e.id(), e.pod(), e.hostIfname(),
+            ex.getMessage());
+      }
+    }
+    return restored;
+  }
+
+  /**
+   * Frees what pods that no longer exist left behind (see {@link IpamGarbageCollector}): their
+   * endpoint (programs, veth, registry entry) first, then their addresses, so an address is never
+   * handed out while a veth still carries it.
+   *
+   * @param live the pods of this node that exist now (from the API server)
+   * @param grace allocations younger than this are kept (an ADD in flight)
+   * @return the allocations freed
+   */
+  public List<Allocation> collectGarbage(Collection<LivePod> live, Duration grace) {
+    List<Allocation> leaked = IpamGarbageCollector.toFree(ipam.allocations(), live,
+        clock.instant(), grace);
+    List<Allocation> freed = new ArrayList<>();
+    for (Allocation a : leaked) {
+      if (registry.find(a.key()).isPresent()) {
+        try {
+          remove(a.key(), Optional.empty()); // frees the address last
+          freed.add(a);
+        } catch (RuntimeException e) {
+          LOG.warn("GC: cannot remove the endpoint of {} ({}): {}", a.pod(), a.key(),
+              e.getMessage());
+        }
+      }
+    }
+    freed.addAll(ipam.collectGarbage(live, grace));
+    freed.forEach(a -> LOG.info("GC freed {} of {} ({}): the pod no longer exists", a.address(),
+        a.pod(), a.key()));
+    return freed;
+  }
+
+  public PodCidr podCidr() {
+    return ipam.podCidr();
   }
 
   /** The endpoints of this node (for status and tests). */

@@ -9,9 +9,11 @@
  * I/O stays at the edges: {@link org.anetd.agent.endpoint.IpamStore} and
  * {@link org.anetd.agent.endpoint.EndpointRegistry} (state files),
  * {@link org.anetd.agent.endpoint.LinkOps} (links, addresses, routes) and
- * {@link org.anetd.agent.endpoint.EndpointDatapath} (programs and ipcache).
+ * {@link org.anetd.agent.endpoint.EndpointDatapath} (programs). The endpoint's ipcache and
+ * policy entries are not written here: {@link org.anetd.agent.endpoint.EndpointPublisher} hands
+ * the endpoint to the agent, whose reconciler is the only writer of those maps.
  *
- * <p>This room depends on bpf (attachment, maps) and datapath (ipcache codecs). Nothing depends
- * on it except cli and lab, which start it.
+ * <p>This room depends on bpf (attachment) and datapath (addresses). Nothing depends on it
+ * except daemon, cli and lab, which start it.
  */
 package org.anetd.agent.endpoint;

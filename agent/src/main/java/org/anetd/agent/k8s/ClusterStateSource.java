@@ -79,6 +79,8 @@ public final class ClusterStateSource implements AutoCloseable {
   /** Guards publication of {@link #latest} for {@link #awaitNext}. */
   private final Object published = new Object();
   private volatile ClusterState latest;
+  /** Bumped by {@link #wakeConsumers()}; guarded by {@link #published}. */
+  private long nudges;
 
   public ClusterStateSource(KubernetesClient client, String nodeName) {
     this(client, nodeName, DEFAULT_DEBOUNCE);
@@ -128,13 +130,16 @@ public final class ClusterStateSource implements AutoCloseable {
   /**
    * Waits for a snapshot newer than {@code lastVersion} and returns the newest one (intermediate
    * snapshots are skipped: a consumer only ever needs the current state). Empty when the timeout
-   * passes first or the source is closed. Pass 0 to get the first snapshot.
+   * passes first, {@link #wakeConsumers()} is called or the source is closed. Pass 0 to get the
+   * first snapshot.
    */
   public Optional<ClusterState> awaitNext(long lastVersion, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (published) {
-      while (!closed && (latest == null || latest.version() <= lastVersion)) {
+      long nudgesAtEntry = nudges;
+      while (!closed && nudges == nudgesAtEntry
+          && (latest == null || latest.version() <= lastVersion)) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           return Optional.empty();
@@ -145,6 +150,17 @@ public final class ClusterStateSource implements AutoCloseable {
       return newest != null && newest.version() > lastVersion
           ? Optional.of(newest)
           : Optional.empty();
+    }
+  }
+
+  /**
+   * Makes every {@link #awaitNext} waiting now return (empty unless a newer snapshot exists): a
+   * consumer asked for work that does not come from a new snapshot.
+   */
+  public void wakeConsumers() {
+    synchronized (published) {
+      nudges++;
+      published.notifyAll();
     }
   }
 

@@ -44,7 +44,7 @@ class CniKernelTest {
   Path state;
 
   private record Node(NetnsLab.Netns netns, EndpointManager manager, IpamStore ipam,
-      BpfEndpointDatapath datapath, CniServer server, Path socket) {}
+      Path ipcachePin, CniServer server, Path socket) {}
 
   private Node startNode(NetnsLab lab) {
     NetnsLab.Netns node = lab.netns("node");
@@ -57,10 +57,14 @@ class CniKernelTest {
     upstream.ip("addr", "add", "198.18.255.254/24", "dev", "eth0");
     node.ip("route", "add", "default", "via", "198.18.255.254", "dev", "uplink");
 
-    BpfEndpointDatapath datapath = BpfEndpointDatapath.load(
-        BpfObject.openFile(EbpfObjects.path("bpf_lxc.o")), lab.bpffsDir("cni"), node.path(),
-        Ipv4.parse("198.18.255.1"));
-    lab.onClose(datapath::close);
+    // The endpoint room alone: its own bpf_lxc, and the ipcache written directly (in the agent,
+    // the reconciler writes it; see AgentEndpointsKernelTest).
+    BpfObject lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
+    lab.onClose(lxc::close);
+    lxc.pinMapsUnder(lab.bpffsDir("cni")).load();
+    BpfEndpointDatapath datapath = new BpfEndpointDatapath(lxc.program("from_container"),
+        lxc.program("to_container"), node.path(),
+        new DirectIpcachePublisher(lxc.map("anetd_ipcache4"), Ipv4.parse("198.18.255.1")));
     IpamStore ipam = new IpamStore(state.resolve("ipam"), PodCidr.parse(POD_CIDR),
         Clock.systemUTC());
     EndpointManager manager = new EndpointManager(node.path(), ipam,
@@ -68,7 +72,7 @@ class CniKernelTest {
     Path socket = state.resolve("cni.sock");
     CniServer server = CniServer.start(socket, manager);
     lab.onClose(server::close);
-    return new Node(node, manager, ipam, datapath, server, socket);
+    return new Node(node, manager, ipam, lxc.pinPaths().get("anetd_ipcache4"), server, socket);
   }
 
   private static CniPlugin.Run cni(Node node, String command, String containerId,
@@ -140,7 +144,7 @@ class CniKernelTest {
     Endpoint endpointA = node.manager().endpoints().stream()
         .filter(e -> e.key().containerId().equals("ctr-a")).findFirst().orElseThrow();
     byte[] ipcacheKeyA = Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(Ipv4.parse("198.18.8.2")));
-    try (BpfMap ipcache = BpfMap.openPinned(node.datapath().ipcachePinPath())) {
+    try (BpfMap ipcache = BpfMap.openPinned(node.ipcachePin())) {
       assertThat(Ipcache4ValueCodec.INSTANCE.decode(ipcache.lookup(ipcacheKeyA).orElseThrow())
           .endpointId()).isEqualTo(endpointA.id());
     }
@@ -157,7 +161,7 @@ class CniKernelTest {
     assertThat(podA.ip("link", "show")).doesNotContain("eth0");
     assertThat(node.ipam().allocations()).extracting(a -> a.address().toString())
         .containsExactly("198.18.8.3");
-    try (BpfMap ipcache = BpfMap.openPinned(node.datapath().ipcachePinPath())) {
+    try (BpfMap ipcache = BpfMap.openPinned(node.ipcachePin())) {
       assertThat(ipcache.lookup(ipcacheKeyA)).isEmpty();
     }
     CniPlugin.Run checkGone = cni(node, "CHECK", "ctr-a", podA);

@@ -11,15 +11,15 @@ import java.util.concurrent.TimeUnit;
 import org.anetd.agent.testing.Shell;
 
 /** Runs the real cni/anetd-cni binary as a container runtime would (built on first use). */
-final class CniPlugin {
+public final class CniPlugin {
   /** Exit code and stdout of one plugin run (stderr is for humans). */
-  record Run(int exitCode, String stdout, String stderr) {}
+  public record Run(int exitCode, String stdout, String stderr) {}
 
   private static Path binary;
 
   private CniPlugin() {}
 
-  static synchronized Path binary() {
+  public static synchronized Path binary() {
     if (binary == null) {
       Path dir = Path.of(System.getProperty("anetd.cni.dir", "../cni"));
       Shell.run(List.of("make", "-s", "-C", dir.toString()));
@@ -32,7 +32,7 @@ final class CniPlugin {
     return binary;
   }
 
-  static Run run(Map<String, String> env, String stdin) {
+  public static Run run(Map<String, String> env, String stdin) {
     try {
       ProcessBuilder pb = new ProcessBuilder(binary().toString());
       pb.environment().clear();
@@ -57,7 +57,7 @@ final class CniPlugin {
     }
   }
 
-  static String config(Path socket) {
+  public static String config(Path socket) {
     return "{\"cniVersion\":\"1.0.0\",\"name\":\"anetd\",\"type\":\"anetd-cni\",\"agentSocket\":\""
         + socket + "\"}";
   }

@@ -59,6 +59,38 @@ class EndpointManagerTest {
   }
 
   @Test
+  void restoreReattachesEndpointsWhoseVethSurvivedAndSkipsTheOthers() throws IOException {
+    manager.add(request(CniCommand.ADD, "c1", podNetns));
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    manager.add(request(CniCommand.ADD, "c2", pod2));
+    links.deleteLink(node, HostVethName.of(new AttachmentKey("c2", "eth0")));
+    datapath.log.clear();
+
+    int restored = manager.restore();
+
+    assertThat(restored).isEqualTo(1);
+    assertThat(datapath.log).containsExactly("attach 1 " + HostVethName.of(new AttachmentKey("c1", "eth0")));
+  }
+
+  @Test
+  void garbageCollectionRemovesEndpointsAndAddressesOfPodsThatAreGone() throws IOException {
+    manager.add(request(CniCommand.ADD, "c1", podNetns)); // shop/cart
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    manager.add(new CniRequest(CniCommand.ADD, "c2", pod2.toString(), "eth0",
+        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "gone"), "", "1.0.0", "anetd", null,
+        Set.of()));
+
+    var freed = manager.collectGarbage(java.util.List.of(LivePod.ofApi("shop", "cart")),
+        java.time.Duration.ZERO);
+
+    assertThat(freed).extracting(a -> a.pod().name()).containsExactly("gone");
+    assertThat(manager.endpoints()).extracting(e -> e.pod().name()).containsExactly("cart");
+    assertThat(ipam.allocations()).extracting(a -> a.pod().name()).containsExactly("cart");
+    assertThat(links.link(node, HostVethName.of(new AttachmentKey("c2", "eth0")))).isEmpty();
+    assertThat(datapath.attached.values()).extracting(e -> e.pod().name()).containsExactly("cart");
+  }
+
+  @Test
   void delRemovesEverythingAndASecondDelSucceeds() {
     manager.add(request(CniCommand.ADD, "c1", podNetns));
 

@@ -1,0 +1,167 @@
+package org.anetd.agent.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.anetd.agent.datapath.Datapath;
+import org.anetd.agent.datapath.Ipcache4Key;
+import org.anetd.agent.datapath.Ipcache4KeyCodec;
+import org.anetd.agent.datapath.Ipcache4Value;
+import org.anetd.agent.datapath.Ipcache4ValueCodec;
+import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.endpoint.CniPlugin;
+import org.anetd.agent.testing.KernelTest;
+import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.PodNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent as a whole serves pods: the CNI plugin binary talks to the agent's socket, the agent
+ * wires the pods with its own programs, its reconciler writes their ipcache entries before ADD
+ * returns, and a ClusterIP Service created through the API carries traffic between them.
+ *
+ * <pre>
+ *   netns pod-a 198.18.0.2 ==veth== lxcA  netns node (ip_forward)  lxcB ==veth== netns pod-b 198.18.0.3
+ *   (client)                              uplink 198.18.255.1 == upstream     (socat :8080)
+ *   Service web 198.19.0.10:80 -> pod-b:8080       agent in this JVM, fabric8 CRUD mock API
+ * </pre>
+ */
+@KernelTest
+@EnableKubernetesMockClient(crud = true)
+class AgentEndpointsKernelTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static KubernetesClient client;
+
+  @TempDir
+  Path tmp;
+
+  private Agent startAgent(NetnsLab lab, NetnsLab.Netns node) throws IOException {
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Files.writeString(config.resolve("bpf-root"), lab.bpffsDir("agent").toString());
+    Files.writeString(config.resolve("health-serve-addr"), "127.0.0.1:" + freePort());
+    Files.writeString(config.resolve("prometheus-serve-addr"), "");
+    AgentOptions options = new AgentOptions(ClusterFixtures.NODE, Optional.empty(),
+        Optional.of(config), tmp.resolve("state"), Duration.ofSeconds(60))
+        .withCni(tmp.resolve("cni.sock"), Optional.empty(), Optional.of(node.path()));
+    Agent agent = Agent.start(options, client);
+    lab.onClose(agent::close);
+    return agent;
+  }
+
+  private CniPlugin.Run cni(String command, String containerId, NetnsLab.Netns pod, String name) {
+    return CniPlugin.run(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId,
+        "CNI_NETNS", pod.path().toString(), "CNI_IFNAME", "eth0",
+        "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + name,
+        "CNI_PATH", CniPlugin.binary().getParent().toString()),
+        CniPlugin.config(tmp.resolve("cni.sock")));
+  }
+
+  private static Pod pending(String name, String app) {
+    return new PodBuilder(ClusterFixtures.pod("default", name, "unused", Map.of("app", app)))
+        .editMetadata().withUid(null).endMetadata()
+        .withNewStatus().withPhase("Pending").endStatus().build();
+  }
+
+  /** What kubelet does once ADD returned: report the pod running with its IP. */
+  private static void reportRunning(String name, String ip) {
+    Pod p = client.pods().inNamespace("default").withName(name).get();
+    client.pods().resource(new PodBuilder(p).editStatus().withPhase("Running").withPodIP(ip)
+        .addNewPodIP().withIp(ip).endPodIP().endStatus().build()).update();
+  }
+
+  private static Optional<Ipcache4Value> ipcache(Agent agent, String ip) {
+    return agent.datapath().map(Datapath.IPCACHE4)
+        .lookup(Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(Ipv4.parse(ip))))
+        .map(Ipcache4ValueCodec.INSTANCE::decode);
+  }
+
+  @Test
+  void podsAddedThroughTheAgentReachAClusterIpAndDelRemovesThem(NetnsLab lab) throws Exception {
+    NetnsLab.Netns node = lab.netns("node");
+    node.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
+    NetnsLab.Netns upstream = lab.netns("upstream");
+    lab.veth(node, "uplink", upstream, "eth0");
+    node.ip("addr", "add", ClusterFixtures.NODE_IP + "/24", "dev", "uplink");
+    upstream.ip("addr", "add", "198.18.255.254/24", "dev", "eth0");
+    node.ip("route", "add", "default", "via", "198.18.255.254", "dev", "uplink");
+    client.nodes().resource(ClusterFixtures.node()).create(); // spec.podCIDR 198.18.0.0/24
+    client.namespaces().resource(ClusterFixtures.namespace("default")).create();
+    // As with kubelet, the pods exist (without an IP) before their sandboxes are added.
+    client.pods().resource(pending("pod-a", "client")).create();
+    client.pods().resource(pending("pod-b", "web")).create();
+    Agent agent = startAgent(lab, node);
+    NetnsLab.Netns podA = lab.netns("pod-a");
+    NetnsLab.Netns podB = lab.netns("pod-b");
+
+    // The pod CIDR comes from the Node once the first snapshot is in: until then, "try again".
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+        .until(() -> agent.endpoints().isPresent());
+    CniPlugin.Run addA = cni("ADD", "ctr-a", podA, "pod-a");
+    CniPlugin.Run addB = cni("ADD", "ctr-b", podB, "pod-b");
+
+    assertThat(addA.exitCode()).as(addA.stdout() + addA.stderr()).isZero();
+    assertThat(addB.exitCode()).as(addB.stdout() + addB.stderr()).isZero();
+    String ipA = JSON.readTree(addA.stdout()).at("/ips/0/address").asText().replace("/32", "");
+    String ipB = JSON.readTree(addB.stdout()).at("/ips/0/address").asText().replace("/32", "");
+    assertThat(ipA).isEqualTo("198.18.0.2");
+    assertThat(ipB).isEqualTo("198.18.0.3");
+    // ADD returned only after the reconciler wrote the entries, before kubelet reports the IP.
+    int idA = agent.endpoints().orElseThrow().endpoints().stream()
+        .filter(e -> e.pod().name().equals("pod-a")).findFirst().orElseThrow().id();
+    assertThat(ipcache(agent, ipA)).get().extracting(Ipcache4Value::endpointId).isEqualTo(idA);
+    assertThat(ipcache(agent, ipA).orElseThrow().identity()).isGreaterThan(Ipcache4Value.IDENTITY_UNKNOWN);
+
+    reportRunning("pod-a", ipA);
+    reportRunning("pod-b", ipB);
+    podB.spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
+        "SYSTEM:echo pod-b $SOCAT_PEERADDR; exec cat");
+    client.services().resource(ClusterFixtures.clusterIp("default", "web", "198.19.0.10", 80,
+        8080)).create();
+    client.discovery().v1().endpointSlices().resource(ClusterFixtures.slice("default", "web",
+        8080, ipB)).create();
+
+    PodNetwork.Pod clientPod = new PodNetwork.Pod("pod-a", ipA, podA);
+    await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+        .untilAsserted(() -> assertThat(clientPod.greeting("198.19.0.10", 80))
+            .isEqualTo("pod-b " + ipA));
+    try (Socket s = clientPod.connect("198.19.0.10", 80)) {
+      assertThat(PodNetwork.readLine(s)).startsWith("pod-b");
+      assertThat(PodNetwork.echo(s, "hello through the ClusterIP"))
+          .isEqualTo("hello through the ClusterIP");
+    }
+
+    CniPlugin.Run del = cni("DEL", "ctr-a", podA, "pod-a");
+    assertThat(del.exitCode()).as(del.stdout()).isZero();
+    // DEL asked for a pass: the address is no longer a local endpoint...
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+        .until(() -> ipcache(agent, ipA).orElseThrow().endpointId() == 0);
+    client.pods().inNamespace("default").withName("pod-a").delete();
+    // ...and once the pod is gone from the API, the /32 goes (the lookup falls back to world).
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+        .until(() -> ipcache(agent, ipA).orElseThrow().identity() == Ipcache4Value.IDENTITY_WORLD);
+    assertThat(agent.endpoints().orElseThrow().endpoints()).extracting(e -> e.pod().name())
+        .containsExactly("pod-b");
+    assertThat(node.ip("link", "show")).doesNotContain(
+        org.anetd.agent.endpoint.HostVethName.of(new org.anetd.agent.endpoint.AttachmentKey("ctr-a", "eth0")));
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
