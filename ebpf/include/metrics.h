@@ -14,6 +14,7 @@
 #define REASON_UNSUPPORTED_L3 5
 #define REASON_STALE_SERVICE_CONNECTION 6 /* TCP backend removed, or reply whose service is gone */
 #define REASON_NAT_FAILED 7               /* a rewrite helper failed (no room, bad offsets) */
+#define REASON_SNAT_EXHAUSTED 8           /* no free SNAT port for a connection to a remote backend */
 
 /* Mirrored by MetricsKeyCodec. */
 struct metrics_key {

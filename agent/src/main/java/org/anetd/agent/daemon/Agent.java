@@ -26,6 +26,7 @@ import org.anetd.agent.config.EphemeralPortRangeReader;
 import org.anetd.agent.config.ListenAddress;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
+import org.anetd.agent.datapath.HostSettings;
 import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.ClusterStateSource;
@@ -133,7 +134,8 @@ public final class Agent implements AutoCloseable {
   private void loadDatapath() {
     AgentConfig c = config.current();
     datapath = Datapath.load(new DatapathSettings(c.bpfRoot(), c.bpfLbMapMax(),
-        c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax()));
+        c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax()),
+        HostSettings.forNodePortRange(c.nodePortRange().first(), c.nodePortRange().last()));
     closeables.add(datapath);
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
         List.of(MapBackend.of(datapath.map(Datapath.CT4_TCP)),

@@ -12,6 +12,8 @@ public record MetricsKey(int reason, int direction) {
   public static final int REASON_STALE_SERVICE_CONNECTION = 6;
   /** A packet rewrite helper failed. */
   public static final int REASON_NAT_FAILED = 7;
+  /** No free SNAT port for a connection from outside to a backend on another node. */
+  public static final int REASON_SNAT_EXHAUSTED = 8;
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;
