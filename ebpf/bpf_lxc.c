@@ -3,7 +3,8 @@
  * Programs on the host end of each pod veth.
  *   from_container: tc ingress of the host veth = packets the pod sends.
  *                   Service translation and conntrack (include/service.h), then egress
- *                   policy on the translated packet (include/policy.h).
+ *                   policy on the translated packet (include/policy.h); replies to clients
+ *                   outside the node are forwarded (fib.h).
  *   to_container:   tc egress of the host veth  = packets delivered to the pod.
  *                   Ingress policy (include/policy.h).
  * Every packet is counted in anetd_metrics by reason and direction (DIR_* as the pod sees it).
@@ -14,6 +15,7 @@
 #include "include/lb.h"
 #include "include/ct.h"
 #include "include/service.h"
+#include "include/fib.h"
 #include "include/ipcache.h"
 #include "include/policy.h"
 #include "include/events.h"
@@ -25,6 +27,7 @@ int from_container(struct __sk_buff *skb)
 {
 	__u32 len = skb->len;
 	__u8 reason = REASON_FORWARDED;
+	int forward = 0;
 	struct pkt4 p, orig;
 	int verdict;
 
@@ -33,7 +36,7 @@ int from_container(struct __sk_buff *skb)
 		return metrics_drop(REASON_MALFORMED, DIR_EGRESS, len);
 	case PKT_OK:
 		orig = p;
-		verdict = svc4_from_container(skb, &p, len, &reason);
+		verdict = svc4_from_container(skb, &p, len, &reason, &forward);
 		if (verdict != TC_ACT_OK) {
 			/* dropped, or refused with a RST / ICMP error sent back to the pod */
 			metrics_update(reason, DIR_EGRESS, len);
@@ -46,6 +49,8 @@ int from_container(struct __sk_buff *skb)
 		verdict = TC_ACT_OK;
 		break;
 	}
+	if (verdict == TC_ACT_OK && forward)
+		verdict = fib4_redirect(skb, &p); /* NodePort reply: out of the node's uplink */
 	metrics_update(reason, DIR_EGRESS, len);
 	return verdict;
 }

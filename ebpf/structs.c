@@ -7,6 +7,7 @@
 #include "include/metrics.h"
 #include "include/lb.h"
 #include "include/ct.h"
+#include "include/snat.h"
 #include "include/ipcache.h"
 #include "include/policy.h"
 #include "include/events.h"
@@ -21,6 +22,7 @@ struct lb4_affinity_key _lb4_affinity_key;
 struct lb4_affinity_value _lb4_affinity_value;
 struct ct4_key _ct4_key;
 struct ct4_entry _ct4_entry;
+struct snat4_entry _snat4_entry;
 struct ipcache4_key _ipcache4_key;
 struct ipcache4_value _ipcache4_value;
 struct policy_key _policy_key;

@@ -19,6 +19,7 @@
  * Counted in addition to REASON_FORWARDED.
  */
 #define REASON_POLICY_AUDITED 8
+#define REASON_SNAT_EXHAUSTED 9           /* no free SNAT port for a connection to a remote backend */
 
 /* Mirrored by MetricsKeyCodec. */
 struct metrics_key {

@@ -5,6 +5,8 @@
  *   forward  tuple tracked (CT_KEY_F_SERVICE): DNAT to the backend of the entry.
  *   reply    tuple tracked (CT_KEY_F_REPLY): SNAT back to the service address (rev NAT), and
  *            for hairpin connections DNAT from the hairpin address back to the client.
+ *            Replies of connections from outside (CT_F_NODEPORT, written by bpf_host) are then
+ *            forwarded by the datapath (fib.h): their source is a node address.
  *   new      frontend in anetd_lb4_services: pick a backend (affinity or random slot), write
  *            the forward and reply entries, DNAT (+ SNAT to hairpin_ipv4 when the backend is
  *            the client itself). A frontend without backends is refused at once (reject.h).
@@ -125,7 +127,8 @@ static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p,
 
 /* A reply of a tracked service connection: back to the service address. p is a reply packet. */
 static __always_inline int svc4_reply(struct __sk_buff *skb, struct pkt4 *p,
-				      struct ct4_entry *rep, __u32 len, __u64 now, __u8 *reason)
+				      struct ct4_entry *rep, __u32 len, __u64 now, __u8 *reason,
+				      int *forward)
 {
 	__u16 rev_nat_id = rep->rev_nat_id;
 	struct lb4_reverse_nat *rnat = bpf_map_lookup_elem(&anetd_lb4_reverse_nat, &rev_nat_id);
@@ -148,15 +151,18 @@ static __always_inline int svc4_reply(struct __sk_buff *skb, struct pkt4 *p,
 		*reason = REASON_NAT_FAILED;
 		return TC_ACT_SHOT;
 	}
+	/* a NodePort reply now comes from a node address: the node's stack would drop it */
+	*forward = (flags & CT_F_NODEPORT) != 0;
 	return TC_ACT_OK;
 }
 
 /*
  * Translates a packet a pod sends. Returns the tc verdict; *reason says what to count
- * (REASON_FORWARDED unless dropped or rejected).
+ * (REASON_FORWARDED unless dropped or rejected). *forward is set for replies of NodePort and
+ * external connections: the caller must forward them itself (fib4_redirect) after policy.
  */
 static __always_inline int svc4_from_container(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
-					       __u8 *reason)
+					       __u8 *reason, int *forward)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct svc4_stale stale = {};
@@ -170,7 +176,7 @@ static __always_inline int svc4_from_container(struct __sk_buff *skb, struct pkt
 		struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
 
 		if (rep && !ct4_expired(rep, now))
-			return svc4_reply(skb, p, rep, len, now, reason);
+			return svc4_reply(skb, p, rep, len, now, reason, forward);
 		goto new_connection;
 	}
 

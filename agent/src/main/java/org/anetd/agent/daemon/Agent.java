@@ -33,6 +33,7 @@ import org.anetd.agent.datapath.Ipcache4KeyCodec;
 import org.anetd.agent.datapath.Ipcache4Value;
 import org.anetd.agent.datapath.Ipcache4ValueCodec;
 import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.HostSettings;
 import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.endpoint.BpfEndpointDatapath;
 import org.anetd.agent.endpoint.CniServer;
@@ -169,7 +170,8 @@ public final class Agent implements AutoCloseable {
     AgentConfig c = config.current();
     datapath = Datapath.load(new DatapathSettings(c.bpfRoot(), c.bpfLbMapMax(),
         c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax())
-        .withPolicyAuditMode(c.policyAuditMode()));
+        .withPolicyAuditMode(c.policyAuditMode()),
+        HostSettings.forNodePortRange(c.nodePortRange().first(), c.nodePortRange().last()));
     closeables.add(datapath);
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
         List.of(MapBackend.of(datapath.map(Datapath.CT4_TCP)),

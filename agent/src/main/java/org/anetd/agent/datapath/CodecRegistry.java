@@ -20,6 +20,7 @@ public final class CodecRegistry {
       Lb4AffinityValueCodec.INSTANCE,
       Ct4KeyCodec.INSTANCE,
       Ct4EntryCodec.INSTANCE,
+      Snat4EntryCodec.INSTANCE,
       Ipcache4KeyCodec.INSTANCE,
       Ipcache4ValueCodec.INSTANCE,
       PolicyKeyCodec.INSTANCE,

@@ -2,15 +2,16 @@ package org.anetd.agent.datapath;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 import org.anetd.agent.bpf.BpfException;
 import org.anetd.agent.bpf.BpfMap;
 import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.BpfProgram;
 
 /**
- * The loaded datapath of one node: the pod programs (bpf_lxc.o) with every map sized from the
- * settings and pinned under the pin root, so that a restarted agent adopts the same maps and the
- * connections they track.
+ * The loaded datapath of one node: the pod programs (bpf_lxc.o) and the node interface programs
+ * (bpf_host.o), sharing every map, sized from the settings and pinned under the pin root, so that
+ * a restarted agent adopts the same maps and the connections they track.
  */
 public final class Datapath implements AutoCloseable {
   public static final String LB4_SERVICES = "anetd_lb4_services";
@@ -24,20 +25,31 @@ public final class Datapath implements AutoCloseable {
   public static final String ENDPOINTS = "anetd_endpoints";
   public static final String METRICS = "anetd_metrics";
   public static final String EVENTS = "anetd_events";
+  public static final String SNAT4 = "anetd_snat4";
 
   /** Reverse NAT ids are __u16: the map never needs more entries than ids exist. */
   private static final int REV_NAT_IDS = 65535;
 
   private final DatapathSettings settings;
   private final BpfObject lxc;
+  private final BpfObject host;
 
-  private Datapath(DatapathSettings settings, BpfObject lxc) {
+  private Datapath(DatapathSettings settings, BpfObject lxc, BpfObject host) {
     this.settings = settings;
     this.lxc = lxc;
+    this.host = host;
   }
 
-  /** Opens bpf_lxc.o from the agent jar, sizes and pins its maps, loads it. */
+  /** {@link #load(DatapathSettings, HostSettings)} with the default host tunables. */
   public static Datapath load(DatapathSettings settings) {
+    return load(settings, HostSettings.defaults());
+  }
+
+  /**
+   * Opens bpf_lxc.o and bpf_host.o from the agent jar, sizes and pins their maps (bpf_host adopts
+   * the maps bpf_lxc pinned), sets bpf_host's tunables, loads both.
+   */
+  public static Datapath load(DatapathSettings settings, HostSettings hostSettings) {
     try {
       Files.createDirectories(settings.pinRoot());
     } catch (IOException e) {
@@ -45,30 +57,54 @@ public final class Datapath implements AutoCloseable {
           e);
     }
     BpfObject lxc = BpfObject.openResource("bpf_lxc.o");
+    BpfObject host = null;
     try {
-      lxc.setMaxEntries(LB4_SERVICES, settings.lbMapMax())
-          .setMaxEntries(LB4_BACKENDS, settings.lbMapMax())
-          .setMaxEntries(LB4_REVERSE_NAT, Math.min(settings.lbMapMax(), REV_NAT_IDS))
-          .setMaxEntries(LB4_AFFINITY, settings.lbMapMax())
-          .setMaxEntries(CT4_TCP, settings.ctTcpMax())
-          .setMaxEntries(CT4_ANY, settings.ctAnyMax())
+      sized(lxc, settings)
           .setRodataU32("policy_audit_mode", settings.policyAuditMode() ? 1 : 0)
           .setRodataU32("policy_verdict_events", settings.policyVerdictEvents() ? 1 : 0)
+          .pinMapsUnder(settings.pinRoot()).load();
+      host = BpfObject.openResource("bpf_host.o");
+      sized(host, settings)
+          .setRodataU32("snat_port_min", hostSettings.snatPortMin())
+          .setRodataU32("snat_port_max", hostSettings.snatPortMax())
+          .setRodataU32("snat_ipv4", hostSettings.snatIpv4().map(Ipv4::bits).orElse(0))
           .pinMapsUnder(settings.pinRoot())
           .load();
-      return new Datapath(settings, lxc);
+      return new Datapath(settings, lxc, host);
     } catch (RuntimeException e) {
+      if (host != null) {
+        host.close();
+      }
       lxc.close();
       throw e;
     }
+  }
+
+  /** The shared maps' sizes, the same in every object (a pinned map is adopted only if equal). */
+  public static BpfObject sized(BpfObject object, DatapathSettings settings) {
+    List<String> maps = object.mapNames();
+    java.util.Map<String, Integer> sizes = java.util.Map.of(
+        LB4_SERVICES, settings.lbMapMax(),
+        LB4_BACKENDS, settings.lbMapMax(),
+        LB4_REVERSE_NAT, Math.min(settings.lbMapMax(), REV_NAT_IDS),
+        LB4_AFFINITY, settings.lbMapMax(),
+        CT4_TCP, settings.ctTcpMax(),
+        CT4_ANY, settings.ctAnyMax());
+    sizes.forEach((name, size) -> {
+      if (maps.contains(name)) {
+        object.setMaxEntries(name, size);
+      }
+    });
+    return object;
   }
 
   public DatapathSettings settings() {
     return settings;
   }
 
+  /** A pinned map by name; maps only bpf_host has (anetd_snat4) come from bpf_host.o. */
   public BpfMap map(String name) {
-    return lxc.map(name);
+    return lxc.mapNames().contains(name) ? lxc.map(name) : host.map(name);
   }
 
   public BpfProgram fromContainer() {
@@ -77,6 +113,11 @@ public final class Datapath implements AutoCloseable {
 
   public BpfProgram toContainer() {
     return lxc.program("to_container");
+  }
+
+  /** tc ingress of the node's external interfaces (see {@link HostDevices}). */
+  public BpfProgram fromNetdev() {
+    return host.program("from_netdev");
   }
 
   /** A writer over the load-balancer maps that adopts what they hold now. */
@@ -93,6 +134,7 @@ public final class Datapath implements AutoCloseable {
 
   @Override
   public void close() {
+    host.close();
     lxc.close();
   }
 }

@@ -17,6 +17,8 @@ public record MetricsKey(int reason, int direction) {
    * ({@code policy_audit_mode}); such packets are also counted as forwarded.
    */
   public static final int REASON_POLICY_AUDITED = 8;
+  /** No free SNAT port for a connection from outside to a backend on another node. */
+  public static final int REASON_SNAT_EXHAUSTED = 9;
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;

@@ -28,6 +28,7 @@ class CodecRoundTripTest {
         Arguments.of(Ct4KeyCodec.INSTANCE, new Ct4Key(A, B, 80, 40000, Protocol.TCP, 3)),
         Arguments.of(Ct4EntryCodec.INSTANCE,
             new Ct4Entry(1L << 50, 10, 1000, 42, B, 8080, 9, 0x21, 3)),
+        Arguments.of(Snat4EntryCodec.INSTANCE, new Snat4Entry(987654321L, A, 61000)),
         Arguments.of(Ipcache4KeyCodec.INSTANCE, new Ipcache4Key(24, Ipv4.parse("198.18.5.0"))),
         Arguments.of(Ipcache4ValueCodec.INSTANCE, new Ipcache4Value(300, A, 12)),
         Arguments.of(PolicyKeyCodec.INSTANCE,

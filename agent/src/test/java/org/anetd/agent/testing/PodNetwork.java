@@ -34,6 +34,7 @@ import org.anetd.agent.bpf.TcAttachment;
 public final class PodNetwork {
   private final NetnsLab lab;
   private final NetnsLab.Netns node;
+  private final NetnsLab.Netns world;
   private final Map<String, Pod> pods = new LinkedHashMap<>();
 
   public PodNetwork(NetnsLab lab) {
@@ -41,13 +42,18 @@ public final class PodNetwork {
     node = lab.netns("node");
     node.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
         "net.ipv4.conf.default.rp_filter=0");
-    NetnsLab.Netns world = lab.netns("world");
+    world = lab.netns("world");
     lab.veth(node, "up0", world, "eth0");
     node.ip("route", "add", "default", "dev", "up0");
   }
 
   public NetnsLab.Netns node() {
     return node;
+  }
+
+  /** Behind the node's uplink up0 (its eth0): where external clients live. */
+  public NetnsLab.Netns world() {
+    return world;
   }
 
   public Map<String, Pod> pods() {

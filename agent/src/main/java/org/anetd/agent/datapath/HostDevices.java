@@ -1,0 +1,154 @@
+package org.anetd.agent.datapath;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.anetd.agent.bpf.BpfProgram;
+import org.anetd.agent.bpf.NetworkNamespace;
+import org.anetd.agent.bpf.TcAttachment;
+
+/**
+ * The node's external interfaces and bpf_host's {@code from_netdev} on their tc ingress.
+ *
+ * <p>Which interfaces: the configured list, or by default every interface that has a global
+ * IPv4 address and carries a default route; never {@code lo} and never a pod veth ({@code lxc*}).
+ * {@link #attach} is idempotent (attaching again replaces the program in place), and {@link
+ * #close} removes only the filters this object attached, destroying a clsact hook only where it
+ * created it.
+ */
+public final class HostDevices implements AutoCloseable {
+  /** Host veth names of pods start with this (see endpoint.HostVethName). */
+  static final String POD_VETH_PREFIX = "lxc";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int TIMEOUT_SECONDS = 10;
+
+  private final Path netns;
+  private final Map<String, TcAttachment> attached = new LinkedHashMap<>();
+
+  /** @param netns the node's network namespace, or null for the agent's own */
+  public HostDevices(Path netns) {
+    this.netns = netns;
+  }
+
+  /**
+   * The default selection from {@code ip -j -4 addr show} and {@code ip -j -4 route show
+   * default}: interfaces with a global IPv4 address that carry a default route.
+   */
+  static List<String> select(JsonNode addresses, JsonNode defaultRoutes) {
+    Set<String> routed = new LinkedHashSet<>();
+    for (JsonNode r : defaultRoutes) {
+      if (r.hasNonNull("dev")) {
+        routed.add(r.get("dev").asText());
+      }
+      for (JsonNode nh : r.path("nexthops")) {
+        if (nh.hasNonNull("dev")) {
+          routed.add(nh.get("dev").asText());
+        }
+      }
+    }
+    List<String> out = new ArrayList<>();
+    for (JsonNode link : addresses) {
+      String name = link.path("ifname").asText("");
+      if (name.isEmpty() || name.equals("lo") || name.startsWith(POD_VETH_PREFIX)
+          || !routed.contains(name)) {
+        continue;
+      }
+      for (JsonNode a : link.path("addr_info")) {
+        if (a.path("family").asText().equals("inet") && a.path("scope").asText().equals("global")) {
+          out.add(name);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The interfaces {@link #select} picks in the node's namespace now. */
+  public List<String> detect() {
+    return select(json(List.of("ip", "-j", "-4", "addr", "show")),
+        json(List.of("ip", "-j", "-4", "route", "show", "default")));
+  }
+
+  /**
+   * Attaches {@code fromNetdev} on tc ingress of each named interface (the configured list, or
+   * {@link #detect()} when it is empty). Returns the interfaces now attached by this object.
+   */
+  public synchronized List<String> attach(List<String> configured, BpfProgram fromNetdev) {
+    List<String> devices = configured.isEmpty() ? detect() : configured;
+    for (String dev : devices) {
+      if (dev.equals("lo") || dev.startsWith(POD_VETH_PREFIX)) {
+        throw new IllegalArgumentException("refusing to attach bpf_host to " + dev
+            + ": not an external interface");
+      }
+      TcAttachment a = inNetns(() -> TcAttachment.attach(NetworkNamespace.ifindex(dev),
+          TcAttachment.Direction.INGRESS, fromNetdev));
+      // a repeat attach replaced our filter in place; the first one knows who made the hook
+      attached.putIfAbsent(dev, a);
+    }
+    return List.copyOf(attached.keySet());
+  }
+
+  /** Interfaces attached by this object. */
+  public synchronized List<String> attached() {
+    return List.copyOf(attached.keySet());
+  }
+
+  @Override
+  public synchronized void close() {
+    for (TcAttachment a : attached.values()) {
+      inNetns(() -> {
+        a.detach(true);
+        return null;
+      });
+    }
+    attached.clear();
+  }
+
+  private <T> T inNetns(java.util.concurrent.Callable<T> work) {
+    if (netns == null) {
+      try {
+        return work.call();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return NetworkNamespace.call(netns, work);
+  }
+
+  private JsonNode json(List<String> command) {
+    List<String> full = new ArrayList<>();
+    if (netns != null) {
+      full.addAll(List.of("nsenter", "--net=" + netns));
+    }
+    full.addAll(command);
+    try {
+      Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      byte[] out = p.getInputStream().readAllBytes();
+      if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IllegalStateException("`" + String.join(" ", full) + "` failed: "
+            + new String(out, StandardCharsets.UTF_8).strip());
+      }
+      String text = new String(out, StandardCharsets.UTF_8);
+      return JSON.readTree(text.isBlank() ? "[]" : text);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run `" + String.join(" ", full) + "`: "
+          + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted running `" + String.join(" ", full) + "`", e);
+    }
+  }
+}

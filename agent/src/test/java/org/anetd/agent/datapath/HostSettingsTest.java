@@ -1,0 +1,50 @@
+package org.anetd.agent.datapath;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** bpf_host's SNAT range against node-port-range, and the default choice of host devices. */
+class HostSettingsTest {
+  @ParameterizedTest(name = "node-port-range {0}-{1} -> SNAT {2}-{3}")
+  @CsvSource({"30000,32767,61000,65535", "30000,61500,61501,65535", "50000,65535,45464,49999",
+      "62000,63000,63001,65535"})
+  void defaultSnatRangeNeverOverlapsNodePortRange(int npMin, int npMax, int min, int max) {
+    HostSettings s = HostSettings.forNodePortRange(npMin, npMax);
+    assertThat(s.snatPortMin()).isEqualTo(min);
+    assertThat(s.snatPortMax()).isEqualTo(max);
+  }
+
+  @Test
+  void aSnatRangeInsideNodePortRangeIsRejected() {
+    assertThatThrownBy(() -> HostSettings.defaults().withSnatPorts(32000, 40000))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("SNAT port range 32000-40000 overlaps node-port-range 30000-32767");
+    assertThatThrownBy(() -> HostSettings.defaults().withSnatPorts(0, 100))
+        .hasMessageContaining("invalid SNAT port range");
+  }
+
+  @Test
+  void hostDevicesAreInterfacesWithAGlobalIpv4AndADefaultRouteNeverLoOrPodVeths()
+      throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    var addrs = json.readTree("""
+        [{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","scope":"host"}]},
+         {"ifname":"eth0","addr_info":[{"family":"inet","local":"10.0.0.5","scope":"global"}]},
+         {"ifname":"eth1","addr_info":[{"family":"inet","local":"10.1.0.5","scope":"global"}]},
+         {"ifname":"eth2","addr_info":[{"family":"inet","local":"169.254.0.1","scope":"link"}]},
+         {"ifname":"lxc0123456789a","addr_info":[{"family":"inet","local":"10.0.0.9",
+           "scope":"global"}]}]""");
+    var routes = json.readTree("""
+        [{"dst":"default","gateway":"10.0.0.1","dev":"eth0"},
+         {"dst":"default","nexthops":[{"gateway":"10.1.0.1","dev":"eth1"},
+                                      {"gateway":"169.254.0.2","dev":"eth2"}]},
+         {"dst":"default","dev":"lxc0123456789a"}]""");
+
+    assertThat(HostDevices.select(addrs, routes)).containsExactly("eth0", "eth1");
+  }
+}

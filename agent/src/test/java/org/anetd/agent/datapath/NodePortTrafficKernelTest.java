@@ -1,0 +1,215 @@
+package org.anetd.agent.datapath;
+
+import static org.anetd.agent.testing.PodNetwork.echo;
+import static org.anetd.agent.testing.PodNetwork.exchange;
+import static org.anetd.agent.testing.PodNetwork.readLine;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.net.ConnectException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.PortUnreachableException;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+import org.anetd.agent.bpf.BpfMap;
+import org.anetd.agent.bpf.BpfObject;
+import org.anetd.agent.bpf.TcAttachment;
+import org.anetd.agent.testing.EbpfObjects;
+import org.anetd.agent.testing.KernelTest;
+import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.PodNetwork;
+import org.anetd.agent.testing.PodNetwork.Pod;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Real traffic from outside the node to NodePorts, a LoadBalancer IP and an externalIP, through
+ * bpf_host's from_netdev on the uplink and bpf_lxc on the pod veths: no kube-proxy, no iptables.
+ *
+ * <pre>
+ *  netns pod-a 198.18.0.3/32 (TCP 8080 "name peer; echo", UDP 5353 "name peer")
+ *        ||
+ *      hv-a  (tc ingress: from_container, tc egress: to_container)
+ *  netns node: ip_forward=1
+ *      up0 198.18.255.1/24 (default route; tc ingress: from_netdev, attached by HostDevices)
+ *        ||
+ *      eth0 198.18.255.2/24  netns world: the external client;
+ *                            route 198.19.1.0/24 (LB IP, externalIP) via 198.18.255.1
+ *      eth1 198.18.254.1/24 ==veth== eth0 198.18.254.2/24 netns node-b (a backend on another
+ *                            node; the node routes 198.18.254.0/24 via 198.18.255.2)
+ * </pre>
+ */
+@KernelTest
+class NodePortTrafficKernelTest {
+  private static final String NODE = "198.18.255.1";
+  private static final String CLIENT = "198.18.255.2";
+  private static final String POD_A = "198.18.0.3";
+  private static final String LB_IP = "198.19.1.1";
+  private static final String EXTERNAL_IP = "198.19.1.2";
+  private static final Duration FAST = Duration.ofSeconds(1);
+
+  /** The pod network with bpf_host on its uplink, an external client and backend pod-a. */
+  private static final class Node {
+    final PodNetwork net;
+    final NetnsLab.Netns ns;
+    final BpfObject host;
+    final ServiceMaps maps;
+    final HostDevices devices;
+    final Pod client;
+
+    Node(NetnsLab lab) {
+      net = new PodNetwork(lab);
+      ns = net.node();
+      NetnsLab.Netns world = net.world();
+      ns.ip("addr", "add", NODE + "/24", "dev", "up0");
+      world.ip("addr", "add", CLIENT + "/24", "dev", "eth0");
+      world.ip("route", "add", "198.19.1.0/24", "via", NODE);
+      client = new Pod("client", CLIENT, world);
+
+      var pins = lab.bpffsDir("np");
+      BpfObject lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
+      lab.onClose(lxc::close);
+      lxc.pinMapsUnder(pins).load();
+      host = BpfObject.openFile(EbpfObjects.path("bpf_host.o"));
+      lab.onClose(host::close);
+      host.pinMapsUnder(pins).load();
+      maps = new ServiceMaps(lxc);
+
+      net.backend("pod-a", POD_A, lxc.program("from_container"), lxc.program("to_container"));
+      BpfMap ipcache = lxc.map("anetd_ipcache4");
+      ipcache.update(Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(Ipv4.parse(POD_A))),
+          Ipcache4ValueCodec.INSTANCE.encode(new Ipcache4Value(300, Ipv4.parse(NODE), 5)));
+      maps.backend(1, POD_A, 8080, Protocol.TCP);
+      maps.backend(2, POD_A, 5353, Protocol.UDP);
+
+      devices = new HostDevices(ns.path());
+      lab.onClose(devices::close);
+      assertThat(devices.detect()).as("interfaces with a global IPv4 and a default route")
+          .containsExactly("up0");
+      assertThat(devices.attach(List.of(), host.program("from_netdev")))
+          .containsExactly("up0");
+    }
+
+    void nodePort(int port, Protocol protocol, int revNat, int flags, long... backends) {
+      maps.frontend(new Lb4Key(Ipv4.parse(NODE), port, protocol, Lb4Key.SCOPE_EXTERNAL, 0),
+          revNat, Lb4Service.F_NODEPORT | flags, 0, backends);
+    }
+
+    int attachedProgramId() {
+      return ns.call(() -> TcAttachment.attachedProgramId(
+          org.anetd.agent.bpf.NetworkNamespace.ifindex("up0"), TcAttachment.Direction.INGRESS));
+    }
+  }
+
+  @Test
+  void np_1_tcpAndUdpNodePortsReachTheBackendWithTheClientsAddressAndReplyFromTheNodePort(
+      NetnsLab lab) throws Exception {
+    Node node = new Node(lab);
+    node.nodePort(30080, Protocol.TCP, 1, 0, 1);
+    node.nodePort(30053, Protocol.UDP, 2, 0, 2);
+
+    for (int i = 0; i < 5; i++) {
+      // connected to the node IP:nodePort: a SYN-ACK from anywhere else would not match
+      try (Socket s = node.client.connect(NODE, 30080)) {
+        assertThat(readLine(s)).as("backend and the client address it saw")
+            .isEqualTo("pod-a " + CLIENT);
+        assertThat(echo(s, "hello " + i)).isEqualTo("hello " + i);
+      }
+    }
+    try (DatagramSocket s = node.client.udp(NODE, 30053)) {
+      assertThat(exchange(s, "ping")).isEqualTo("pod-a " + CLIENT);
+      assertThat(s.getInetAddress()).isEqualTo(InetAddress.getByName(NODE));
+    }
+
+    // attaching again is a no-op replace; closing removes only what HostDevices attached
+    int id = node.attachedProgramId();
+    node.devices.attach(List.of("up0"), node.host.program("from_netdev"));
+    assertThat(node.attachedProgramId()).isEqualTo(id).isPositive();
+    node.devices.close();
+    assertThat(node.attachedProgramId()).isZero();
+  }
+
+  @Test
+  void np_2_nodePortWithoutBackendsIsRefusedAtOnce(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.nodePort(30081, Protocol.TCP, 3, Lb4Service.F_NO_BACKENDS);
+    node.nodePort(30081, Protocol.UDP, 4, Lb4Service.F_NO_BACKENDS);
+
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> node.client.connect(NODE, 30081))
+        .hasRootCauseInstanceOf(ConnectException.class)
+        .hasRootCauseMessage("Connection refused");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(FAST);
+
+    try (DatagramSocket s = node.client.udp(NODE, 30081)) {
+      long udpStart = System.nanoTime();
+      assertThatThrownBy(() -> exchange(s, "anyone?"))
+          .isInstanceOf(PortUnreachableException.class);
+      assertThat(Duration.ofNanos(System.nanoTime() - udpStart)).isLessThan(FAST);
+    }
+  }
+
+  @Test
+  void np_3_loadBalancerIpAndExternalIpRoutedToTheNodeWorkLikeANodePort(NetnsLab lab)
+      throws Exception {
+    Node node = new Node(lab);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(LB_IP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+        5, Lb4Service.F_EXTERNAL, 0, 1);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(EXTERNAL_IP), 53, Protocol.UDP,
+        Lb4Key.SCOPE_EXTERNAL, 0), 6, Lb4Service.F_EXTERNAL, 0, 2);
+
+    assertThat(node.client.greeting(LB_IP, 80)).isEqualTo("pod-a " + CLIENT);
+    try (DatagramSocket s = node.client.udp(EXTERNAL_IP, 53)) {
+      assertThat(exchange(s, "ping")).isEqualTo("pod-a " + CLIENT);
+    }
+  }
+
+  @Test
+  void np_4_backendOnAnotherNodeIsReachedThroughSnatAndAnswersThroughThisNode(NetnsLab lab)
+      throws Exception {
+    Node node = new Node(lab);
+    NetnsLab.Netns world = node.net.world();
+    NetnsLab.Netns nodeB = lab.netns("node-b");
+    lab.veth(world, "eth1", nodeB, "eth0");
+    world.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
+    world.ip("addr", "add", "198.18.254.1/24", "dev", "eth1");
+    nodeB.ip("addr", "add", "198.18.254.2/24", "dev", "eth0");
+    nodeB.ip("route", "add", "default", "via", "198.18.254.1");
+    node.ns.ip("route", "add", "198.18.254.0/24", "via", CLIENT);
+    Process server = nodeB.spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
+        "SYSTEM:echo node-b $SOCAT_PEERADDR; exec cat");
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        .failFast("the socat server of node-b exited", () -> !server.isAlive())
+        .untilAsserted(() -> assertThat(nodeB.exec(5, "ss", "-Hltn", "sport = :8080").output())
+            .contains("8080"));
+    node.maps.backend(3, "198.18.254.2", 8080, Protocol.TCP);
+    node.nodePort(30082, Protocol.TCP, 7, 0, 3);
+
+    HostSettings range = HostSettings.defaults();
+    for (int i = 0; i < 3; i++) {
+      try (Socket s = node.client.connect(NODE, 30082)) {
+        assertThat(readLine(s)).as("the remote backend sees the node address")
+            .isEqualTo("node-b " + NODE);
+        assertThat(echo(s, "through node " + i)).isEqualTo("through node " + i);
+        assertThat(snatPortOf(node, s.getLocalPort())).as("SNAT port of client port %d",
+            s.getLocalPort()).isBetween(range.snatPortMin(), range.snatPortMax());
+      }
+    }
+  }
+
+  /** The SNAT port of the connection from the client's port, read from the "in" entry. */
+  private static int snatPortOf(Node node, int clientPort) {
+    for (BpfMap.Entry e : node.host.map("anetd_snat4").entries()) {
+      Ct4Key k = Ct4KeyCodec.INSTANCE.decode(e.key());
+      Snat4Entry v = Snat4EntryCodec.INSTANCE.decode(e.value());
+      if (k.flags() == Ct4Key.F_REPLY && v.toPort() == clientPort
+          && v.toAddress().equals(Ipv4.parse(CLIENT))) {
+        assertThat(k.daddr()).isEqualTo(Ipv4.parse(NODE));
+        return k.dport();
+      }
+    }
+    throw new AssertionError("no SNAT entry for client port " + clientPort);
+  }
+}

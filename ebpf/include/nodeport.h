@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * NodePort, LoadBalancer ingress IPs and externalIPs for traffic entering the node from outside
+ * (from_netdev, tc ingress of the node's external interfaces).
+ *
+ *   snat reply  to a SNAT port with a live anetd_snat4 "in" entry: destination back to the
+ *               client, then the conntrack reply below.
+ *   ct reply    (only after a reverse SNAT) source back to the frontend (rev NAT), forwarded
+ *               by the datapath (fib.h): the source is now a node address.
+ *   forward     tracked connection (CT_KEY_F_SERVICE): DNAT to its backend; SNAT when the
+ *               connection has CT_F_SNAT (the backend is on another node).
+ *   new         frontend (scope EXTERNAL, flagged LB_F_NODEPORT or LB_F_EXTERNAL): pick a backend
+ *               from the external view (ETP=Local: local endpoints only), write both conntrack
+ *               entries with CT_F_NODEPORT, DNAT. A local backend (ipcache endpoint_id != 0, or
+ *               any backend of an ETP=Local frontend) sees the client's address; others get
+ *               SNAT (snat.h). A frontend without backends is refused out of the same interface.
+ *   other       passed untouched (host traffic, ClusterIPs reached from outside).
+ *
+ * Replies of local backends are translated by their pod's from_container (service.h), which
+ * knows the conntrack reply entry written here; CT_F_NODEPORT makes it forward them itself.
+ */
+#ifndef ANETD_NODEPORT_H
+#define ANETD_NODEPORT_H
+
+#include "common.h"
+#include "metrics.h"
+#include "pkt.h"
+#include "nat.h"
+#include "ct.h"
+#include "lb.h"
+#include "ipcache.h"
+#include "reject.h"
+#include "snat.h"
+#include "fib.h"
+
+/* Whether addr is a pod of this node (the agent writes endpoint_id for local pods only). */
+static __always_inline int np4_backend_is_local(__be32 addr)
+{
+	struct ipcache4_key k = { .prefixlen = 32, .address = addr };
+	struct ipcache4_value *v = bpf_map_lookup_elem(&anetd_ipcache4, &k);
+
+	return v && v->endpoint_id != 0;
+}
+
+/*
+ * The source address of a SNATed connection: the node address a NodePort was sent to, else
+ * snat_ipv4 (LoadBalancer and external IPs need not be node addresses), else the frontend.
+ */
+static __always_inline __be32 np4_snat_addr(__be32 frontend, __u8 svc_flags)
+{
+	return (svc_flags & LB_F_NODEPORT) || !snat_ipv4 ? frontend : bpf_htonl(snat_ipv4);
+}
+
+/* SNAT of a forward packet (already DNATed), then forwarded by the datapath. */
+static __always_inline int np4_snat_forward(struct __sk_buff *skb, struct pkt4 *p,
+					    __be32 node_addr, __u64 expires, __u64 now,
+					    __u8 *reason)
+{
+	struct snat4_entry *s = snat4_out(p, node_addr, expires, now);
+
+	if (!s) {
+		*reason = REASON_SNAT_EXHAUSTED;
+		return TC_ACT_SHOT;
+	}
+	if (nat4_snat(skb, p, s->to_addr, s->to_port) < 0) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+	return fib4_redirect(skb, p);
+}
+
+/* A new connection to the frontend p addresses, or TC_ACT_OK when p is not for a frontend. */
+static __always_inline int np4_new(struct __sk_buff *skb, struct pkt4 *p,
+				   const struct ct4_key *fkey, const struct ct4_entry *stale,
+				   __u32 len, __u64 now, __u8 *reason, int *translated)
+{
+	struct lb4_key lkey = {
+		.address = p->daddr, .dport = p->dport, .proto = p->proto,
+		.scope = LB_SCOPE_EXTERNAL };
+	struct ct4_key rkey;
+	struct lb4_service *svc = bpf_map_lookup_elem(&anetd_lb4_services, &lkey);
+
+	if (stale) {
+		/* the previous connection on this tuple: forget its reply direction */
+		ct4_key_set(&rkey, p->saddr, stale->nat_addr, p->sport, stale->nat_port, p->proto,
+			    CT_KEY_F_REPLY);
+		ct4_delete(p->proto, &rkey);
+		if (!svc)
+			ct4_delete(p->proto, fkey);
+	}
+	if (!svc || !(svc->flags & (LB_F_NODEPORT | LB_F_EXTERNAL)))
+		return TC_ACT_OK; /* not a frontend reachable from outside */
+	*translated = 1;
+	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
+		*reason = REASON_NO_SERVICE_BACKEND;
+		if (p->proto == IPPROTO_TCP)
+			return reject_tcp(skb, p);
+		if (p->proto == IPPROTO_UDP)
+			return reject_udp(skb, p);
+		return TC_ACT_SHOT;
+	}
+
+	__u8 svc_flags = svc->flags;
+	__u16 rev_nat_id = svc->rev_nat_id;
+	__u32 backend_id = lb4_select_backend(&lkey, svc, p->saddr, now);
+	struct lb4_backend *bep = backend_id ? bpf_map_lookup_elem(&anetd_lb4_backends, &backend_id)
+					     : NULL;
+
+	if (!bep) {
+		*reason = REASON_NO_SERVICE_BACKEND; /* slot or backend missing mid-update */
+		return TC_ACT_SHOT;
+	}
+	__be32 backend_addr = bep->address;
+	__be16 backend_port = bep->port;
+	int local = (svc_flags & LB_F_ETP_LOCAL) || np4_backend_is_local(backend_addr);
+	__u16 flags = ct4_flags_of(p, 0) | CT_F_NODEPORT | (local ? 0 : CT_F_SNAT);
+	__be32 frontend = p->daddr;
+	struct ct4_entry e = {
+		.expires_ns = now + ct4_lifetime_ns(p->proto, flags),
+		.packets = 1,
+		.bytes = len,
+		.backend_id = backend_id,
+		.nat_addr = backend_addr,
+		.nat_port = backend_port,
+		.rev_nat_id = rev_nat_id,
+		.flags = flags,
+	};
+
+	if (ct4_update(p->proto, fkey, &e) < 0) {
+		*reason = REASON_CT_MAP_FULL;
+		return TC_ACT_SHOT;
+	}
+	e.packets = 0;
+	e.bytes = 0;
+	e.nat_addr = p->saddr;
+	e.nat_port = p->sport;
+	ct4_key_set(&rkey, p->saddr, backend_addr, p->sport, backend_port, p->proto,
+		    CT_KEY_F_REPLY);
+	if (ct4_update(p->proto, &rkey, &e) < 0) {
+		ct4_delete(p->proto, fkey);
+		*reason = REASON_CT_MAP_FULL;
+		return TC_ACT_SHOT;
+	}
+	if (nat4_dnat(skb, p, backend_addr, backend_port) < 0) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+	if (local)
+		return TC_ACT_OK; /* the node routes it to the pod's veth */
+
+	int verdict = np4_snat_forward(skb, p, np4_snat_addr(frontend, svc_flags), e.expires_ns,
+					now, reason);
+
+	if (verdict == TC_ACT_SHOT) {
+		ct4_delete(p->proto, &rkey);
+		ct4_delete(p->proto, fkey);
+	}
+	return verdict;
+}
+
+/*
+ * A reply of a SNATed connection from its remote backend: back to the client, from the
+ * frontend address, forwarded by the datapath.
+ */
+static __always_inline int np4_snat_reply(struct __sk_buff *skb, struct pkt4 *p,
+					  struct snat4_entry *in, __u32 len, __u64 now,
+					  __u8 *reason)
+{
+	if (nat4_dnat(skb, p, in->to_addr, in->to_port) < 0) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+
+	struct ct4_key rkey, fkey;
+	struct ct4_entry *rep;
+
+	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
+	rep = ct4_lookup(p->proto, &rkey);
+	if (!rep || ct4_expired(rep, now)) {
+		*reason = REASON_STALE_SERVICE_CONNECTION;
+		return TC_ACT_SHOT;
+	}
+
+	__u16 rev_nat_id = rep->rev_nat_id;
+	struct lb4_reverse_nat *rnat = bpf_map_lookup_elem(&anetd_lb4_reverse_nat, &rev_nat_id);
+
+	if (!rnat) {
+		*reason = REASON_STALE_SERVICE_CONNECTION;
+		return TC_ACT_SHOT;
+	}
+	__be32 vip = rnat->address;
+	__be16 vport = rnat->port;
+
+	ct4_key_set(&fkey, vip, p->daddr, vport, p->dport, p->proto, CT_KEY_F_SERVICE);
+	ct4_account(rep, ct4_lookup(p->proto, &fkey), ct4_flags_of(p, 1), p->proto, len, now);
+	snat4_refresh(in, p, rep->expires_ns);
+	if (nat4_snat(skb, p, vip, vport) < 0) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+	return fib4_redirect(skb, p);
+}
+
+/*
+ * Translates a packet entering the node. Returns the tc verdict; *reason says what to count
+ * (REASON_FORWARDED unless dropped or rejected). *translated is set when p was a service packet.
+ */
+static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
+					   __u8 *reason, int *translated)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct snat4_entry *in = snat4_in(p, now);
+
+	if (in) {
+		*translated = 1;
+		return np4_snat_reply(skb, p, in, len, now, reason);
+	}
+
+	struct ct4_key fkey, rkey;
+	struct ct4_entry *fwd, stale;
+
+	ct4_key_of(&fkey, p, CT_KEY_F_SERVICE);
+	fwd = ct4_lookup(p->proto, &fkey);
+	if (!fwd)
+		return np4_new(skb, p, &fkey, NULL, len, now, reason, translated);
+
+	*translated = 1;
+	stale = *fwd;
+	if (ct4_expired(fwd, now) || ct4_reopens(fwd, p))
+		return np4_new(skb, p, &fkey, &stale, len, now, reason, translated);
+
+	__u32 backend_id = fwd->backend_id;
+	struct lb4_backend *be = bpf_map_lookup_elem(&anetd_lb4_backends, &backend_id);
+
+	if (!be) {
+		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
+			*reason = REASON_STALE_SERVICE_CONNECTION;
+			return TC_ACT_SHOT;
+		}
+		return np4_new(skb, p, &fkey, &stale, len, now, reason, translated);
+	}
+	__be32 backend_addr = be->address;
+	__be16 backend_port = be->port;
+	struct lb4_key lkey = {
+		.address = p->daddr, .dport = p->dport, .proto = p->proto,
+		.scope = LB_SCOPE_EXTERNAL };
+	__u16 flags = fwd->flags;
+
+	ct4_key_set(&rkey, p->saddr, backend_addr, p->sport, backend_port, p->proto,
+		    CT_KEY_F_REPLY);
+	ct4_account(fwd, ct4_lookup(p->proto, &rkey), ct4_flags_of(p, 0), p->proto, len, now);
+	if (nat4_dnat(skb, p, backend_addr, backend_port) < 0) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+	if (!(flags & CT_F_SNAT))
+		return TC_ACT_OK;
+
+	/* the address only matters when the SNAT entries were evicted and are made again */
+	struct lb4_service *svc = bpf_map_lookup_elem(&anetd_lb4_services, &lkey);
+	__be32 node_addr = np4_snat_addr(lkey.address, svc ? svc->flags : LB_F_NODEPORT);
+
+	return np4_snat_forward(skb, p, node_addr, fwd->expires_ns, now, reason);
+}
+
+#endif
