@@ -49,27 +49,6 @@ class AgentEndpointsKernelTest {
   @TempDir
   Path tmp;
 
-  private Agent startAgent(NetnsLab lab, NetnsLab.Netns node) throws IOException {
-    Path config = Files.createDirectories(tmp.resolve("config"));
-    Files.writeString(config.resolve("bpf-root"), lab.bpffsDir("agent").toString());
-    Files.writeString(config.resolve("health-serve-addr"), "127.0.0.1:" + freePort());
-    Files.writeString(config.resolve("prometheus-serve-addr"), "");
-    AgentOptions options = new AgentOptions(ClusterFixtures.NODE, Optional.empty(),
-        Optional.of(config), tmp.resolve("state"), Duration.ofSeconds(60))
-        .withCni(tmp.resolve("cni.sock"), Optional.empty(), Optional.of(node.path()));
-    Agent agent = Agent.start(options, client);
-    lab.onClose(agent::close);
-    return agent;
-  }
-
-  private CniPlugin.Run cni(String command, String containerId, NetnsLab.Netns pod, String name) {
-    return CniPlugin.run(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId,
-        "CNI_NETNS", pod.path().toString(), "CNI_IFNAME", "eth0",
-        "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + name,
-        "CNI_PATH", CniPlugin.binary().getParent().toString()),
-        CniPlugin.config(tmp.resolve("cni.sock")));
-  }
-
   private static Pod pending(String name, String app) {
     return new PodBuilder(ClusterFixtures.pod("default", name, "unused", Map.of("app", app)))
         .editMetadata().withUid(null).endMetadata()
@@ -91,27 +70,20 @@ class AgentEndpointsKernelTest {
 
   @Test
   void podsAddedThroughTheAgentReachAClusterIpAndDelRemovesThem(NetnsLab lab) throws Exception {
-    NetnsLab.Netns node = lab.netns("node");
-    node.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
-    NetnsLab.Netns upstream = lab.netns("upstream");
-    lab.veth(node, "uplink", upstream, "eth0");
-    node.ip("addr", "add", ClusterFixtures.NODE_IP + "/24", "dev", "uplink");
-    upstream.ip("addr", "add", "198.18.255.254/24", "dev", "eth0");
-    node.ip("route", "add", "default", "via", "198.18.255.254", "dev", "uplink");
+    AgentHarness harness = new AgentHarness(lab, client, tmp);
+    NetnsLab.Netns node = harness.node;
     client.nodes().resource(ClusterFixtures.node()).create(); // spec.podCIDR 198.18.0.0/24
     client.namespaces().resource(ClusterFixtures.namespace("default")).create();
     // As with kubelet, the pods exist (without an IP) before their sandboxes are added.
     client.pods().resource(pending("pod-a", "client")).create();
     client.pods().resource(pending("pod-b", "web")).create();
-    Agent agent = startAgent(lab, node);
+    Agent agent = harness.start(Map.of());
     NetnsLab.Netns podA = lab.netns("pod-a");
     NetnsLab.Netns podB = lab.netns("pod-b");
 
-    // The pod CIDR comes from the Node once the first snapshot is in: until then, "try again".
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
-        .until(() -> agent.endpoints().isPresent());
-    CniPlugin.Run addA = cni("ADD", "ctr-a", podA, "pod-a");
-    CniPlugin.Run addB = cni("ADD", "ctr-b", podB, "pod-b");
+    // harness.start waited for the pod CIDR, which comes from the Node with the first snapshot.
+    CniPlugin.Run addA = harness.cni("ADD", "ctr-a", podA, "pod-a");
+    CniPlugin.Run addB = harness.cni("ADD", "ctr-b", podB, "pod-b");
 
     assertThat(addA.exitCode()).as(addA.stdout() + addA.stderr()).isZero();
     assertThat(addB.exitCode()).as(addB.stdout() + addB.stderr()).isZero();
@@ -144,7 +116,7 @@ class AgentEndpointsKernelTest {
           .isEqualTo("hello through the ClusterIP");
     }
 
-    CniPlugin.Run del = cni("DEL", "ctr-a", podA, "pod-a");
+    CniPlugin.Run del = harness.cni("DEL", "ctr-a", podA, "pod-a");
     assertThat(del.exitCode()).as(del.stdout()).isZero();
     // DEL asked for a pass: the address is no longer a local endpoint...
     await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
@@ -159,9 +131,4 @@ class AgentEndpointsKernelTest {
         org.anetd.agent.endpoint.HostVethName.of(new org.anetd.agent.endpoint.AttachmentKey("ctr-a", "eth0")));
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 }

@@ -54,7 +54,8 @@ class AgentServiceMockKernelTest {
     Files.writeString(configDir.resolve("prometheus-serve-addr"), "");
     Files.writeString(configDir.resolve("health-serve-addr"), "127.0.0.1:" + freePort());
     return new AgentOptions(ClusterFixtures.NODE, Optional.empty(), Optional.of(configDir),
-        configDir.resolve("state"), Duration.ofSeconds(1));
+        configDir.resolve("state"), Duration.ofSeconds(1))
+        .withCni(configDir.resolve("cni.sock"), Optional.of("198.18.0.0/24"), Optional.empty());
   }
 
   private static int freePort() throws IOException {
@@ -64,7 +65,7 @@ class AgentServiceMockKernelTest {
   }
 
   private Agent startAgent(NetnsLab lab, AgentOptions options) {
-    Agent agent = Agent.start(options, LocalEndpoints.NONE, client);
+    Agent agent = Agent.start(options, client);
     lab.onClose(agent::close);
     return agent;
   }

@@ -3,7 +3,6 @@ package org.anetd.agent.daemon;
 import static org.anetd.agent.daemon.ClusterFixtures.denyIngress;
 import static org.anetd.agent.daemon.ClusterFixtures.namespace;
 import static org.anetd.agent.daemon.ClusterFixtures.node;
-import static org.anetd.agent.daemon.ClusterFixtures.pod;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -15,17 +14,13 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
-import org.anetd.agent.testing.PodNetwork;
 import org.anetd.agent.testing.PodNetwork.Pod;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -69,48 +64,32 @@ class PolicyLoggingMockKernelTest {
     return out.toString();
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   @Test
   void deniedConnectionIsLoggedOnceAggregatedThenAllowsWithTheirPolicy(NetnsLab lab)
       throws Exception {
     Path log = dir.resolve("network/policy_action.log");
-    Path config = Files.createDirectories(dir.resolve("config"));
-    Files.writeString(config.resolve("bpf-root"), lab.bpffsDir("logging").toString());
-    Files.writeString(config.resolve("prometheus-serve-addr"), "");
-    int healthPort = freePort();
-    Files.writeString(config.resolve("health-serve-addr"), "127.0.0.1:" + healthPort);
-    Files.writeString(config.resolve("policy-action-log"), log.toString());
     client.resource(node()).create();
     client.resource(namespace("default")).create();
-    client.resource(pod("default", "client", "198.18.0.2", Map.of("app", "client"))).create();
-    client.resource(pod("default", "web", "198.18.0.3", Map.of("app", "web"))).create();
     client.resource(denyIngress("default", "web")).create();
     client.genericKubernetesResources(NetworkLoggingWatch.CONTEXT)
         .resource(networkLogging(false, true)).create();
+    AgentHarness harness = new AgentHarness(lab, client, dir);
+    harness.start(Map.of("policy-action-log", log.toString()));
+    Pod clientPod = harness.pod("client", Map.of("app", "client"));
+    Pod web = harness.pod("web", Map.of("app", "web"));
+    Process server = web.ns().spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
+        "SYSTEM:echo web $SOCAT_PEERADDR; exec cat");
+    await().atMost(Duration.ofSeconds(5)).until(() -> server.isAlive()
+        && web.ns().exec(5, "ss", "-Hlnt", "sport = :8080").output().contains("8080"));
 
-    Agent agent = Agent.start(new AgentOptions(ClusterFixtures.NODE, Optional.empty(),
-        Optional.of(config), dir.resolve("state"), Duration.ofSeconds(1)),
-        () -> Map.of("default/client", 1, "default/web", 2), client);
-    lab.onClose(agent::close);
-    PodNetwork net = new PodNetwork(lab);
-    var from = agent.datapath().fromContainer();
-    var to = agent.datapath().toContainer();
-    Pod clientPod = net.pod("client", "198.18.0.2", from, to);
-    net.backend("web", "198.18.0.3", from, to);
-    await().atMost(Duration.ofSeconds(15)).until(() -> agent.lastReport()
-        .map(r -> !r.desiredPolicy().endpoints().isEmpty()).orElse(false));
-
-    String endpoints = cli("endpoint", "list", "--address", "127.0.0.1:" + healthPort);
-    assertThat(endpoints).containsPattern("2\\s+default \\{app=web\\}\\s+198\\.18\\.0\\.3\\s+\\d+\\s+enforced")
-        .containsPattern("1\\s+default \\{app=client\\}\\s+198\\.18\\.0\\.2");
+    String endpoints = cli("endpoint", "list", "--address", "127.0.0.1:" + harness.healthPort);
+    assertThat(endpoints).containsPattern("default \\{app=web\\}\\s+" + web.ip().replace(".", "\\.")
+        + "\\s+\\d+\\s+enforced").containsPattern("default \\{app=client\\}\\s+"
+        + clientPod.ip().replace(".", "\\."));
 
     for (int attempt = 0; attempt < 2; attempt++) {
-      assertThatThrownBy(() -> clientPod.greeting("198.18.0.3", 8080))
+      assertThatThrownBy(() -> clientPod.greeting(web.ip(), 8080))
           .as("ingress to web is denied").isInstanceOf(RuntimeException.class);
     }
 
@@ -120,7 +99,7 @@ class PolicyLoggingMockKernelTest {
           .filter(l -> l.contains("\"disposition\":\"deny\"")).toList();
       assertThat(denies).hasSize(1);
       assertThat(denies.get(0))
-          .contains("\"src_ip\":\"198.18.0.2\"", "\"dest_ip\":\"198.18.0.3\"",
+          .contains("\"src_ip\":\"" + clientPod.ip() + "\"", "\"dest_ip\":\"" + web.ip() + "\"",
               "\"src_port\":0", "\"dest_port\":8080", "\"protocol\":\"tcp\"",
               "\"direction\":\"ingress\"", "\"pod_name\":\"web\"", "\"pod_name\":\"client\"",
               "\"node_name\":\"node-1\"")
@@ -136,7 +115,7 @@ class PolicyLoggingMockKernelTest {
         .edit(r -> networkLogging(true, true));
 
     await().atMost(Duration.ofSeconds(15)).ignoreExceptions().untilAsserted(() ->
-        assertThat(clientPod.greeting("198.18.0.3", 8080)).startsWith("web "));
+        assertThat(clientPod.greeting(web.ip(), 8080)).startsWith("web "));
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThat(Files.readAllLines(log)).anySatisfy(l -> assertThat(l)
             .contains("\"disposition\":\"allow\"", "\"dest_port\":8080",
