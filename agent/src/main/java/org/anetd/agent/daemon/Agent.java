@@ -33,6 +33,7 @@ import org.anetd.agent.datapath.Ipcache4KeyCodec;
 import org.anetd.agent.datapath.Ipcache4Value;
 import org.anetd.agent.datapath.Ipcache4ValueCodec;
 import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.HostDevices;
 import org.anetd.agent.datapath.HostSettings;
 import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.endpoint.BpfEndpointDatapath;
@@ -179,6 +180,27 @@ public final class Agent implements AutoCloseable {
         IdentityAllocation.EMPTY, clock);
     reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
+    attachNodeDevices(c);
+  }
+
+  /**
+   * With kube-proxy-replacement, NodePort, LoadBalancer and external IPs are served on the node's
+   * external interfaces (those with a global IPv4 address and a default route). The programs stay
+   * attached when the agent stops, like the pod programs: NodePorts keep working across restarts,
+   * and the next agent replaces them in place.
+   */
+  private void attachNodeDevices(AgentConfig c) {
+    if (!c.kubeProxyReplacement()) {
+      LOG.info("kube-proxy-replacement is false: NodePort and external IPs are left to kube-proxy");
+      return;
+    }
+    try {
+      List<String> devices = new HostDevices(options.nodeNetns().orElse(null))
+          .attach(List.of(), datapath.fromNetdev());
+      LOG.info("NodePort and external IPs served on {}", devices);
+    } catch (RuntimeException e) {
+      LOG.error("cannot attach the node programs (NodePorts will not answer): {}", e.toString());
+    }
   }
 
   /** 3. Metrics (:9962), health and status (:9879), healthCheckNodePorts. */

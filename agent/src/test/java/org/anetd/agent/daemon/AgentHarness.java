@@ -29,6 +29,8 @@ final class AgentHarness {
   final KubernetesClient client;
   final NetnsLab lab;
   final NetnsLab.Netns node;
+  /** Outside the node, behind its uplink: 198.18.255.254, the node's default gateway. */
+  final NetnsLab.Netns upstream;
   final Path dir;
   final int healthPort;
   Agent agent;
@@ -40,7 +42,7 @@ final class AgentHarness {
     this.healthPort = freePort();
     node = lab.netns("node");
     node.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
-    NetnsLab.Netns upstream = lab.netns("upstream");
+    upstream = lab.netns("upstream");
     lab.veth(node, "uplink", upstream, "eth0");
     node.ip("addr", "add", ClusterFixtures.NODE_IP + "/24", "dev", "uplink");
     upstream.ip("addr", "add", "198.18.255.254/24", "dev", "eth0");

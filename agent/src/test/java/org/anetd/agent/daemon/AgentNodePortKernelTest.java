@@ -1,0 +1,56 @@
+package org.anetd.agent.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.anetd.agent.testing.KernelTest;
+import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.PodNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * With kube-proxy-replacement, the agent serves NodePorts on the node's uplink: a client outside
+ * the node reaches a pod made through the CNI path, and the pod sees the client's own address.
+ *
+ * <pre>
+ *  netns upstream 198.18.255.254 --uplink--> node 198.18.255.1:30080 (bpf_host) --> pod web:8080
+ * </pre>
+ */
+@KernelTest
+@EnableKubernetesMockClient(crud = true)
+class AgentNodePortKernelTest {
+  static KubernetesClient client;
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void nodePortFromOutsideReachesThePodWithTheClientAddressKept(NetnsLab lab) {
+    client.resource(ClusterFixtures.node()).create();
+    client.resource(ClusterFixtures.namespace("default")).create();
+    AgentHarness harness = new AgentHarness(lab, client, dir);
+    harness.start(Map.of("kube-proxy-replacement", "true"));
+    PodNetwork.Pod web = harness.pod("web", Map.of("app", "web"));
+    web.ns().spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
+        "SYSTEM:echo web $SOCAT_PEERADDR; exec cat");
+    client.resource(new ServiceBuilder().withNewMetadata().withNamespace("default").withName("web")
+        .endMetadata().withNewSpec().withType("NodePort").withClusterIP("198.19.0.10")
+        .withClusterIPs("198.19.0.10").addNewPort().withPort(80).withProtocol("TCP")
+        .withTargetPort(new IntOrString(8080)).withNodePort(30080).endPort().endSpec().build())
+        .create();
+    client.resource(ClusterFixtures.slice("default", "web", 8080, web.ip())).create();
+    PodNetwork.Pod outside = new PodNetwork.Pod("outside", "198.18.255.254", harness.upstream);
+
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+        .untilAsserted(() -> assertThat(outside.greeting(ClusterFixtures.NODE_IP, 30080))
+            .isEqualTo("web 198.18.255.254"));
+  }
+}
