@@ -96,7 +96,13 @@ static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p,
 	}
 	__be32 backend_addr = bep->address;
 	__be16 backend_port = bep->port;
-	__u16 flags = ct4_flags_of(p, 0) | (backend_addr == p->saddr ? CT_F_SNAT : 0);
+	/*
+	 * A pod reaching a NodePort or external address of its node: the reply's source becomes a
+	 * node address, which the kernel would drop as a martian on the pod veth, so the reply is
+	 * forwarded by the datapath like the replies of connections from outside.
+	 */
+	__u16 flags = ct4_flags_of(p, 0) | (backend_addr == p->saddr ? CT_F_SNAT : 0) |
+		      ((svc->flags & (LB_F_NODEPORT | LB_F_EXTERNAL)) ? CT_F_NODEPORT : 0);
 	struct ct4_entry e = {
 		.expires_ns = now + ct4_lifetime_ns(p->proto, flags),
 		.packets = 1,

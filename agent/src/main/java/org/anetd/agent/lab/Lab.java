@@ -230,6 +230,8 @@ public final class Lab implements AutoCloseable {
         Files.writeString(config.resolve(ConfigKey.BPF_ROOT.configName()), n.bpfRoot());
         Files.writeString(config.resolve(ConfigKey.HEALTH_SERVE_ADDR.configName()), "127.0.0.1:" + freePort());
         Files.writeString(config.resolve(ConfigKey.PROMETHEUS_SERVE_ADDR.configName()), "");
+        // As deploy/'s cilium-config: NodePorts are served on the lab node's uplink.
+        Files.writeString(config.resolve(ConfigKey.KUBE_PROXY_REPLACEMENT.configName()), "true");
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write " + config, e);
       }

@@ -70,6 +70,15 @@ class ServicesLabIT {
         - {port: 80, targetPort: 8080}
       ---
       apiVersion: v1
+      kind: Service
+      metadata: {name: web-np, namespace: shop}
+      spec:
+        type: NodePort
+        selector: {app: web}
+        ports:
+        - {port: 80, targetPort: http, nodePort: 30080}
+      ---
+      apiVersion: v1
       kind: Pod
       metadata: {name: client, namespace: shop, labels: {app: client}}
       spec:
@@ -92,7 +101,7 @@ class ServicesLabIT {
 
       assertThat(LabApply.apply(client, file)).containsExactly("namespace/shop created",
           "deployment/web created", "service/web created", "service/empty created",
-          "pod/client created");
+          "service/web-np created", "pod/client created");
 
       await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
           .untilAsserted(() -> assertThat(client.pods().inNamespace("shop").list().getItems())
@@ -108,6 +117,8 @@ class ServicesLabIT {
       await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
           .until(() -> probe(state, "web.shop.svc:80", "tcp").equals("connected"));
       assertThat(probe(state, "empty.shop.svc:80", "tcp")).isEqualTo("refused");
+      assertThat(probe(state, "node:30080", "tcp")).as("NodePort on the lab node")
+          .isEqualTo("connected");
       Pod first = web.get(0);
       assertThat(probe(state, "shop/" + name(first) + ":8080", "tcp")).isEqualTo("connected");
       assertThat(probe(state, "shop/" + name(first) + ":5353", "udp")).isEqualTo("connected");
