@@ -1,9 +1,11 @@
 package org.anetd.agent.policy;
 
 import static org.anetd.agent.policy.Fixtures.anyPeer;
+import static org.anetd.agent.policy.Fixtures.anyPort;
 import static org.anetd.agent.policy.Fixtures.block;
 import static org.anetd.agent.policy.Fixtures.both;
 import static org.anetd.agent.policy.Fixtures.cport;
+import static org.anetd.agent.policy.Fixtures.expr;
 import static org.anetd.agent.policy.Fixtures.named;
 import static org.anetd.agent.policy.Fixtures.namespaces;
 import static org.anetd.agent.policy.Fixtures.np;
@@ -378,7 +380,101 @@ class NetworkPolicyTrafficKernelTest {
             c -> !c.fromNs().equals("x") || c.toNs().equals("z") && c.proto() == Protocol.UDP
                 && c.port() == 81,
             np("x", "to-z").types("Egress")
-                .egress(rule(List.of(namespaces(sel("ns=z"))), port("UDP", 81))).build()));
+                .egress(rule(List.of(namespaces(sel("ns=z"))), port("UDP", 81))).build()),
+        // The rest follows the upstream netpol e2e suite's themes.
+        table("allowAllIngressNextToDenyAll", c -> true,
+            np("x", "deny-all").types("Ingress").build(),
+            np("x", "allow-all").ingress(anyPeer()).build()),
+        table("denyAllIngressForPodAOnly", c -> !c.to("x", "a"),
+            np("x", "deny-a").select(sel("pod=a")).types("Ingress").build()),
+        table("allowFromPodBOfTheSameNamespace", c -> !c.to("x", "a") || c.from("x", "b"),
+            np("x", "from-b").select(sel("pod=a")).ingress(rule(List.of(pods(sel("pod=b")))))
+                .build()),
+        table("allowFromPodsBOfAnyNamespace", c -> !c.to("x", "a") || c.fromPod().equals("b"),
+            np("x", "from-any-b").select(sel("pod=a"))
+                .ingress(rule(List.of(both(sel(), sel("pod=b"))))).build()),
+        table("emptyNamespaceSelectorAllowsEveryPod", c -> true,
+            np("x", "all-ns").select(sel("pod=a")).ingress(rule(List.of(namespaces(sel()))))
+                .build()),
+        table("ingressOnlyOnTcp80", c -> !c.to("x", "a") || c.proto() == Protocol.TCP
+            && c.port() == 80,
+            np("x", "tcp-80").select(sel("pod=a")).ingress(anyPeer(port("TCP", 80))).build()),
+        table("ingressOnlyOnUdp81", c -> !c.to("x", "a") || c.proto() == Protocol.UDP
+            && c.port() == 81,
+            np("x", "udp-81").select(sel("pod=a")).ingress(anyPeer(port("UDP", 81))).build()),
+        table("ingressOnEveryUdpPort", c -> !c.to("x", "a") || c.proto() == Protocol.UDP,
+            np("x", "udp-any").select(sel("pod=a")).ingress(anyPeer(anyPort("UDP"))).build()),
+        table("twoPoliciesAreAdditive", c -> !c.to("x", "a")
+            || c.fromNs().equals("y") && c.proto() == Protocol.TCP && c.port() == 80
+            || c.fromNs().equals("z") && c.proto() == Protocol.TCP && c.port() == 81,
+            np("x", "y-80").select(sel("pod=a"))
+                .ingress(rule(List.of(namespaces(sel("ns=y"))), port("TCP", 80))).build(),
+            np("x", "z-81").select(sel("pod=a"))
+                .ingress(rule(List.of(namespaces(sel("ns=z"))), port("TCP", 81))).build()),
+        table("twoPeersInOneRuleAreOred", c -> !c.to("x", "a") || c.fromNs().equals("y")
+            || c.from("x", "c"),
+            np("x", "y-or-c").select(sel("pod=a"))
+                .ingress(rule(List.of(namespaces(sel("ns=y")), pods(sel("pod=c"))))).build()),
+        table("namespaceSelectorNotIn", c -> !c.to("x", "a") || !c.fromNs().equals("x"),
+            np("x", "not-x").select(sel("pod=a"))
+                .ingress(rule(List.of(namespaces(expr("ns", "NotIn", "x"))))).build()),
+        table("podSelectorIn", c -> !c.to("x", "a") || c.fromNs().equals("x")
+            && List.of("a", "b").contains(c.fromPod()),
+            np("x", "in-ab").select(sel("pod=a"))
+                .ingress(rule(List.of(pods(expr("pod", "In", "a", "b"))))).build()),
+        table("podSelectorDoesNotExist", c -> !c.to("x", "a") || c.fromNs().equals("x"),
+            np("x", "no-app").select(sel("pod=a"))
+                .ingress(rule(List.of(pods(expr("app", "DoesNotExist"))))).build()),
+        table("denyAllIngressEverywhere", c -> false,
+            np("x", "deny").types("Ingress").build(), np("y", "deny").types("Ingress").build(),
+            np("z", "deny").types("Ingress").build()),
+        table("egressDenyAllForPodA", c -> !c.from("x", "a"),
+            np("x", "deny-a-out").select(sel("pod=a")).types("Egress").build()),
+        table("egressOnlyToPodBOfTheSameNamespace", c -> !c.from("x", "a") || c.to("x", "b"),
+            np("x", "a-to-b").select(sel("pod=a")).types("Egress")
+                .egress(rule(List.of(pods(sel("pod=b"))))).build()),
+        table("egressOnlyOnTcp81", c -> !c.from("x", "a") || c.proto() == Protocol.TCP
+            && c.port() == 81,
+            np("x", "out-81").select(sel("pod=a")).types("Egress")
+                .egress(anyPeer(port("TCP", 81))).build()),
+        table("egressNamedPortResolvesOnThePeer", c -> !c.from("x", "a")
+            || c.proto() == Protocol.UDP && c.port() == 80,
+            np("x", "out-named").select(sel("pod=a")).types("Egress")
+                .egress(anyPeer(named("UDP", "serve-80-udp"))).build()),
+        table("egressIpBlockToNamespaceY", c -> !c.from("x", "a") || c.toNs().equals("y"),
+            np("x", "out-cidr").select(sel("pod=a")).types("Egress")
+                .egress(rule(List.of(block("198.18.2.0/24")))).build()),
+        table("egressIpBlockExceptOnePod", c -> !c.from("x", "a") || !c.to("z", "c"),
+            np("x", "out-except").select(sel("pod=a")).types("Egress")
+                .egress(rule(List.of(block("198.18.0.0/16", "198.18.3.3/32")))).build()),
+        table("ingressAndEgressIsolatedTogether", c -> !c.to("x", "a") && !c.from("x", "a"),
+            np("x", "isolate-a").select(sel("pod=a")).types("Ingress", "Egress").build()),
+        table("egressDenyAtTheSourceWinsOverAnAllowAtTheTarget",
+            c -> !c.fromNs().equals("y") && !c.toNs().equals("x"),
+            np("y", "deny-egress").types("Egress").build(),
+            np("x", "from-y").ingress(rule(List.of(namespaces(sel("ns=y"))))).build()),
+        table("policyOfAnotherNamespaceSelectsOnlyItsOwnPods", c -> !c.to("y", "a"),
+            np("y", "deny-a").select(sel("pod=a")).types("Ingress").build()),
+        table("endPortRangeEndsAt80", c -> !c.to("x", "a") || c.proto() == Protocol.TCP
+            && c.port() == 80,
+            np("x", "low-ports").select(sel("pod=a")).ingress(anyPeer(range("TCP", 1, 80)))
+                .build()),
+        table("ipBlockOfOnePod", c -> !c.to("x", "a") || c.from("y", "b"),
+            np("x", "from-yb").select(sel("pod=a"))
+                .ingress(rule(List.of(block("198.18.2.2/32")))).build()),
+        table("namespaceAndPodSelectorOnOnePort", c -> !c.to("x", "a")
+            || c.from("z", "c") && c.proto() == Protocol.UDP && c.port() == 80,
+            np("x", "zc-udp80").select(sel("pod=a"))
+                .ingress(rule(List.of(both(sel("ns=z"), sel("pod=c"))), port("UDP", 80))).build()),
+        table("egressAndIngressBetweenTwoNamespaces",
+            c -> (!c.fromNs().equals("x") || c.toNs().equals("y"))
+                && (!c.toNs().equals("y") || c.fromNs().equals("x")),
+            np("x", "only-to-y").types("Egress").egress(rule(List.of(namespaces(sel("ns=y")))))
+                .build(),
+            np("y", "only-from-x").ingress(rule(List.of(namespaces(sel("ns=x"))))).build()),
+        table("allowAllEgressNextToDenyAll", c -> true,
+            np("x", "deny-out").types("Egress").build(),
+            np("x", "allow-out").types("Egress").egress(anyPeer()).build()));
   }
 
   @ParameterizedTest(name = "{0}")
