@@ -1,0 +1,767 @@
+package org.anetd.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.anetd.agent.bpf.NetworkNamespace;
+import org.anetd.agent.bpf.TcAttachment;
+import org.anetd.agent.datapath.Datapath;
+import org.anetd.agent.datapath.DatapathSettings;
+import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.Lb4Backend;
+import org.anetd.agent.datapath.Lb4Key;
+import org.anetd.agent.datapath.Lb4ReverseNat;
+import org.anetd.agent.datapath.Lb4Service;
+import org.anetd.agent.datapath.LoadBalancerWriter;
+import org.anetd.agent.datapath.Protocol;
+
+/**
+ * Service traffic at scale, side by side in one run: a client pod to a server pod directly, to a
+ * ClusterIP through kube-proxy-style iptables DNAT, and to a ClusterIP through bpf_lxc with the
+ * service maps written by {@link LoadBalancerWriter}; at N services, rounds interleaved. Also the
+ * cost of programming the maps. Writes RESULTS_DIR/services.{md,json}.
+ *
+ * <p>Each configuration is its own node (node netns + client pod + 2 server pods, wired like
+ * PodNetwork in the agent tests), so no configuration's rules, programs, sockets or TIME_WAITs
+ * touch another's:
+ *
+ * <pre>
+ *  plain: no programs, no netfilter rules         -> "direct"        client -> pod IPs
+ *  lxcD:  bpf_lxc of lxcN (same programs, maps)   -> "direct-lxc"    client -> pod IPs
+ *  lxcN:  bpf_lxc on every host veth, N services  -> "anetd"         client -> ClusterIP of service N
+ *  lxc1:  bpf_lxc, 1 service                      -> "anetd-1"       client -> ClusterIP of service 1
+ *  kp:    iptables KUBE-SERVICES with N services  -> "iptables"      client -> ClusterIP of service N
+ * </pre>
+ *
+ * Service i (1-based) is 10.96.0.0+i:80/TCP with two backends, 10.64.0.0+i:8080 (server pod s1)
+ * and 10.65.0.0+i:8080 (s2): every service has its own backend addresses; the node routes
+ * 10.64/16 to s1 and 10.65/16 to s2, which accept any of them (a local route on lo).
+ *
+ * <p>Usage: ServiceBench SVC_BENCH_BINARY RESULTS_DIR (env: BENCH_QUICK=1, BENCH_SVC_ROUNDS,
+ * BENCH_SVC_SECONDS, BENCH_SVC_THREADS, BENCH_IPTABLES=nft|legacy)
+ */
+public final class ServiceBench {
+  static final String CLIENT = "198.18.0.2";
+  static final String S1 = "198.18.0.3";
+  static final String S2 = "198.18.0.4";
+  static final int VIP_BASE = Ipv4.parse("10.96.0.0").bits();
+  static final int BACKEND1_BASE = Ipv4.parse("10.64.0.0").bits();
+  static final int BACKEND2_BASE = Ipv4.parse("10.65.0.0").bits();
+  static final int SERVICE_PORT = 80;
+  static final int TARGET_PORT = 8080;
+
+  static final List<String> CONFIGS = List.of("direct", "direct-lxc", "iptables", "anetd",
+      "anetd-1");
+
+  private final BenchLab lab;
+  private final Path binary;
+  private final int threads;
+
+  private ServiceBench(BenchLab lab, Path binary, int threads) {
+    this.lab = lab;
+    this.binary = binary;
+    this.threads = threads;
+  }
+
+  /** One measurement: short-connection rate, its latency, one-stream throughput. */
+  record Sample(double perSecond, double p50Us, double p99Us, long errors, double gbps) {}
+
+  /** A node netns with a client pod and two server pods. */
+  record Node(String name, String ns, String client, String s1, String s2) {}
+
+  public static void main(String[] args) throws Exception {
+    Path binary = Path.of(args[0]);
+    Path results = Path.of(args[1]);
+    boolean quick = "1".equals(System.getenv("BENCH_QUICK"));
+    List<Integer> sizes = quick ? List.of(1, 1000) : List.of(1, 1000, 10_000, 50_000);
+    int rounds = intEnv("BENCH_SVC_ROUNDS", quick ? 2 : 6);
+    // Seconds of one interleaved round over all configurations, and its slice length.
+    double seconds = Double.parseDouble(System.getenv().getOrDefault("BENCH_SVC_SECONDS",
+        quick ? "2.5" : "10"));
+    double streamSeconds = Double.parseDouble(System.getenv().getOrDefault(
+        "BENCH_SVC_STREAM_SECONDS", quick ? "1" : "5"));
+    double slice = Double.parseDouble(System.getenv().getOrDefault("BENCH_SVC_SLICE_MS", "50"));
+    int threads = intEnv("BENCH_SVC_THREADS", 4);
+    String iptables = System.getenv().getOrDefault("BENCH_IPTABLES", "nft");
+    int progServices = quick ? 1000 : 10_000;
+    int progRuns = quick ? 2 : 3;
+    int progUpdates = quick ? 50 : 200;
+
+    String startLoad = Files.readString(Path.of("/proc/loadavg")).strip();
+    long started = System.nanoTime();
+    Map<Integer, Map<String, List<Sample>>> samples = new LinkedHashMap<>();
+    Map<Integer, double[]> setup = new LinkedHashMap<>(); // N -> {bpf write s, iptables s}
+    Map<Integer, double[][]> packetCost = new LinkedHashMap<>(); // N -> {{N svc}, {1 svc}}
+    Programming prog;
+    try (BenchLab lab = new BenchLab()) {
+      ServiceBench bench = new ServiceBench(lab, binary, threads);
+      DatapathSettings base = new DatapathSettings(DatapathSettings.DEFAULT_PIN_ROOT, 262_144,
+          262_144, 65_536, 16_384);
+      Datapath dpN = Datapath.load(base.withPinRoot(lab.bpffsDir("lxcn")));
+      lab.onClose(dpN::close);
+      Datapath dp1 = Datapath.load(base.withPinRoot(lab.bpffsDir("lxc1")));
+      lab.onClose(dp1::close);
+
+      Node plain = bench.node("plain", null);
+      Node kp = bench.node("kp", null);
+      Node lxcN = bench.node("lxcn", dpN);
+      Node lxcD = bench.node("lxcd", dpN); // the same programs and maps, for direct-lxc only
+      Node lxc1 = bench.node("lxc1", dp1);
+      Services one = new Services();
+      one.grow(1);
+      dp1.loadBalancerWriter().write(one.services, one.backends, one.revNat);
+
+      Services many = new Services();
+      PacketCost packets = new PacketCost();
+      LoadBalancerWriter writer = dpN.loadBalancerWriter();
+      for (int n : sizes) {
+        long t0 = System.nanoTime();
+        many.grow(n);
+        writer.write(many.services, many.backends, many.revNat);
+        double bpfSeconds = (System.nanoTime() - t0) / 1e9;
+        t0 = System.nanoTime();
+        bench.iptablesRestore(kp, iptables, n);
+        double iptSeconds = (System.nanoTime() - t0) / 1e9;
+        setup.put(n, new double[] {bpfSeconds, iptSeconds});
+        System.out.printf(Locale.ROOT, "N=%d: maps written in %.2f s, iptables-%s-restore %.2f s%n",
+            n, bpfSeconds, iptables, iptSeconds);
+
+        Map<String, String[]> targets = new LinkedHashMap<>();
+        String vip = vip(n).toString();
+        targets.put("direct", new String[] {plain.client, S1 + "," + S2, "" + TARGET_PORT});
+        targets.put("direct-lxc", new String[] {lxcD.client, S1 + "," + S2, "" + TARGET_PORT});
+        targets.put("iptables", new String[] {kp.client, vip, "" + SERVICE_PORT});
+        targets.put("anetd", new String[] {lxcN.client, vip, "" + SERVICE_PORT});
+        targets.put("anetd-1", new String[] {lxc1.client, vip(1).toString(), "" + SERVICE_PORT});
+        for (String c : CONFIGS) { // warm-up, and a check that every path works at all
+          String[] t = targets.get(c);
+          bench.rr(t[0], t[1], t[2], 0.3);
+        }
+        Map<String, List<Sample>> perConfig = new LinkedHashMap<>();
+        CONFIGS.forEach(c -> perConfig.put(c, new ArrayList<>()));
+        for (int r = 0; r < rounds; r++) {
+          // Rotated: each round starts the slice cycle with another configuration.
+          List<String> order = new ArrayList<>();
+          for (int k = 0; k < CONFIGS.size(); k++) {
+            order.add(CONFIGS.get((k + r) % CONFIGS.size()));
+          }
+          List<String> specs = order.stream().map(c -> {
+            String[] t = targets.get(c);
+            return NetworkNamespace.named(t[0]) + "," + t[1].replace(',', '+') + "," + t[2];
+          }).toList();
+          List<double[]> rr = bench.mix(false, slice, seconds, specs);
+          List<double[]> st = bench.mix(true, 2 * slice, streamSeconds, specs);
+          for (int k = 0; k < order.size(); k++) {
+            String c = order.get(k);
+            Sample s = new Sample(rr.get(k)[0], rr.get(k)[1], rr.get(k)[2],
+                (long) (rr.get(k)[3] + st.get(k)[1]), st.get(k)[0]);
+            perConfig.get(c).add(s);
+          }
+          for (String c : CONFIGS) {
+            Sample s = perConfig.get(c).get(r);
+            System.out.printf(Locale.ROOT, "N=%d round %d %-10s %,9.0f conn/s p99 %6.0f us"
+                + " %6.2f Gbit/s%s%n", n, r + 1, c, s.perSecond(), s.p99Us(), s.gbps(),
+                s.errors() > 0 ? " errors " + s.errors() : "");
+          }
+        }
+        samples.put(n, perConfig);
+        // In-kernel cost of from_container per packet, N services vs 1, interleaved.
+        List<double[]> costN = new ArrayList<>();
+        List<double[]> cost1 = new ArrayList<>();
+        for (int r = 0; r < 5; r++) {
+          costN.add(packets.measure(dpN.fromContainer(), vip(n), SERVICE_PORT, S1, TARGET_PORT));
+          cost1.add(packets.measure(dp1.fromContainer(), vip(1), SERVICE_PORT, S1, TARGET_PORT));
+        }
+        double[][] cost = new double[2][3];
+        for (int k = 0; k < 3; k++) {
+          final int kk = k;
+          cost[0][k] = median(costN.stream().map(c -> c[kk]).toList());
+          cost[1][k] = median(cost1.stream().map(c -> c[kk]).toList());
+        }
+        packetCost.put(n, cost);
+        System.out.printf(Locale.ROOT, "N=%d from_container ns: new %.0f/%.0f established %.0f/%.0f"
+            + " non-service %.0f/%.0f (N/1)%n", n, cost[0][0], cost[1][0], cost[0][1], cost[1][1],
+            cost[0][2], cost[1][2]);
+      }
+      prog = programming(lab, base, progServices, 5, progRuns, progUpdates);
+    }
+    double minutes = (System.nanoTime() - started) / 60e9;
+    String endLoad = Files.readString(Path.of("/proc/loadavg")).strip();
+    Files.createDirectories(results);
+    Report report = new Report(sizes, rounds, seconds, streamSeconds, slice, threads, iptables, samples, setup,
+        packetCost, prog,
+        startLoad, endLoad, minutes, quick);
+    Files.writeString(results.resolve("services.md"), report.markdown());
+    Files.writeString(results.resolve("services.json"), report.json());
+    System.out.print(report.markdown());
+  }
+
+  private static int intEnv(String name, int dflt) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? dflt : Integer.parseInt(v.strip());
+  }
+
+  static Ipv4 vip(int i) {
+    return new Ipv4(VIP_BASE + i);
+  }
+
+  /** Node netns + client, s1, s2 pods; bpf_lxc on the host veths when dp is given. */
+  private Node node(String label, Datapath dp) throws IOException {
+    String node = lab.netns(label);
+    lab.in(node, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+        "net.ipv4.conf.default.rp_filter=0");
+    // Unknown destinations leave through an uplink to a "world" netns, as in PodNetwork; proxy
+    // ARP for the pods' gateway 169.254.1.1 needs that route.
+    lab.veth(node, "up0", lab.netns(label + "-world"), "eth0");
+    lab.ip(node, "route", "add", "default", "dev", "up0");
+    String client = pod(node, label + "-client", "hv-c", CLIENT, dp);
+    String s1 = pod(node, label + "-s1", "hv-s1", S1, dp);
+    String s2 = pod(node, label + "-s2", "hv-s2", S2, dp);
+    lab.ip(node, "route", "add", "10.64.0.0/16", "via", S1, "dev", "hv-s1", "onlink");
+    lab.ip(node, "route", "add", "10.65.0.0/16", "via", S2, "dev", "hv-s2", "onlink");
+    lab.ip(s1, "route", "add", "local", "10.64.0.0/16", "dev", "lo");
+    lab.ip(s2, "route", "add", "local", "10.65.0.0/16", "dev", "lo");
+    // Short connections: a wide port range; the servers close first, so TIME_WAIT is theirs.
+    lab.in(client, "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65535",
+        "net.ipv4.tcp_tw_reuse=1");
+    for (String s : List.of(s1, s2)) {
+      lab.in(s, "sysctl", "-qw", "net.core.somaxconn=4096", "net.ipv4.tcp_max_syn_backlog=4096");
+      Process p = lab.spawn(s, binary.toString(), "serve", "" + TARGET_PORT);
+      String line = new String(p.getInputStream().readNBytes(10), StandardCharsets.US_ASCII);
+      if (!line.startsWith("listening")) {
+        throw new IllegalStateException("server in " + s + " did not start: " + line);
+      }
+    }
+    return new Node(label, node, client, s1, s2);
+  }
+
+  private String pod(String node, String label, String hveth, String ip, Datapath dp) {
+    String ns = lab.netns(label);
+    lab.veth(node, hveth, ns, "eth0");
+    lab.ip(ns, "addr", "add", ip + "/32", "dev", "eth0");
+    lab.ip(ns, "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link");
+    lab.ip(ns, "route", "add", "default", "via", "169.254.1.1");
+    lab.in(node, "sysctl", "-qw", "net.ipv4.conf." + hveth + ".proxy_arp=1",
+        "net.ipv4.neigh." + hveth + ".proxy_delay=0");
+    lab.ip(node, "route", "add", ip + "/32", "dev", hveth);
+    if (dp != null) { // detached when the netns (and the veth) goes away
+      NetworkNamespace.call(NetworkNamespace.named(node), () -> {
+        int ifindex = NetworkNamespace.ifindex(hveth);
+        TcAttachment.attach(ifindex, TcAttachment.Direction.INGRESS, dp.fromContainer());
+        TcAttachment.attach(ifindex, TcAttachment.Direction.EGRESS, dp.toContainer());
+        return null;
+      });
+    }
+    return ns;
+  }
+
+  /** {connections/s, p50 us, p99 us, errors}. */
+  private double[] rr(String ns, String ips, String port, double secs) {
+    String out = lab.in(ns, binary.toString(), "rr", ips, port, "" + threads, "" + secs);
+    return new double[] {num(out, "per_s"), num(out, "p50_us"), num(out, "p99_us"),
+        num(out, "errors")};
+  }
+
+  /**
+   * One interleaved run over all targets (svc_bench mix / mixstream): per target, {conn/s, p50 us,
+   * p99 us, errors} or {Gbit/s, errors}.
+   */
+  private List<double[]> mix(boolean stream, double sliceMs, double secs, List<String> specs) {
+    List<String> cmd = new ArrayList<>(List.of(binary.toString(), stream ? "mixstream" : "mix",
+        "" + sliceMs, "" + secs));
+    if (!stream) {
+      cmd.add("" + threads);
+    }
+    cmd.addAll(specs);
+    String out = BenchLab.run(cmd);
+    List<double[]> res = new ArrayList<>();
+    for (String line : out.strip().split("\n")) {
+      res.add(stream ? new double[] {num(line, "gbit_per_s"), num(line, "errors")}
+          : new double[] {num(line, "per_s"), num(line, "p50_us"), num(line, "p99_us"),
+              num(line, "errors")});
+    }
+    if (res.size() != specs.size()) {
+      throw new IllegalStateException("svc_bench answered " + out);
+    }
+    return res;
+  }
+
+  private static double num(String json, String key) {
+    Matcher m = Pattern.compile("\"" + key + "\": ([0-9.]+)").matcher(json);
+    if (!m.find()) {
+      throw new IllegalStateException("no " + key + " in " + json);
+    }
+    return Double.parseDouble(m.group(1));
+  }
+
+  /**
+   * kube-proxy's iptables mode, nat table, as it writes it: KUBE-SERVICES with one rule per
+   * service (the measured service N last), KUBE-SVC-* choosing an endpoint with statistic random
+   * probabilities, KUBE-SEP-* with the hairpin mark and DNAT; KUBE-MARK-MASQ, KUBE-POSTROUTING and
+   * the KUBE-NODEPORTS jump at the end of KUBE-SERVICES. Loaded in one iptables-restore.
+   */
+  private void iptablesRestore(Node kp, String backend, int n) throws IOException,
+      InterruptedException {
+    Path file = Files.createTempFile("anetd-svc-bench", ".rules");
+    try {
+      StringBuilder chains = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n"
+          + ":INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+          + ":KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n"
+          + ":KUBE-POSTROUTING - [0:0]\n");
+      StringBuilder rules = new StringBuilder(
+          "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+          + "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+          + "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\""
+          + " -j KUBE-POSTROUTING\n"
+          + "-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\n"
+          + "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n"
+          + "-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000\n"
+          + "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\""
+          + " -j MASQUERADE --random-fully\n");
+      for (int i = 1; i <= n; i++) {
+        String name = "bench/svc-" + i + ":http";
+        String svc = "KUBE-SVC-" + hash(name + "tcp");
+        String[] eps = {new Ipv4(BACKEND1_BASE + i).toString(),
+            new Ipv4(BACKEND2_BASE + i).toString()};
+        String vip = vip(i).toString();
+        chains.append(':').append(svc).append(" - [0:0]\n");
+        rules.append("-A KUBE-SERVICES -d ").append(vip).append("/32 -p tcp -m comment --comment \"")
+            .append(name).append(" cluster IP\" -m tcp --dport ").append(SERVICE_PORT)
+            .append(" -j ").append(svc).append('\n');
+        rules.append("-A ").append(svc).append(" ! -s 198.18.0.0/16 -d ").append(vip)
+            .append("/32 -p tcp -m comment --comment \"").append(name)
+            .append(" cluster IP\" -m tcp --dport ").append(SERVICE_PORT)
+            .append(" -j KUBE-MARK-MASQ\n");
+        for (int e = 0; e < eps.length; e++) {
+          String sep = "KUBE-SEP-" + hash(name + "tcp" + eps[e] + ":" + TARGET_PORT);
+          chains.append(':').append(sep).append(" - [0:0]\n");
+          rules.append("-A ").append(svc).append(" -m comment --comment \"").append(name)
+              .append(" -> ").append(eps[e]).append(':').append(TARGET_PORT).append('"');
+          if (e < eps.length - 1) {
+            rules.append(String.format(Locale.ROOT,
+                " -m statistic --mode random --probability %.11f", 1.0 / (eps.length - e)));
+          }
+          rules.append(" -j ").append(sep).append('\n');
+          rules.append("-A ").append(sep).append(" -s ").append(eps[e]).append("/32 -m comment")
+              .append(" --comment \"").append(name).append("\" -j KUBE-MARK-MASQ\n");
+          rules.append("-A ").append(sep).append(" -p tcp -m comment --comment \"").append(name)
+              .append("\" -m tcp -j DNAT --to-destination ").append(eps[e]).append(':')
+              .append(TARGET_PORT).append('\n');
+        }
+      }
+      rules.append("-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE:"
+          + " this must be the last rule in this chain\" -m addrtype --dst-type LOCAL"
+          + " -j KUBE-NODEPORTS\nCOMMIT\n");
+      Files.writeString(file, chains.append(rules));
+      Process p = new ProcessBuilder("ip", "netns", "exec", kp.ns(),
+          "iptables-" + backend + "-restore").redirectInput(file.toFile())
+          .redirectErrorStream(true).start();
+      if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IllegalStateException("iptables-" + backend + "-restore failed: "
+            + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  /** kube-proxy's chain suffix shape: 16 characters of a SHA-256 (hex here, base32 there). */
+  private static String hash(String s) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().withUpperCase().formatHex(d, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Desired content of the three LB maps, as the agent computes it, grown service by service. */
+  static final class Services {
+    final Map<Lb4Key, Lb4Service> services = new LinkedHashMap<>();
+    final Map<Long, Lb4Backend> backends = new LinkedHashMap<>();
+    final Map<Integer, Lb4ReverseNat> revNat = new LinkedHashMap<>();
+    private int count;
+    private final int perService;
+
+    Services() {
+      this(2);
+    }
+
+    Services(int perService) {
+      this.perService = perService;
+    }
+
+    void grow(int n) {
+      for (int i = count + 1; i <= n; i++) {
+        Lb4Key master = new Lb4Key(vip(i), SERVICE_PORT, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0);
+        for (int e = 0; e < perService; e++) {
+          long id = (long) (i - 1) * perService + e + 1;
+          // backends of service i: 10.64+e.x.y, i.e. distinct addresses per service
+          backends.put(id, new Lb4Backend(new Ipv4(BACKEND1_BASE + (e << 16) + i), TARGET_PORT,
+              Protocol.TCP, Lb4Backend.STATE_ACTIVE));
+          services.put(master.withSlot(e + 1), Lb4Service.slot(id, i, 0));
+        }
+        revNat.put(i, new Lb4ReverseNat(vip(i), SERVICE_PORT));
+        services.put(master, Lb4Service.master(perService, i, 0, 0));
+      }
+      count = Math.max(count, n);
+    }
+
+    /** Adds one backend to service i (the next slot, the master's count + 1). */
+    void addBackend(int i, long id) {
+      Lb4Key master = new Lb4Key(vip(i), SERVICE_PORT, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0);
+      Lb4Service m = services.get(master);
+      backends.put(id, new Lb4Backend(new Ipv4(Ipv4.parse("10.80.0.0").bits() + (int) id),
+          TARGET_PORT, Protocol.TCP, Lb4Backend.STATE_ACTIVE));
+      services.put(master.withSlot(m.count() + 1), Lb4Service.slot(id, m.revNatId(), 0));
+      services.put(master, Lb4Service.master(m.count() + 1, m.revNatId(), m.flags(), 0));
+    }
+  }
+
+  record Programming(int services, int perService, List<Double> fromScratchSeconds,
+      List<Double> updateMillis) {}
+
+  /**
+   * From scratch: fresh maps, one write of S services x E backends through the writer. Then,
+   * on the full maps, single-service changes (one more backend each) through the same writer
+   * given the whole desired state, as the agent's reconciler does.
+   */
+  private static Programming programming(BenchLab lab, DatapathSettings base, int n, int e,
+      int runs, int updates) throws IOException {
+    List<Double> scratch = new ArrayList<>();
+    List<Double> update = new ArrayList<>();
+    for (int r = 0; r < runs + 1; r++) { // run 0 warms the JIT and is discarded
+      Path pins = lab.bpffsDir("prog" + r);
+      try (Datapath dp = Datapath.load(base.withPinRoot(pins))) {
+        Services s = new Services(e);
+        s.grow(n);
+        LoadBalancerWriter w = dp.loadBalancerWriter();
+        long t0 = System.nanoTime();
+        LoadBalancerWriter.Result res = w.write(s.services, s.backends, s.revNat);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        if (res.writes().created() != s.services.size() + s.backends.size() + s.revNat.size()) {
+          throw new IllegalStateException("writer created " + res.writes());
+        }
+        if (r > 0) {
+          scratch.add(secs);
+        }
+        System.out.printf(Locale.ROOT, "program %d x %d from scratch: %.3f s%s%n", n, e, secs,
+            r == 0 ? " (warm-up)" : "");
+        if (r == runs) {
+          long nextId = (long) n * e + 1;
+          for (int u = 0; u < updates + 20; u++) { // the first 20 warm up
+            int svc = 1 + (int) ((u * 7919L) % n);
+            s.addBackend(svc, nextId++);
+            t0 = System.nanoTime();
+            res = w.write(s.services, s.backends, s.revNat);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            if (res.writes().changes() != 3) { // backend, new slot, master
+              throw new IllegalStateException("one-backend change wrote " + res.writes());
+            }
+            if (u >= 20) {
+              update.add(ms);
+            }
+          }
+        }
+      } finally {
+        BenchLab.deleteTree(pins);
+      }
+    }
+    return new Programming(n, e, scratch, update);
+  }
+
+  static double median(List<Double> xs) {
+    return percentile(xs, 50);
+  }
+
+  static double percentile(List<Double> xs, double p) {
+    if (xs.isEmpty()) {
+      return Double.NaN;
+    }
+    double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    int idx = (int) Math.ceil(p / 100.0 * a.length) - 1;
+    return a[Math.max(0, Math.min(a.length - 1, idx))];
+  }
+
+  /** Tables and JSON. Ratios are medians of per-round ratios (both sides from the same round). */
+  record Report(List<Integer> sizes, int rounds, double seconds, double streamSeconds,
+      double slice, int threads, String iptables,
+      Map<Integer, Map<String, List<Sample>>> samples, Map<Integer, double[]> setup,
+      Map<Integer, double[][]> packetCost, Programming prog, String startLoad, String endLoad, double minutes, boolean quick) {
+
+    double med(int n, String c, ToDoubleFunction<Sample> f) {
+      return median(samples.get(n).get(c).stream().map(f::applyAsDouble).toList());
+    }
+
+    double ratio(int n, String a, String b, ToDoubleFunction<Sample> f) {
+      return median(ratios(n, a, b, f));
+    }
+
+    /** Median of per-round ratios with their interquartile range. */
+    String ratioText(int n, String a, String b, ToDoubleFunction<Sample> f) {
+      List<Double> r = ratios(n, a, b, f);
+      return String.format(Locale.ROOT, "%.3f (%.2f–%.2f)", median(r), percentile(r, 25),
+          percentile(r, 75));
+    }
+
+    List<Double> ratios(int n, String a, String b, ToDoubleFunction<Sample> f) {
+      List<Sample> as = samples.get(n).get(a);
+      List<Sample> bs = samples.get(n).get(b);
+      List<Double> r = new ArrayList<>();
+      for (int i = 0; i < Math.min(as.size(), bs.size()); i++) {
+        r.add(f.applyAsDouble(as.get(i)) / f.applyAsDouble(bs.get(i)));
+      }
+      return r;
+    }
+
+    long errors(int n) {
+      return samples.get(n).values().stream().flatMap(List::stream).mapToLong(Sample::errors)
+          .sum();
+    }
+
+    static String verdict(boolean met) {
+      return met ? "met" : "**missed**";
+    }
+
+    String markdown() {
+      StringBuilder md = new StringBuilder();
+      md.append(String.format(Locale.ROOT, """
+          # Service datapath: direct vs iptables (kube-proxy style) vs anetd (bpf_lxc)%s
+
+          %s. Machine: %s, %d cores, kernel %s; shared with other test runs (load average %s at
+          the start, %s at the end), so absolute numbers are noisy: **the ratios are the result**.
+          One run of %.1f minutes. At each N, %d rounds. A round is %.1f s of short connections
+          (`bench/native/svc_bench mix`, %d client threads: connect, send a request line, read the
+          answer until the server closes, close) interleaved over all configurations in %.0f ms
+          slices (each cycle of 5 slices gives one to every configuration, in a random order; every
+          client thread setns()es into the slice's client pod before its next connection), then %.1f s of one TCP stream at
+          a time, a new stream per %.0f ms slice, interleaved the same way (`svc_bench mixstream`).
+          Slow noise from the shared machine thus hits every configuration alike. At N = 1,
+          anetd and anetd-1 are the same setup on two nodes: their ratio is an A/A test of the
+          method. Tables show medians over rounds; ratios are
+          medians of per-round ratios.
+
+          Each configuration has its own node netns with a client pod and 2 server pods
+          (single-threaded epoll servers, `svc_bench serve`), wired like the CNI wires pods
+          (veth, /32 routes, proxy ARP):
+
+          | configuration | node | client connects to |
+          |---|---|---|
+          | direct | no BPF programs, no netfilter rules | the server pod IPs (a random one per connection) |
+          | direct-lxc | bpf_lxc on every host veth: the anetd node's programs and maps (N services), attached to a node of its own | the server pod IPs (a random one per connection) |
+          | iptables | kube-proxy-style nat rules for N services (`iptables-%s-restore`), no programs | ClusterIP of service N |
+          | anetd | bpf_lxc on every host veth, N services written by `LoadBalancerWriter` | ClusterIP of service N |
+          | anetd-1 | bpf_lxc, 1 service (a second node measured in the same rounds) | ClusterIP of service 1 |
+
+          Service i is 10.96.0.0+i:80/TCP with 2 endpoints of its own, 10.64.0.0+i:8080 (server
+          pod 1) and 10.65.0.0+i:8080 (server pod 2); the node routes those /16s to the server pods,
+          which accept any address in them. The measured service is always the last one created,
+          and in iptables its KUBE-SERVICES rule is the last service rule (the worst case of a
+          linear chain). iptables rules are kube-proxy's nat table (KUBE-SERVICES, KUBE-SVC-* with
+          `statistic --mode random`, KUBE-SEP-* with KUBE-MARK-MASQ and DNAT, KUBE-POSTROUTING,
+          KUBE-NODEPORTS jump last); kube-proxy's filter-table rules are not included.
+
+          """, quick ? " (BENCH_QUICK smoke run)" : "",
+          ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")),
+          cpuModel(), Runtime.getRuntime().availableProcessors(), kernel(), startLoad, endLoad,
+          minutes, rounds, seconds, threads, slice, streamSeconds, 2 * slice, iptables));
+
+      md.append("## Short connections per second (median)\n\n");
+      table(md, s -> s.perSecond(), "%,.0f");
+      md.append("\n## Connection latency p99, µs (connect → answer → close; median of rounds)\n\n");
+      table(md, s -> s.p99Us(), "%,.0f");
+      md.append("\n## One TCP stream, Gbit/s (median)\n\n");
+      table(md, s -> s.gbps(), "%.2f");
+
+      md.append("\n## Ratios and goals\n\nMedian of per-round ratios; in brackets the interquartile"
+          + " range of the per-round connection-rate ratios (how much the shared machine moved"
+          + " them).\n\n| ratio | N | connections/s | p99 latency (lower is better) | stream |"
+          + " goal | |\n|---|---|---|---|---|---|---|\n");
+      ratioRows(md, "anetd / direct", "anetd", "direct", n -> "connections/s >= 0.95",
+          n -> verdict(ratio(n, "anetd", "direct", Sample::perSecond) >= 0.95));
+      ratioRows(md, "anetd / direct-lxc", "anetd", "direct-lxc", n -> "", n -> "");
+      ratioRows(md, "direct-lxc / direct (cost of the programs alone)", "direct-lxc", "direct",
+          n -> "", n -> "");
+      ratioRows(md, "anetd / iptables", "anetd", "iptables",
+          n -> n == 10_000 ? "connections/s >= 3" : "",
+          n -> n == 10_000 ? verdict(ratio(n, "anetd", "iptables", Sample::perSecond) >= 3) : "");
+      ratioRows(md, "anetd at N / anetd-1 (same rounds)", "anetd", "anetd-1",
+          n -> n == 50_000 ? "connections/s >= 0.95" : "",
+          n -> n == 50_000 ? verdict(ratio(n, "anetd", "anetd-1", Sample::perSecond) >= 0.95)
+              : "");
+      if (!sizes.contains(10_000) || !sizes.contains(50_000)) {
+        md.append("\nThis smoke run has no N = 10,000 / 50,000: the iptables and scale goals are"
+            + " not evaluated.\n");
+      }
+
+      md.append("\n## from_container per packet, in the kernel (BPF_PROG_TEST_RUN), ns\n\n"
+          + "Crafted frames run through the live programs and maps of the anetd node (N"
+          + " services) and of the anetd-1 node (1 service), alternately, 5 rounds (median):"
+          + " the SYN of a new service connection (a fresh source port each run, median of 2,000"
+          + " single runs), a packet of an established service connection and a packet to a pod"
+          + " IP (mean of 200,000 runs each). This is the datapath's own cost, free of the"
+          + " scheduling noise above.\n\n| N | new service connection (SYN) N / 1 svc |"
+          + " established N / 1 svc | non-service N / 1 svc | SYN ratio N/1 |\n"
+          + "|---|---|---|---|---|\n");
+      for (int n : sizes) {
+        double[][] c = packetCost.get(n);
+        md.append(String.format(Locale.ROOT, "| %,d | %.0f / %.0f | %.0f / %.0f | %.0f / %.0f |"
+            + " %.2f |%n", n, c[0][0], c[1][0], c[0][1], c[1][1], c[0][2], c[1][2],
+            c[0][0] / c[1][0]));
+      }
+      md.append("\n## Setup at each N (not part of the traffic numbers)\n\n| N | LB maps grown to N"
+          + " services through LoadBalancerWriter | iptables-" + iptables + "-restore of the full"
+          + " ruleset | client errors during the rounds |\n|---|---|---|---|\n");
+      for (int n : sizes) {
+        md.append(String.format(Locale.ROOT, "| %,d | %.2f s | %.2f s | %d |%n", n,
+            setup.get(n)[0], setup.get(n)[1], errors(n)));
+      }
+
+      md.append(String.format(Locale.ROOT, """
+
+          ## Map programming cost (LoadBalancerWriter, real pinned maps, no traffic)
+
+          | measure | value |
+          |---|---|
+          | %,d services x %d backends from scratch (%,d map entries), p50 of %d runs | %.3f s |
+          | one more backend for one service on the full maps (%d changes), p50 | %.2f ms |
+          | same, p99 | %.2f ms |
+
+          A change is one `write(services, backends, revNat)` call with the whole desired state
+          (what the agent's reconciler passes); the writer diffs it against what it wrote and
+          writes 3 entries (backend, slot, master). Its cost is mostly that diff over
+          %,d entries; the maps are written with batch syscalls.
+          """, prog.services(), prog.perService(),
+          prog.services() * (1 + prog.perService()) + prog.services() * prog.perService()
+              + prog.services(), prog.fromScratchSeconds().size(),
+          median(prog.fromScratchSeconds()), prog.updateMillis().size(),
+          median(prog.updateMillis()), percentile(prog.updateMillis(), 99),
+          prog.services() * (2 + 2 * prog.perService())));
+      return md.toString();
+    }
+
+    private void ratioRows(StringBuilder md, String label, String a, String b,
+        java.util.function.IntFunction<String> goal, java.util.function.IntFunction<String> met) {
+      for (int n : sizes) {
+        md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %.3f | %.3f | %s | %s |%n", label,
+            n, ratioText(n, a, b, Sample::perSecond), ratio(n, a, b, Sample::p99Us),
+            ratio(n, a, b, Sample::gbps), goal.apply(n), met.apply(n)));
+      }
+    }
+
+    private void table(StringBuilder md, ToDoubleFunction<Sample> f, String fmt) {
+      md.append("| N services |");
+      CONFIGS.forEach(c -> md.append(' ').append(c).append(" |"));
+      md.append("\n|---|");
+      CONFIGS.forEach(c -> md.append("---|"));
+      md.append('\n');
+      for (int n : sizes) {
+        md.append(String.format(Locale.ROOT, "| %,d |", n));
+        for (String c : CONFIGS) {
+          md.append(' ').append(String.format(Locale.ROOT, fmt, med(n, c, f))).append(" |");
+        }
+        md.append('\n');
+      }
+    }
+
+    String json() {
+      StringBuilder j = new StringBuilder("{\n");
+      j.append(String.format(Locale.ROOT, "  \"date\": \"%s\", \"quick\": %s, \"rounds\": %d,"
+          + " \"seconds\": %.2f, \"stream_seconds\": %.2f, \"slice_ms\": %.0f, \"threads\": %d, \"iptables_backend\": \"%s\",%n"
+          + "  \"machine\": {\"cpu\": \"%s\", \"cores\": %d, \"kernel\": \"%s\", \"loadavg_start\":"
+          + " \"%s\", \"loadavg_end\": \"%s\"},%n  \"sizes\": {%n",
+          ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), quick, rounds,
+          seconds, streamSeconds, slice, threads, iptables, cpuModel(), Runtime.getRuntime().availableProcessors(),
+          kernel(), startLoad, endLoad));
+      for (int k = 0; k < sizes.size(); k++) {
+        int n = sizes.get(k);
+        j.append("    \"").append(n).append("\": {\n");
+        for (String c : CONFIGS) {
+          List<Sample> ss = samples.get(n).get(c);
+          j.append(String.format(Locale.ROOT, "      \"%s\": {\"conn_per_s\": %.0f, \"p99_us\":"
+              + " %.0f, \"p50_us\": %.0f, \"gbit_per_s\": %.3f, \"rounds_conn_per_s\": %s},%n", c,
+              med(n, c, Sample::perSecond), med(n, c, Sample::p99Us), med(n, c, Sample::p50Us),
+              med(n, c, Sample::gbps), Arrays.toString(ss.stream()
+                  .mapToLong(s -> Math.round(s.perSecond())).toArray())));
+        }
+        j.append(String.format(Locale.ROOT, "      \"ratios_conn_per_s\": {\"anetd/direct\": %.3f,"
+            + " \"anetd/direct-lxc\": %.3f, \"direct-lxc/direct\": %.3f, \"anetd/iptables\": %.3f,"
+            + " \"anetd/anetd-1\": %.3f},%n", ratio(n, "anetd", "direct", Sample::perSecond),
+            ratio(n, "anetd", "direct-lxc", Sample::perSecond),
+            ratio(n, "direct-lxc", "direct", Sample::perSecond),
+            ratio(n, "anetd", "iptables", Sample::perSecond),
+            ratio(n, "anetd", "anetd-1", Sample::perSecond)));
+        j.append(String.format(Locale.ROOT, "      \"ratios_p99\": {\"anetd/direct\": %.3f,"
+            + " \"anetd/iptables\": %.3f, \"anetd/anetd-1\": %.3f},%n",
+            ratio(n, "anetd", "direct", Sample::p99Us), ratio(n, "anetd", "iptables", Sample::p99Us),
+            ratio(n, "anetd", "anetd-1", Sample::p99Us)));
+        j.append(String.format(Locale.ROOT, "      \"ratios_stream\": {\"anetd/direct\": %.3f,"
+            + " \"anetd/iptables\": %.3f, \"anetd/anetd-1\": %.3f},%n",
+            ratio(n, "anetd", "direct", Sample::gbps), ratio(n, "anetd", "iptables", Sample::gbps),
+            ratio(n, "anetd", "anetd-1", Sample::gbps)));
+        double[][] pc = packetCost.get(n);
+        j.append(String.format(Locale.ROOT, "      \"from_container_ns\": {\"syn_new\": [%.0f, %.0f],"
+            + " \"established\": [%.0f, %.0f], \"non_service\": [%.0f, %.0f], \"order\":"
+            + " \"[N services, 1 service]\"},%n", pc[0][0], pc[1][0], pc[0][1], pc[1][1], pc[0][2],
+            pc[1][2]));
+        j.append(String.format(Locale.ROOT, "      \"setup_s\": {\"lb_maps\": %.3f, \"iptables_restore\":"
+            + " %.3f}, \"client_errors\": %d%n    }%s%n", setup.get(n)[0], setup.get(n)[1],
+            errors(n), k + 1 < sizes.size() ? "," : ""));
+      }
+      j.append(String.format(Locale.ROOT, "  },%n  \"programming\": {\"services\": %d,"
+          + " \"backends_per_service\": %d, \"from_scratch_s_p50\": %.3f, \"from_scratch_runs\": %s,"
+          + " \"one_backend_change_ms_p50\": %.3f, \"one_backend_change_ms_p99\": %.3f,"
+          + " \"changes\": %d},%n", prog.services(), prog.perService(),
+          median(prog.fromScratchSeconds()), prog.fromScratchSeconds(), median(prog.updateMillis()),
+          percentile(prog.updateMillis(), 99), prog.updateMillis().size()));
+      List<String> goals = new ArrayList<>();
+      for (int n : sizes) {
+        goals.add(String.format(Locale.ROOT, "{\"goal\": \"anetd/direct conn_per_s >= 0.95\","
+            + " \"n\": %d, \"met\": %s}", n, ratio(n, "anetd", "direct", Sample::perSecond) >= 0.95));
+      }
+      if (sizes.contains(10_000)) {
+        goals.add(String.format(Locale.ROOT, "{\"goal\": \"anetd/iptables conn_per_s >= 3\","
+            + " \"n\": 10000, \"met\": %s}",
+            ratio(10_000, "anetd", "iptables", Sample::perSecond) >= 3));
+      }
+      if (sizes.contains(50_000)) {
+        goals.add(String.format(Locale.ROOT, "{\"goal\": \"anetd at 50000 / anetd at 1 conn_per_s"
+            + " >= 0.95\", \"n\": 50000, \"met\": %s}",
+            ratio(50_000, "anetd", "anetd-1", Sample::perSecond) >= 0.95));
+      }
+      j.append("  \"goals\": [\n    ").append(String.join(",\n    ", goals)).append("\n  ]\n}\n");
+      return j.toString();
+    }
+
+    static String cpuModel() {
+      try {
+        return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+            .filter(l -> l.startsWith("model name")).findFirst()
+            .map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse("unknown CPU");
+      } catch (IOException e) {
+        return "unknown CPU";
+      }
+    }
+
+    static String kernel() {
+      return System.getProperty("os.version");
+    }
+  }
+}
