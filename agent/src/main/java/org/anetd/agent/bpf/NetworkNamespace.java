@@ -49,6 +49,23 @@ public final class NetworkNamespace {
     }
   }
 
+  /**
+   * Runs {@code work} in {@code namespace}, or right here on the calling thread when it is null
+   * (the agent's own namespace, as in production; tests pass a node namespace).
+   */
+  public static <T> T callIn(Path namespace, Callable<T> work) {
+    if (namespace != null) {
+      return call(namespace, work);
+    }
+    try {
+      return work.call();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The ifindex of {@code ifname} in the calling thread's namespace. */
   public static int ifindex(String ifname) {
     int idx = Native.get().libc.if_nametoindex(ifname);

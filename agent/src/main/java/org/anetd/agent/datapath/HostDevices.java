@@ -114,16 +114,7 @@ public final class HostDevices implements AutoCloseable {
   }
 
   private <T> T inNetns(java.util.concurrent.Callable<T> work) {
-    if (netns == null) {
-      try {
-        return work.call();
-      } catch (RuntimeException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    }
-    return NetworkNamespace.call(netns, work);
+    return NetworkNamespace.callIn(netns, work);
   }
 
   private JsonNode json(List<String> command) {

@@ -89,15 +89,6 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
   }
 
   private <T> T inNodeNamespace(Callable<T> work) {
-    if (nodeNetns == null) {
-      try {
-        return work.call();
-      } catch (RuntimeException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    }
-    return NetworkNamespace.call(nodeNetns, work);
+    return NetworkNamespace.callIn(nodeNetns, work);
   }
 }

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -105,14 +104,11 @@ public final class EndpointRegistry {
   }
 
   private List<Endpoint> load() {
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(file);
-    } catch (NoSuchFileException e) {
+    java.util.Optional<byte[]> read = StateFiles.readIfPresent(file);
+    if (read.isEmpty()) {
       return List.of();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
     }
+    byte[] bytes = read.get();
     List<StoredEndpoint> stored;
     try {
       stored = JSON.readValue(bytes, new TypeReference<List<StoredEndpoint>>() {});

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -145,14 +144,11 @@ public final class IpamStore {
   }
 
   private List<Allocation> load() {
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(file);
-    } catch (NoSuchFileException e) {
+    java.util.Optional<byte[]> read = StateFiles.readIfPresent(file);
+    if (read.isEmpty()) {
       return List.of();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
     }
+    byte[] bytes = read.get();
     StoreFile stored;
     try {
       stored = JSON.readValue(bytes, StoreFile.class);

@@ -53,6 +53,17 @@ final class StateFiles {
   }
 
   /** Creates {@code dir} (0700: allocations name pods) if needed. */
+  /** The file's bytes, or empty when it does not exist yet (nothing stored). */
+  static java.util.Optional<byte[]> readIfPresent(Path file) {
+    try {
+      return java.util.Optional.of(Files.readAllBytes(file));
+    } catch (java.nio.file.NoSuchFileException e) {
+      return java.util.Optional.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
   static void ensureDirectory(Path dir) {
     try {
       if (!Files.isDirectory(dir)) {

@@ -35,6 +35,25 @@ final class Fixtures {
 
   private Fixtures() {}
 
+  /**
+   * Pods a, b, c in namespaces x, y, z, addressed {@code prefix.(n+1).(p+1)}, each serving TCP and
+   * UDP on 80 and 81 under the port names serve-80-tcp ...; {@code nodeOfPod} places pod index p.
+   */
+  static List<Pod> ninePods(String prefix, java.util.function.IntFunction<String> nodeOfPod) {
+    List<String> namespaces = List.of("x", "y", "z");
+    List<String> pods = List.of("a", "b", "c");
+    List<Pod> out = new ArrayList<>();
+    for (int n = 0; n < 3; n++) {
+      for (int p = 0; p < 3; p++) {
+        out.add(pod(namespaces.get(n), pods.get(p), prefix + "." + (n + 1) + "." + (p + 1),
+            nodeOfPod.apply(p), List.of(cport("serve-80-tcp", 80, "TCP"),
+                cport("serve-80-udp", 80, "UDP"), cport("serve-81-tcp", 81, "TCP"),
+                cport("serve-81-udp", 81, "UDP")), "pod=" + pods.get(p)));
+      }
+    }
+    return out;
+  }
+
   static Map<String, String> labels(String... kv) {
     Map<String, String> m = new LinkedHashMap<>();
     for (String s : kv) {

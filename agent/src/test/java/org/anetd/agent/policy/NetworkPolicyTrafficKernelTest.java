@@ -107,16 +107,7 @@ class NetworkPolicyTrafficKernelTest {
   record PodNs(String key, String ip, NetnsLab.Netns ns) {}
 
   static List<Pod> ninePods() {
-    List<Pod> out = new ArrayList<>();
-    for (int n = 0; n < 3; n++) {
-      for (int p = 0; p < 3; p++) {
-        out.add(Fixtures.pod(NAMESPACES.get(n), PODS.get(p), "198.18." + (n + 1) + "." + (p + 1),
-            Fixtures.NODE, List.of(cport("serve-80-tcp", 80, "TCP"),
-                cport("serve-80-udp", 80, "UDP"), cport("serve-81-tcp", 81, "TCP"),
-                cport("serve-81-udp", 81, "UDP")), "pod=" + PODS.get(p)));
-      }
-    }
-    return out;
+    return Fixtures.ninePods("198.18", p -> Fixtures.NODE);
   }
 
   static List<Namespace> clusterNamespaces(String... extraZLabels) {

@@ -63,17 +63,7 @@ class TruthTableTest {
   }
 
   static List<Pod> ninePods() {
-    List<Pod> out = new ArrayList<>();
-    for (int n = 0; n < 3; n++) {
-      for (int p = 0; p < 3; p++) {
-        String node = p == 2 ? Fixtures.OTHER_NODE : Fixtures.NODE;
-        out.add(Fixtures.pod(NAMESPACES.get(n), PODS.get(p), "10.1." + (n + 1) + "." + (p + 1),
-            node, List.of(cport("serve-80-tcp", 80, "TCP"), cport("serve-80-udp", 80, "UDP"),
-                cport("serve-81-tcp", 81, "TCP"), cport("serve-81-udp", 81, "UDP")),
-            "pod=" + PODS.get(p)));
-      }
-    }
-    return out;
+    return Fixtures.ninePods("10.1", p -> p == 2 ? Fixtures.OTHER_NODE : Fixtures.NODE);
   }
 
   static Arguments table(String name, Predicate<Conn> allowed, NetworkPolicy... policies) {
