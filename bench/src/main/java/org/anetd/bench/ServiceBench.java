@@ -73,7 +73,7 @@ public final class ServiceBench {
   private final Path binary;
   private final int threads;
 
-  private ServiceBench(BenchLab lab, Path binary, int threads) {
+  ServiceBench(BenchLab lab, Path binary, int threads) {
     this.lab = lab;
     this.binary = binary;
     this.threads = threads;
@@ -222,7 +222,7 @@ public final class ServiceBench {
   }
 
   /** Node netns + client, s1, s2 pods; bpf_lxc on the host veths when dp is given. */
-  private Node node(String label, Datapath dp) throws IOException {
+  Node node(String label, Datapath dp) throws IOException {
     String node = lab.netns(label);
     lab.in(node, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
         "net.ipv4.conf.default.rp_filter=0");
@@ -272,7 +272,7 @@ public final class ServiceBench {
   }
 
   /** {connections/s, p50 us, p99 us, errors}. */
-  private double[] rr(String ns, String ips, String port, double secs) {
+  double[] rr(String ns, String ips, String port, double secs) {
     String out = lab.in(ns, binary.toString(), "rr", ips, port, "" + threads, "" + secs);
     return new double[] {num(out, "per_s"), num(out, "p50_us"), num(out, "p99_us"),
         num(out, "errors")};
@@ -282,7 +282,7 @@ public final class ServiceBench {
    * One interleaved run over all targets (svc_bench mix / mixstream): per target, {conn/s, p50 us,
    * p99 us, errors} or {Gbit/s, errors}.
    */
-  private List<double[]> mix(boolean stream, double sliceMs, double secs, List<String> specs) {
+  List<double[]> mix(boolean stream, double sliceMs, double secs, List<String> specs) {
     List<String> cmd = new ArrayList<>(List.of(binary.toString(), stream ? "mixstream" : "mix",
         "" + sliceMs, "" + secs));
     if (!stream) {
