@@ -48,15 +48,15 @@ crds:
 		deploy/crds/networkloggings.networking.gke.io.yaml
 
 # The Docker build context for deploy/image/Dockerfile (see docs/install.md). Needs the CNI
-# plugin built under cni/build/.
+# plugin built in cni/ (make -C cni).
 IMAGE ?= anetd:0.1.0
 IMAGE_CONTEXT := operator/target/image
 image-context: build
-	@test -x cni/build/anetd-cni || { echo "image: cni/build/anetd-cni is missing: build the CNI plugin first (make -C cni)" >&2; exit 1; }
+	@test -x cni/anetd-cni || { echo "image: cni/anetd-cni is missing: build the CNI plugin first (make -C cni)" >&2; exit 1; }
 	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)
 	cp agent/target/anetd-agent-*-all.jar $(IMAGE_CONTEXT)/anetd.jar
 	cp operator/target/anetd-operator-*-all.jar $(IMAGE_CONTEXT)/anetd-operator.jar
-	cp cni/build/anetd-cni bin/anetd $(IMAGE_CONTEXT)/
+	cp cni/anetd-cni bin/anetd $(IMAGE_CONTEXT)/
 
 # Builds the image and saves it as a tarball (needs a Docker engine and the debian:12-slim base).
 image: image-context
