@@ -511,7 +511,8 @@ public final class Agent implements AutoCloseable {
 
   /** What `anetd status` prints. */
   public String summary() {
-    return AgentStatus.render(options, config, health(), lastReport, lastReportTime, datapath);
+    return AgentStatus.render(options, config, health(), lastReport, lastReportTime, datapath,
+        policyLogging == null ? null : policyLogging.counters());
   }
 
   public AgentMetrics metrics() {

@@ -12,7 +12,8 @@ final class AgentStatus {
   private AgentStatus() {}
 
   static String render(AgentOptions options, ConfigHolder config, HealthServer.Status health,
-      Reconciler.Report last, Instant lastTime, Datapath datapath) {
+      Reconciler.Report last, Instant lastTime, Datapath datapath,
+      org.anetd.agent.logging.PolicyLoggingCounters policyLog) {
     StringBuilder out = new StringBuilder();
     AgentConfig c = config.current();
     line(out, "Node", options.nodeName());
@@ -41,6 +42,14 @@ final class AgentStatus {
           + last.desiredPolicy().identities().byId().size() + " identities");
       line(out, "Problems", last.problems().isEmpty() ? "none"
           : last.problems().size() + " (see Kubernetes Events with source anetd)");
+    }
+    if (policyLog != null) {
+      line(out, "Policy action log", String.format("generated %d, written %d, dropped %d"
+          + " (rate_limit %d, queue_full %d, write_error %d)", policyLog.generated(),
+          policyLog.written(), policyLog.dropped(),
+          policyLog.dropped(org.anetd.agent.logging.PolicyLoggingCounters.DropReason.RATE_LIMIT),
+          policyLog.dropped(org.anetd.agent.logging.PolicyLoggingCounters.DropReason.QUEUE_FULL),
+          policyLog.dropped(org.anetd.agent.logging.PolicyLoggingCounters.DropReason.WRITE_ERROR)));
     }
     return out.toString();
   }

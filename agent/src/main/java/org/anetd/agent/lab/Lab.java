@@ -232,6 +232,9 @@ public final class Lab implements AutoCloseable {
         Files.writeString(config.resolve(ConfigKey.PROMETHEUS_SERVE_ADDR.configName()), "");
         // As deploy/'s cilium-config: NodePorts are served on the lab node's uplink.
         Files.writeString(config.resolve(ConfigKey.KUBE_PROXY_REPLACEMENT.configName()), "true");
+        // The node's policy action log stays in the lab's state, not the machine's /var/log.
+        Files.writeString(config.resolve(ConfigKey.POLICY_ACTION_LOG.configName()),
+            policyActionLog(options.stateDir(), n.name()).toString());
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write " + config, e);
       }
@@ -242,6 +245,11 @@ public final class Lab implements AutoCloseable {
       agents.add(agent);
       undo.push(agent::close);
     }
+  }
+
+  /** Where lab node {@code node} writes its policy action log. */
+  public static Path policyActionLog(Path stateDir, String node) {
+    return stateDir.resolve("nodes").resolve(node).resolve("policy_action.log");
   }
 
   /** 7. The lab controllers and kubelet, one pass every {@link #PASS}. */
