@@ -79,10 +79,10 @@ public final class PolicyLoggingCounters {
 
   /**
    * Exports the counters, read at scrape time. Counter names get {@code _total} appended in the
-   * exposition: {@code anetd_policy_logging_drop_count_total{reason="rate_limit"}}.
+   * exposition: {@code policy_logging_drop_count_total{reason="rate_limit"}} (the name GKE uses).
    */
   public void register(PrometheusRegistry registry) {
-    CounterWithCallback.builder().name("anetd_policy_logging_drop_count")
+    CounterWithCallback.builder().name("policy_logging_drop_count")
         .help("Policy action log records dropped, by reason (rate_limit, queue_full, write_error)")
         .labelNames("reason")
         .callback(cb -> dropped.forEach((r, n) -> cb.call(n.get(), r.label())))

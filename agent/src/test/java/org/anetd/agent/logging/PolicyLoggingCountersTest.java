@@ -27,9 +27,9 @@ class PolicyLoggingCountersTest {
     PrometheusTextFormatWriter.create().write(out, registry.scrape());
     String text = out.toString(StandardCharsets.UTF_8);
     assertThat(text)
-        .contains("anetd_policy_logging_drop_count_total{reason=\"rate_limit\"} 3.0")
-        .contains("anetd_policy_logging_drop_count_total{reason=\"queue_full\"} 0.0")
-        .contains("anetd_policy_logging_drop_count_total{reason=\"write_error\"} 1.0")
+        .contains("policy_logging_drop_count_total{reason=\"rate_limit\"} 3.0")
+        .contains("policy_logging_drop_count_total{reason=\"queue_full\"} 0.0")
+        .contains("policy_logging_drop_count_total{reason=\"write_error\"} 1.0")
         .contains("anetd_policy_logging_records_generated_total 6.0")
         .contains("anetd_policy_logging_records_written_total 2.0");
     assertThat(c.written() + c.dropped()).isEqualTo(c.generated());
