@@ -184,4 +184,28 @@ class NetworkPolicyLabIT {
     client.network().networkPolicies().inNamespace("x").delete();
     expect("all policies deleted", c -> true);
   }
+
+  /**
+   * Every truth table of the datapath suite (NetworkPolicyTrafficKernelTest) whose policies do not
+   * name pod addresses (lab addresses come from IPAM): applied, checked, then deleted and access
+   * restored before the next, so a table can never pass on its predecessor's state.
+   */
+  static java.util.stream.Stream<org.anetd.agent.policy.NetpolTables.Table> tables() {
+    return org.anetd.agent.policy.NetpolTables.tables().stream().filter(t -> !t.usesIpBlocks());
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.MethodSource("tables")
+  @Order(5)
+  void truthTable(org.anetd.agent.policy.NetpolTables.Table table) {
+    for (NetworkPolicy p : table.policies()) {
+      client.resource(p).create();
+    }
+    expect(table.name(), c -> table.allowed().test(new org.anetd.agent.policy.NetpolTables.Probe(
+        c.fromNs(), c.fromPod(), c.toNs(), c.toPod(), c.proto(), c.port())));
+    for (String ns : NS) {
+      client.network().networkPolicies().inNamespace(ns).delete();
+    }
+    expect(table.name() + " deleted", c -> true);
+  }
 }
