@@ -60,6 +60,17 @@ class ServicesLabIT {
         selector: {app: web}
         ports:
         - {name: http, port: 80, targetPort: http}
+        - {name: dns, port: 53, targetPort: dns, protocol: UDP}
+      ---
+      apiVersion: v1
+      kind: Service
+      metadata: {name: sticky, namespace: shop}
+      spec:
+        selector: {app: web}
+        sessionAffinity: ClientIP
+        sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}
+        ports:
+        - {port: 80, targetPort: http}
       ---
       apiVersion: v1
       kind: Service
@@ -100,7 +111,7 @@ class ServicesLabIT {
       Files.writeString(file, OBJECTS);
 
       assertThat(LabApply.apply(client, file)).containsExactly("namespace/shop created",
-          "deployment/web created", "service/web created", "service/empty created",
+          "deployment/web created", "service/web created", "service/sticky created", "service/empty created",
           "service/web-np created", "pod/client created");
 
       await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
@@ -128,6 +139,22 @@ class ServicesLabIT {
       assertThat(exchange(state, first.getStatus().getPodIP(), 8080, "hostname", "clientip", "hi"))
           .containsExactly(name(first), clientIp, "hi");
 
+      // Session affinity: one client stays on one backend.
+      String sticky = client.services().inNamespace("shop").withName("sticky").get().getSpec()
+          .getClusterIP();
+      List<String> stickyAnswers = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        stickyAnswers.add(exchange(state, sticky, 80, "hostname").get(0));
+      }
+      assertThat(stickyAnswers).as("hostnames behind a ClientIP-affinity Service").hasSize(8)
+          .allMatch(h -> h.equals(stickyAnswers.get(0)));
+      // A pod reaches its own Service (sometimes itself: hairpin), every time.
+      for (int i = 0; i < 8; i++) {
+        assertThat(LabProbe.probe(state, "shop/" + name(first), "web.shop.svc:80", "tcp", 1000)
+            .word()).as("hairpin try %d", i).isEqualTo("connected");
+      }
+      assertThat(probe(state, "web.shop.svc:53", "udp")).isEqualTo("connected");
+
       client.pods().inNamespace("shop").withName(name(first)).delete();
 
       await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
@@ -140,6 +167,12 @@ class ServicesLabIT {
           });
       assertThat(Cmd.netnsList()).doesNotContain(LabState.podNetns("shop", name(first)));
       assertThat(probe(state, "web.shop.svc:80", "tcp")).isEqualTo("connected");
+      // UDP to the Service keeps working after a backend went away. (That an existing flow moves
+      // off a removed backend is pinned by ServiceTrafficKernelTest svc_4.)
+      for (int i = 0; i < 5; i++) {
+        assertThat(probe(state, "web.shop.svc:53", "udp")).as("udp try %d", i)
+            .isEqualTo("connected");
+      }
     } finally {
       lab.close();
       LabDown.down(state, s -> {});
