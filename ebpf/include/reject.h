@@ -16,6 +16,7 @@
 #include "common.h"
 #include "pkt.h"
 #include "csum.h"
+#include "lb.h"
 
 #define REJECT_TTL 64
 #define IP_DF 0x4000
@@ -123,6 +124,44 @@ static __noinline int reject_udp(struct __sk_buff *skb, const struct pkt4 *p)
 	    bpf_skb_store_bytes(skb, icmp_off + sizeof(icmp), quote, quote_len, 0) < 0)
 		return TC_ACT_SHOT;
 	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* lb4_pick_or_refuse() picked a backend: translate to it (not a tc verdict to return). */
+#define LB4_PICKED (-1)
+
+/*
+ * The new-connection step both the pod and the node programs share: a frontend without backends
+ * refuses at once (TCP RST, ICMP port unreachable; never a timeout), otherwise one backend is
+ * chosen (affinity, else a random slot) and looked up.
+ *
+ * Returns LB4_PICKED with the backend's id, address and port filled, or the verdict to return
+ * (*reason set).
+ */
+static __always_inline int lb4_pick_or_refuse(struct __sk_buff *skb, struct pkt4 *p,
+					      struct lb4_key *lkey, struct lb4_service *svc,
+					      __u64 now, __u8 *reason, __u32 *backend_id,
+					      __be32 *backend_addr, __be16 *backend_port)
+{
+	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
+		*reason = REASON_NO_SERVICE_BACKEND;
+		if (p->proto == IPPROTO_TCP)
+			return reject_tcp(skb, p);
+		if (p->proto == IPPROTO_UDP)
+			return reject_udp(skb, p);
+		return TC_ACT_SHOT;
+	}
+
+	__u32 id = lb4_select_backend(lkey, svc, p->saddr, now);
+	struct lb4_backend *bep = id ? bpf_map_lookup_elem(&anetd_lb4_backends, &id) : NULL;
+
+	if (!bep) {
+		*reason = REASON_NO_SERVICE_BACKEND; /* slot or backend missing mid-update */
+		return TC_ACT_SHOT;
+	}
+	*backend_id = id;
+	*backend_addr = bep->address;
+	*backend_port = bep->port;
+	return LB4_PICKED;
 }
 
 #endif

@@ -76,26 +76,16 @@ static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p,
 	}
 	if (!svc)
 		return TC_ACT_OK; /* not a service */
-	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
-		*reason = REASON_NO_SERVICE_BACKEND;
-		if (p->proto == IPPROTO_TCP)
-			return reject_tcp(skb, p);
-		if (p->proto == IPPROTO_UDP)
-			return reject_udp(skb, p);
-		return TC_ACT_SHOT;
-	}
+	__u32 backend_id;
+	__be32 backend_addr;
+	__be16 backend_port;
+	int picked = lb4_pick_or_refuse(skb, p, &lkey, svc, now, reason, &backend_id, &backend_addr,
+					&backend_port);
+
+	if (picked != LB4_PICKED)
+		return picked;
 
 	__u16 rev_nat_id = svc->rev_nat_id;
-	__u32 backend_id = lb4_select_backend(&lkey, svc, p->saddr, now);
-	struct lb4_backend *bep = backend_id ? bpf_map_lookup_elem(&anetd_lb4_backends, &backend_id)
-					     : NULL;
-
-	if (!bep) {
-		*reason = REASON_NO_SERVICE_BACKEND; /* slot or backend missing mid-update */
-		return TC_ACT_SHOT;
-	}
-	__be32 backend_addr = bep->address;
-	__be16 backend_port = bep->port;
 	/*
 	 * A pod reaching a NodePort or external address of its node: the reply's source becomes a
 	 * node address, which the kernel would drop as a martian on the pod veth, so the reply is
