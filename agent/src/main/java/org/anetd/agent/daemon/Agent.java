@@ -450,8 +450,8 @@ public final class Agent implements AutoCloseable {
 
   private void recordMapFill(Reconciler.Report r) {
     DatapathSettings s = datapath.settings();
-    metrics.mapState(Datapath.LB4_SERVICES, r.desiredServices().services().size(), s.lbMapMax());
-    metrics.mapState(Datapath.LB4_BACKENDS, r.desiredServices().backends().size(), s.lbMapMax());
+    metrics.mapState(Datapath.LB4_SERVICES, r.serviceTotals().serviceEntries(), s.lbMapMax());
+    metrics.mapState(Datapath.LB4_BACKENDS, r.serviceTotals().backends(), s.lbMapMax());
     metrics.mapState(Datapath.POLICY, r.desiredPolicy().entries().size(),
         datapath.map(Datapath.POLICY).maxEntries());
   }

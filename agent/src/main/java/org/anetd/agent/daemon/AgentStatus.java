@@ -33,10 +33,10 @@ final class AgentStatus {
     } else {
       line(out, "Last reconcile", "state v" + last.version() + " at " + lastTime + " (compile "
           + last.compileTime().toMillis() + " ms, write " + last.writeTime().toMillis() + " ms)");
-      line(out, "Services", last.desiredServices().frontends().size() + " services, "
-          + last.desiredServices().services().size() + "/" + (datapath == null ? "?"
+      line(out, "Services", last.serviceTotals().services() + " services, "
+          + last.serviceTotals().serviceEntries() + "/" + (datapath == null ? "?"
               : datapath.settings().lbMapMax()) + " lb4_services entries, "
-          + last.desiredServices().backends().size() + " backends");
+          + last.serviceTotals().backends() + " backends");
       line(out, "Policy", last.desiredPolicy().endpoints().size() + " endpoints, "
           + last.desiredPolicy().entries().size() + " policy entries, "
           + last.desiredPolicy().identities().byId().size() + " identities");

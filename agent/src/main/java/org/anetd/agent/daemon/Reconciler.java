@@ -22,7 +22,7 @@ import org.anetd.agent.policy.IpcacheCompiler;
 import org.anetd.agent.policy.PolicyCompiler;
 import org.anetd.agent.service.DesiredServices;
 import org.anetd.agent.service.HealthCheck;
-import org.anetd.agent.service.ServiceCompiler;
+import org.anetd.agent.service.IncrementalServiceCompiler;
 import org.anetd.agent.service.ServiceCompilerConfig;
 import org.anetd.agent.service.ServiceIds;
 
@@ -35,9 +35,29 @@ import org.anetd.agent.service.ServiceIds;
 public final class Reconciler {
   /** What one pass did. */
   public record Report(long version, WriteResult services, WriteResult policy, int conntrackPurged,
-      List<Problem> problems, Map<Integer, HealthCheck> healthChecks, DesiredServices desiredServices,
-      DesiredPolicy desiredPolicy, Map<Ipcache4Key, Ipcache4Value> ipcache, Duration compileTime,
-      Duration writeTime) {}
+      List<Problem> problems, Map<Integer, HealthCheck> healthChecks,
+      IncrementalServiceCompiler.Totals serviceTotals, DesiredPolicy desiredPolicy,
+      Map<Ipcache4Key, Ipcache4Value> ipcache, Duration compileTime, Duration writeTime) {}
+
+  /** The inputs of the last policy pass that was written, compared by identity. */
+  private record PolicyInputs(List<?> pods, List<?> namespaces, List<?> networkPolicies,
+      List<?> nodes, Map<String, Integer> localEndpoints, PolicyCompiler.Enforcement enforcement) {
+    static PolicyInputs of(ClusterState s, Map<String, Integer> localEndpoints,
+        PolicyCompiler.Enforcement enforcement) {
+      return new PolicyInputs(s.pods(), s.namespaces(), s.networkPolicies(), s.nodes(),
+          Map.copyOf(localEndpoints), enforcement);
+    }
+
+    boolean sameAs(PolicyInputs o) {
+      return o != null && pods == o.pods && namespaces == o.namespaces
+          && networkPolicies == o.networkPolicies && nodes == o.nodes
+          && localEndpoints.equals(o.localEndpoints) && enforcement == o.enforcement;
+    }
+  }
+
+  /** What the last written policy pass produced, reused while its inputs stay the same. */
+  private record PolicyPass(PolicyInputs inputs, DesiredPolicy desired,
+      SortedMap<Ipcache4Key, Ipcache4Value> ipcache) {}
 
   private final LoadBalancerWriter lb;
   private final PolicyWriter policy;
@@ -45,8 +65,11 @@ public final class Reconciler {
   private final Clock clock;
   private ServiceCompilerConfig serviceConfig;
   private PolicyCompiler.Enforcement enforcement = PolicyCompiler.Enforcement.DEFAULT;
-  private ServiceIds serviceIds;
+  private final IncrementalServiceCompiler services;
+  /** Set at start (the maps hold what an earlier agent wrote) and after a failed write. */
+  private boolean serviceMapsNeedFullWrite = true;
   private IdentityAllocation identities;
+  private PolicyPass lastPolicy;
 
   public Reconciler(LoadBalancerWriter lb, PolicyWriter policy, List<MapBackend> conntrack,
       ServiceCompilerConfig serviceConfig, IdentityAllocation identities, Clock clock) {
@@ -56,7 +79,8 @@ public final class Reconciler {
     this.serviceConfig = serviceConfig;
     this.identities = identities;
     this.clock = clock;
-    this.serviceIds = ServiceIds.recover(lb.services(), lb.backends());
+    this.services = new IncrementalServiceCompiler(
+        ServiceIds.recover(lb.services(), lb.backends()));
   }
 
   /** Applies to the next pass (e.g. after cilium-config changed node-port-range). */
@@ -73,33 +97,64 @@ public final class Reconciler {
     return identities;
   }
 
+  /**
+   * One pass. Services are compiled incrementally and only their changes are written (the whole
+   * desired state after a failed write or at start); policy is compiled again only when its inputs
+   * are different objects than in the last written pass.
+   */
   public synchronized Report reconcile(ClusterState state, Map<String, Integer> localEndpoints) {
     Instant start = clock.instant();
-    DesiredServices services = ServiceCompiler.compile(state, serviceConfig, serviceIds);
-    DesiredPolicy desiredPolicy = PolicyCompiler.compile(state, localEndpoints, identities,
-        enforcement);
-    SortedMap<Ipcache4Key, Ipcache4Value> ipcache =
-        IpcacheCompiler.compile(state, desiredPolicy.identities(), localEndpoints);
+    IncrementalServiceCompiler.Pass servicePass = services.compile(state, serviceConfig);
+    PolicyInputs policyInputs = PolicyInputs.of(state, localEndpoints, enforcement);
+    boolean policyUnchanged = policyInputs.sameAs(lastPolicy == null ? null : lastPolicy.inputs());
+    PolicyPass policyPass = policyUnchanged ? lastPolicy : compilePolicy(state, policyInputs);
     Instant compiled = clock.instant();
 
-    LoadBalancerWriter.Result lbResult = lb.write(services.services(), services.backends(),
-        services.revNat());
-    // Ids are committed only once their entries are written: a failed write retries with the
-    // previous allocation, which the maps still reflect.
-    serviceIds = services.ids();
+    LoadBalancerWriter.Result lbResult;
+    try {
+      lbResult = serviceMapsNeedFullWrite
+          ? lb.write(services.desiredServices(), services.desiredBackends(),
+              services.desiredRevNat())
+          : lb.apply(servicePass.changes());
+    } catch (RuntimeException e) {
+      services.writeFailed();
+      serviceMapsNeedFullWrite = true;
+      throw e;
+    }
+    services.committed();
+    serviceMapsNeedFullWrite = false;
     int purged = 0;
     for (MapBackend table : conntrack) {
       purged += ConntrackPurger.purge(table, lbResult.removedBackends().keySet());
     }
-    WriteResult policyWrites = policy.write(desiredPolicy.entries(), desiredPolicy.endpoints(),
-        ipcache);
-    identities = desiredPolicy.identities().allocation();
+    WriteResult policyWrites = WriteResult.NONE;
+    if (!policyUnchanged) {
+      lastPolicy = null; // a failed write must be compiled and written again
+      policyWrites = policy.write(policyPass.desired().entries(),
+          policyPass.desired().endpoints(), policyPass.ipcache());
+      identities = policyPass.desired().identities().allocation();
+      lastPolicy = policyPass;
+    }
     Instant written = clock.instant();
 
-    List<Problem> problems = new ArrayList<>(services.problems());
-    problems.addAll(desiredPolicy.problems());
+    List<Problem> problems = new ArrayList<>(servicePass.problems());
+    problems.addAll(policyPass.desired().problems());
     return new Report(state.version(), lbResult.writes(), policyWrites, purged,
-        List.copyOf(problems), services.healthChecks(), services, desiredPolicy, ipcache,
-        Duration.between(start, compiled), Duration.between(compiled, written));
+        List.copyOf(problems), servicePass.healthChecks(), servicePass.totals(),
+        policyPass.desired(), policyPass.ipcache(), Duration.between(start, compiled),
+        Duration.between(compiled, written));
+  }
+
+  private PolicyPass compilePolicy(ClusterState state, PolicyInputs inputs) {
+    DesiredPolicy desired = PolicyCompiler.compile(state, inputs.localEndpoints(), identities,
+        inputs.enforcement());
+    SortedMap<Ipcache4Key, Ipcache4Value> ipcache =
+        IpcacheCompiler.compile(state, desired.identities(), inputs.localEndpoints());
+    return new PolicyPass(inputs, desired, ipcache);
+  }
+
+  /** The whole desired service state with the last pass's problems, sorted (a copy: for status). */
+  public synchronized DesiredServices desiredServices() {
+    return services.desired(List.of());
   }
 }

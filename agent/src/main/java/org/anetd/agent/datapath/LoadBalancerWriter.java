@@ -1,6 +1,7 @@
 package org.anetd.agent.datapath;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -44,6 +45,35 @@ public final class LoadBalancerWriter {
         .plus(staleBackends(desiredBackends));
     backendsBefore.keySet().removeAll(desiredBackends.keySet());
     return new Result(writes, Map.copyOf(backendsBefore));
+  }
+
+  /**
+   * Applies one pass's changes in the same safe order as {@link #write}: upserted backends, slots,
+   * reverse NAT, masters; then deleted masters, reverse NAT, slots, backends. Costs what changed,
+   * not what the maps hold.
+   */
+  public Result apply(LbChanges changes) {
+    Map<Long, Lb4Backend> removed = new HashMap<>();
+    for (Long id : changes.backendDeletes()) {
+      Lb4Backend was = backends.writtenValue(id);
+      if (was != null) {
+        removed.put(id, was);
+      }
+    }
+    Map<Lb4Key, Lb4Service> upserts = changes.serviceUpserts();
+    List<Lb4Key> deletedMasters = changes.serviceDeletes().stream()
+        .filter(key -> key.slot() == 0).toList();
+    List<Lb4Key> deletedSlots = changes.serviceDeletes().stream()
+        .filter(key -> key.slot() != 0).toList();
+    WriteResult writes = backends.upsert(changes.backendUpserts())
+        .plus(services.upsert(select(upserts, false)))
+        .plus(revNat.upsert(changes.revNatUpserts()))
+        .plus(services.upsert(select(upserts, true)))
+        .plus(services.delete(deletedMasters))
+        .plus(revNat.delete(changes.revNatDeletes()))
+        .plus(services.delete(deletedSlots))
+        .plus(backends.delete(changes.backendDeletes()));
+    return new Result(writes, Map.copyOf(removed));
   }
 
   /** What the maps hold now, as this writer knows it. */

@@ -2,6 +2,7 @@ package org.anetd.agent.datapath;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +43,12 @@ public final class MapWriter<K, V> {
   public Map<K, V> written() {
     refreshIfStale();
     return Map.copyOf(written);
+  }
+
+  /** What the writer believes the map holds for one key; null when absent. No copy is made. */
+  public V writtenValue(K key) {
+    refreshIfStale();
+    return written.get(key);
   }
 
   /** Creates or updates every entry of {@code desired} that differs from what is written. */
@@ -98,6 +105,23 @@ public final class MapWriter<K, V> {
     }
     doomed.forEach(written::remove);
     return new WriteResult(0, 0, 0, doomed.size());
+  }
+
+  /** Deletes those of {@code doomed} that are written; keys already absent cost nothing. */
+  public WriteResult delete(Collection<K> doomed) {
+    refreshIfStale();
+    List<K> present = doomed.stream().filter(written::containsKey).toList();
+    if (present.isEmpty()) {
+      return WriteResult.NONE;
+    }
+    try {
+      backend.delete(present.stream().map(keys::encode).toList());
+    } catch (RuntimeException ex) {
+      stale = true;
+      throw ex;
+    }
+    present.forEach(written::remove);
+    return new WriteResult(0, 0, 0, present.size());
   }
 
   public WriteResult deleteStale(Set<K> desiredKeys) {

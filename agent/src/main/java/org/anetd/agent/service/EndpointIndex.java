@@ -114,7 +114,7 @@ final class EndpointIndex {
         .findFirst();
   }
 
-  private static Optional<ServiceKey> serviceOf(EndpointSlice slice) {
+  static Optional<ServiceKey> serviceOf(EndpointSlice slice) {
     Map<String, String> labels = slice.getMetadata().getLabels();
     String service = labels == null ? null : labels.get(SERVICE_NAME_LABEL);
     if (service == null || service.isEmpty() || !"IPv4".equals(slice.getAddressType())) {

@@ -21,6 +21,8 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
+import java.util.function.ToIntFunction;
+import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Lb4Backend;
@@ -71,7 +73,7 @@ public final class ServiceCompiler {
    * its slots. {@code lingering} are backends listed as terminating for the same port that are in
    * no slot: they keep an lb4_backends entry so established connections still resolve.
    */
-  private record FrontendView(
+  record FrontendView(
       FrontendKind kind,
       FrontendAddress address,
       int scope,
@@ -81,7 +83,7 @@ public final class ServiceCompiler {
       List<Endpoint> lingering) {}
 
   /** What one Service wants programmed, before it competes with the others for capacity. */
-  private record ServicePlan(
+  record ServicePlan(
       ObjectRef service,
       String createdAt,
       List<FrontendView> views,
@@ -112,8 +114,8 @@ public final class ServiceCompiler {
       return views.stream().mapToInt(v -> 1 + v.slots().size()).sum();
     }
 
-    boolean wasProgrammed(ServiceIds previous) {
-      return views.stream().anyMatch(v -> previous.revNatIds().containsKey(v.address()));
+    boolean wasProgrammed(Predicate<FrontendAddress> programmed) {
+      return views.stream().anyMatch(v -> programmed.test(v.address()));
     }
   }
 
@@ -126,7 +128,7 @@ public final class ServiceCompiler {
     for (Service service : sortedByName(state.services())) {
       plan(service, nodeIps, endpoints, config, problems).ifPresent(plans::add);
     }
-    List<ServicePlan> admitted = admit(plans, config, previousIds, problems);
+    List<ServicePlan> admitted = admit(plans, config, wasProgrammed(previousIds), problems);
     Set<BackendAddress> backends = new TreeSet<>();
     Set<FrontendAddress> frontends = new TreeSet<>();
     for (ServicePlan plan : admitted) {
@@ -141,7 +143,7 @@ public final class ServiceCompiler {
    * The IPv4 InternalIP and ExternalIP addresses of this agent's node, sorted. IPv6 addresses are
    * skipped silently; a missing Node simply has no NodePort frontends.
    */
-  private static List<Ipv4> nodeAddresses(ClusterState state, List<Problem> problems) {
+  static List<Ipv4> nodeAddresses(ClusterState state, List<Problem> problems) {
     SortedSet<Ipv4> addresses = new TreeSet<>();
     for (Node node : state.nodes()) {
       if (node.getMetadata() == null || !Objects.equals(node.getMetadata().getName(),
@@ -163,7 +165,7 @@ public final class ServiceCompiler {
    * One Service's frontend views. Empty for Services that program nothing by design (headless,
    * ExternalName) and for invalid ones (reported).
    */
-  private static Optional<ServicePlan> plan(Service service, List<Ipv4> nodeIps,
+  static Optional<ServicePlan> plan(Service service, List<Ipv4> nodeIps,
       EndpointIndex endpoints, ServiceCompilerConfig config, List<Problem> problems) {
     Optional<Problem> invalid = ServiceChecks.checkObject(service);
     if (invalid.isPresent()) {
@@ -399,14 +401,10 @@ public final class ServiceCompiler {
    * already claimed is dropped from the later one. A Service that does not fit is skipped whole,
    * never partly programmed, and the next ones still get their chance.
    */
-  private static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
-      ServiceIds previousIds, List<Problem> problems) {
+  static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
+      Predicate<FrontendAddress> programmed, List<Problem> problems) {
     List<ServicePlan> ordered = new ArrayList<>(plans);
-    // First come, first served: what is programmed stays, then the oldest Service wins a
-    // conflict (so a newcomer can never take an address from a running Service), then by name.
-    ordered.sort(Comparator.comparing((ServicePlan p) -> !p.wasProgrammed(previousIds))
-        .thenComparing(ServicePlan::createdAt)
-        .thenComparing(ServicePlan::service, DesiredServices.SERVICE_ORDER));
+    ordered.sort(admissionOrder(programmed));
     Capacity capacity = new Capacity(config.lbMapMax());
     Map<FrontendAddress, ObjectRef> claimedBy = new HashMap<>();
     Map<Integer, ObjectRef> healthCheckPorts = new HashMap<>();
@@ -428,6 +426,38 @@ public final class ServiceCompiler {
     return admitted;
   }
 
+  /**
+   * First come, first served: what is programmed stays, then the oldest Service wins a conflict
+   * (so a newcomer can never take an address from a running Service), then by name.
+   *
+   * @param programmed whether a frontend address had a rev-NAT id in the previous allocation
+   */
+  static Comparator<ServicePlan> admissionOrder(Predicate<FrontendAddress> programmed) {
+    return Comparator.comparing((ServicePlan p) -> !p.wasProgrammed(programmed))
+        .thenComparing(ServicePlan::createdAt)
+        .thenComparing(ServicePlan::service, DesiredServices.SERVICE_ORDER);
+  }
+
+  static Predicate<FrontendAddress> wasProgrammed(ServiceIds previous) {
+    return previous.revNatIds()::containsKey;
+  }
+
+  /** The problem of a Service that lost a frontend address to an earlier one. */
+  static Problem frontendTaken(ServicePlan loser, FrontendView view, ObjectRef owner) {
+    return new Problem(loser.service(), Reason.PortConflict,
+        view.kind() + " frontend " + view.address() + " is already programmed for " + owner);
+  }
+
+  /** The problem of a Service whose healthCheckNodePort an earlier one serves; its plan without. */
+  static Problem healthCheckTaken(ServicePlan loser, int port, ObjectRef owner) {
+    return new Problem(loser.service(), Reason.PortConflict,
+        "healthCheckNodePort " + port + " is already served for " + owner);
+  }
+
+  static ServicePlan withoutHealthCheck(ServicePlan plan) {
+    return new ServicePlan(plan.service(), plan.createdAt(), plan.views(), Optional.empty(), 0);
+  }
+
   private static ServicePlan withoutClaimedHealthCheck(
       ServicePlan plan, Map<Integer, ObjectRef> healthCheckPorts, List<Problem> problems) {
     if (plan.healthCheckNodePort().isEmpty()) {
@@ -438,9 +468,8 @@ public final class ServiceCompiler {
     if (owner == null) {
       return plan;
     }
-    problems.add(new Problem(plan.service(), Reason.PortConflict,
-        "healthCheckNodePort " + port + " is already served for " + owner));
-    return new ServicePlan(plan.service(), plan.createdAt(), plan.views(), Optional.empty(), 0);
+    problems.add(healthCheckTaken(plan, port, owner));
+    return withoutHealthCheck(plan);
   }
 
   private static ServicePlan withoutClaimedFrontends(
@@ -452,8 +481,7 @@ public final class ServiceCompiler {
       if (owner == null) {
         kept.add(view);
       } else if (reported.add(view.address())) {
-        problems.add(new Problem(plan.service(), Reason.PortConflict,
-            view.kind() + " frontend " + view.address() + " is already programmed for " + owner));
+        problems.add(frontendTaken(plan, view, owner));
       }
     }
     return kept.size() == plan.views().size() ? plan : plan.withViews(kept);
@@ -511,6 +539,46 @@ public final class ServiceCompiler {
     }
   }
 
+  /**
+   * The map entries of one admitted Service under the allocated ids: its masters and slots, its
+   * rev-NAT entries, what {@code anetd bpf lb list} shows and its health check (the backends it
+   * needs are {@link ServicePlan#backendStates()}). Admitted Services never share a
+   * frontend address, so their entries never collide.
+   */
+  record RenderedService(
+      ObjectRef service,
+      Map<Lb4Key, Lb4Service> entries,
+      Map<Integer, Lb4ReverseNat> revNat,
+      List<ProgrammedFrontend> frontends,
+      Optional<Map.Entry<Integer, HealthCheck>> healthCheck) {}
+
+  static RenderedService render(ServicePlan plan, ToIntFunction<FrontendAddress> revNatIds,
+      ToLongFunction<BackendAddress> backendIds) {
+    Map<Lb4Key, Lb4Service> entries = new HashMap<>();
+    Map<Integer, Lb4ReverseNat> revNat = new HashMap<>();
+    List<ProgrammedFrontend> programmed = new ArrayList<>();
+    for (FrontendView view : plan.views()) {
+      FrontendAddress address = view.address();
+      int revNatId = revNatIds.applyAsInt(address);
+      List<Endpoint> slots = new ArrayList<>(view.slots());
+      slots.sort(Comparator.comparing(Endpoint::backend));
+      int flags = view.flags() | (slots.isEmpty() ? Lb4Service.F_NO_BACKENDS : 0);
+      Lb4Key master = new Lb4Key(
+          address.address(), address.port(), address.protocol(), view.scope(), 0);
+      entries.put(master, Lb4Service.master(
+          slots.size(), revNatId, flags, view.affinityTimeoutSeconds()));
+      for (int i = 0; i < slots.size(); i++) {
+        long backendId = backendIds.applyAsLong(slots.get(i).backend());
+        entries.put(master.withSlot(i + 1), Lb4Service.slot(backendId, revNatId, flags));
+      }
+      revNat.put(revNatId, new Lb4ReverseNat(address.address(), address.port()));
+      programmed.add(new ProgrammedFrontend(
+          view.kind(), address, view.scope(), flags, slots.size(), revNatId));
+    }
+    return new RenderedService(plan.service(), entries, revNat, List.copyOf(programmed), plan.healthCheckNodePort().map(
+            port -> Map.entry(port, new HealthCheck(plan.service(), plan.localEndpoints()))));
+  }
+
   /** The map entries of the admitted Services under the allocated ids. */
   private static DesiredServices render(
       List<ServicePlan> admitted, ServiceIds ids, List<Problem> problems) {
@@ -521,30 +589,13 @@ public final class ServiceCompiler {
     SortedMap<ObjectRef, List<ProgrammedFrontend>> frontends =
         new TreeMap<>(DesiredServices.SERVICE_ORDER);
     for (ServicePlan plan : admitted) {
-      List<ProgrammedFrontend> programmed = new ArrayList<>();
-      for (FrontendView view : plan.views()) {
-        FrontendAddress address = view.address();
-        int revNatId = ids.revNatIds().get(address);
-        List<Endpoint> slots = new ArrayList<>(view.slots());
-        slots.sort(Comparator.comparing(Endpoint::backend));
-        int flags = view.flags() | (slots.isEmpty() ? Lb4Service.F_NO_BACKENDS : 0);
-        Lb4Key master = new Lb4Key(
-            address.address(), address.port(), address.protocol(), view.scope(), 0);
-        services.put(master, Lb4Service.master(
-            slots.size(), revNatId, flags, view.affinityTimeoutSeconds()));
-        for (int i = 0; i < slots.size(); i++) {
-          long backendId = ids.backendIds().get(slots.get(i).backend());
-          services.put(master.withSlot(i + 1), Lb4Service.slot(backendId, revNatId, flags));
-        }
-        revNat.put(revNatId, new Lb4ReverseNat(address.address(), address.port()));
-        programmed.add(new ProgrammedFrontend(
-            view.kind(), address, view.scope(), flags, slots.size(), revNatId));
-      }
+      RenderedService r = render(plan, ids.revNatIds()::get, ids.backendIds()::get);
+      services.putAll(r.entries());
+      revNat.putAll(r.revNat());
       plan.backendStates().forEach(
           (backend, state) -> backendStates.merge(backend, state, ServiceCompiler::mergeStates));
-      plan.healthCheckNodePort().ifPresent(
-          port -> healthChecks.put(port, new HealthCheck(plan.service(), plan.localEndpoints())));
-      frontends.put(plan.service(), programmed);
+      r.healthCheck().ifPresent(hc -> healthChecks.put(hc.getKey(), hc.getValue()));
+      frontends.put(plan.service(), r.frontends());
     }
     SortedMap<Long, Lb4Backend> backends = new TreeMap<>();
     backendStates.forEach((b, state) -> backends.put(ids.backendIds().get(b),
@@ -556,7 +607,7 @@ public final class ServiceCompiler {
    * One backend listed by several Services or ports: ACTIVE if any listing is ready. Only a
    * backend that is terminating everywhere is marked TERMINATING.
    */
-  private static int mergeStates(int a, int b) {
+  static int mergeStates(int a, int b) {
     return a == Lb4Backend.STATE_ACTIVE || b == Lb4Backend.STATE_ACTIVE
         ? Lb4Backend.STATE_ACTIVE
         : Lb4Backend.STATE_TERMINATING;

@@ -131,7 +131,7 @@ class AgentServiceMockKernelTest {
     client.resource(clusterIp("default", "web", VIP, 80, 8080)).delete();
     Agent last = agent;
     await().atMost(SETTLE).untilAsserted(() ->
-        assertThat(last.lastReport().orElseThrow().desiredServices().services()).isEmpty());
+        assertThat(last.lastReport().orElseThrow().serviceTotals().serviceEntries()).isZero());
     assertThatThrownBy(() -> clientPod.greeting(VIP, 80)).isInstanceOf(RuntimeException.class);
   }
 }

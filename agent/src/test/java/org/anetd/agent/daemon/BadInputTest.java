@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 import org.anetd.agent.datapath.InMemoryMapBackend;
 import org.anetd.agent.datapath.LoadBalancerWriter;
 import org.anetd.agent.datapath.PolicyWriter;
+import org.anetd.agent.service.DesiredServices;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.Problem;
 import org.anetd.agent.k8s.Reason;
@@ -167,8 +168,10 @@ class BadInputTest {
     Reconciler agent = reconciler();
     Reconciler.Report good = agent.reconcile(baseline(new Hostile(List.of(), List.of(),
         List.of(), List.of())), LOCAL);
+    DesiredServices goodServices = agent.desiredServices();
 
     Reconciler.Report bad = agent.reconcile(baseline(hostile), LOCAL);
+    DesiredServices badServices = agent.desiredServices();
 
     assertThat(bad.problems()).as("problems for %s", why)
         .anySatisfy(p -> {
@@ -178,24 +181,24 @@ class BadInputTest {
         });
     assertThat(bad.problems()).extracting(Problem::object)
         .noneMatch(o -> o.name().equals("web") || o.name().equals("deny-web"));
-    good.desiredServices().services().forEach((key, value) -> {
+    goodServices.services().forEach((key, value) -> {
       if (key.address().toString().equals("198.19.0.10")) {
-        assertThat(bad.desiredServices().services()).as("good frontend %s", key)
+        assertThat(badServices.services()).as("good frontend %s", key)
             .containsEntry(key, value);
       }
     });
     assertThat(bad.desiredPolicy().endpoints()).isEqualTo(good.desiredPolicy().endpoints());
-    assertThat(bad.desiredServices().backends()).containsAllEntriesOf(
-        good.desiredServices().backends());
+    assertThat(badServices.backends()).containsAllEntriesOf(goodServices.backends());
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("hostileObjects")
   void aNewcomerNeverDisplacesTheGoodServiceEvenOnAFreshAgent(String why, Hostile hostile,
       Reason reason, String objectName) {
-    Reconciler.Report fresh = reconciler().reconcile(baseline(hostile), LOCAL);
+    Reconciler freshAgent = reconciler();
+    Reconciler.Report fresh = freshAgent.reconcile(baseline(hostile), LOCAL);
 
-    assertThat(fresh.desiredServices().frontends().keySet())
+    assertThat(freshAgent.desiredServices().frontends().keySet())
         .anyMatch(ref -> ref.name().equals("web"));
     assertThat(fresh.problems()).extracting(Problem::object)
         .noneMatch(o -> o.name().equals("web"));

@@ -48,11 +48,13 @@ class ReconcilerTest {
 
   @Test
   void aServiceWithTwoEndpointsGetsAMasterTwoSlotsAndTwoBackends() {
-    Reconciler.Report r = reconciler().reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+    Reconciler rec = reconciler();
+    Reconciler.Report r = rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
 
     assertThat(services.size()).isEqualTo(3);
     assertThat(backends.size()).isEqualTo(2);
-    assertThat(r.desiredServices().services())
+    assertThat(r.serviceTotals().serviceEntries()).isEqualTo(3);
+    assertThat(rec.desiredServices().services())
         .containsKey(new Lb4Key(Ipv4.parse("198.19.0.10"), 80, Protocol.TCP, 0, 0));
     assertThat(endpoints.size()).isEqualTo(2);
     assertThat(r.problems()).isEmpty();
@@ -71,14 +73,15 @@ class ReconcilerTest {
 
   @Test
   void aRestartedAgentKeepsServiceIdsAndWritesNothingForAnUnchangedCluster() {
-    Reconciler.Report before = reconciler().reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+    Reconciler first = reconciler();
+    first.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
 
     Reconciler restarted = reconciler();
     Reconciler.Report after = restarted.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
 
     assertThat(after.services().changes()).isZero();
     assertThat(after.policy().changes()).isZero();
-    assertThat(after.desiredServices().ids()).isEqualTo(before.desiredServices().ids());
+    assertThat(restarted.desiredServices().ids()).isEqualTo(first.desiredServices().ids());
   }
 
   @Test

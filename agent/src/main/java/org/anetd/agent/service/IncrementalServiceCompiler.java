@@ -1,0 +1,584 @@
+package org.anetd.agent.service;
+
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.Lb4Backend;
+import org.anetd.agent.datapath.Lb4Key;
+import org.anetd.agent.datapath.Lb4ReverseNat;
+import org.anetd.agent.datapath.Lb4Service;
+import org.anetd.agent.datapath.LbChanges;
+import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.k8s.ObjectRef;
+import org.anetd.agent.k8s.Problem;
+import org.anetd.agent.service.EndpointIndex.ServiceKey;
+import org.anetd.agent.service.ServiceCompiler.FrontendView;
+import org.anetd.agent.service.ServiceCompiler.RenderedService;
+import org.anetd.agent.service.ServiceCompiler.ServicePlan;
+
+/**
+ * {@link ServiceCompiler} pass after pass, redoing only what changed: a Service is planned again
+ * only when its Service object or one of its EndpointSlices is a different object than in the
+ * previous snapshot (informers replace objects on every change), and only Services whose admitted
+ * plan changed are rendered again. Each pass returns the map changes, so the writer's cost follows
+ * the change, not the size of the cluster.
+ *
+ * <p>Its desired maps, ids and problems always equal what {@link ServiceCompiler#compile} gives
+ * for the same snapshot and the previous ids ({@code IncrementalServiceCompilerTest} drives both
+ * through random histories); every step is one of {@link ServiceCompiler}'s. Admission is where
+ * Services meet: while the plans' total demand fits the maps, a Service loses nothing but frontend
+ * addresses (and healthCheckNodePorts) an earlier Service also lists, which is decided address by
+ * address; otherwise the whole admission of {@link ServiceCompiler} runs over the cached plans.
+ *
+ * <p>Not thread-safe: one reconciler drives it. After a failed write call {@link #writeFailed} (ids
+ * stay held back, and the caller must write the whole desired state next); after a write that
+ * landed call {@link #committed}.
+ */
+public final class IncrementalServiceCompiler {
+  /** One pass: the map changes, every current problem and health check, and the totals. */
+  public record Pass(LbChanges changes, List<Problem> problems,
+      SortedMap<Integer, HealthCheck> healthChecks, Totals totals) {}
+
+  /** Sizes of the desired state, for metrics and status. */
+  public record Totals(int services, int serviceEntries, int backends, int revNat) {}
+
+  /** The objects one Service is compiled from; compared by identity. */
+  private record Sources(Service service, List<EndpointSlice> slices) {
+    boolean sameObjects(Sources o) {
+      if (o == null || service != o.service || slices.size() != o.slices.size()) {
+        return false;
+      }
+      for (int i = 0; i < slices.size(); i++) {
+        if (slices.get(i) != o.slices.get(i)) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /** A Service's plan (empty: nothing to program) and the problems of its objects. */
+  private record Planned(Optional<ServicePlan> plan, List<Problem> problems) {}
+
+  // Inputs of the previous pass.
+  private String nodeName;
+  private List<Ipv4> nodeIps;
+  private ServiceCompilerConfig config;
+  private final Map<ServiceKey, Sources> sources = new HashMap<>();
+  private final Map<ServiceKey, Planned> planned = new HashMap<>();
+
+  // Who lists which frontend address and healthCheckNodePort, over all plans.
+  private final Map<FrontendAddress, List<ServiceKey>> listers = new HashMap<>();
+  private final Map<Integer, List<ServiceKey>> healthCheckListers = new HashMap<>();
+  private final Set<FrontendAddress> contested = new HashSet<>();
+  private final Set<Integer> contestedHealthChecks = new HashSet<>();
+  // Upper bounds of the plans' demand on the maps.
+  private long demandEntries;
+  private long demandBackends;
+  private long demandFrontends;
+  private int oversizedPlans;
+
+  // Admission and its output.
+  private final Map<ServiceKey, ServicePlan> admitted = new HashMap<>();
+  private final Map<ServiceKey, List<Problem>> admissionProblems = new HashMap<>();
+  private List<Problem> wholeAdmissionProblems = List.of();
+  private boolean lastAdmissionWhole;
+  private final Map<ServiceKey, RenderedService> rendered = new HashMap<>();
+
+  // Ids and the desired maps.
+  private final IdPool<BackendAddress> backendIds;
+  private final IdPool<FrontendAddress> revNatIds;
+  private boolean sweepIds = true;
+  /** Per needed backend: how many admitted Services list it ready, and terminating only. */
+  private final Map<BackendAddress, int[]> backendRefs = new HashMap<>();
+  private final Map<FrontendAddress, Integer> frontendRefs = new HashMap<>();
+  private final Map<Lb4Key, Lb4Service> desiredServices = new HashMap<>();
+  private final Map<Long, Lb4Backend> desiredBackends = new HashMap<>();
+  private final Map<Integer, Lb4ReverseNat> desiredRevNat = new HashMap<>();
+  private final SortedMap<Integer, HealthCheck> healthChecks = new TreeMap<>();
+
+  /** @param adopted the ids the maps hold now ({@link ServiceIds#recover}), kept for their keys */
+  public IncrementalServiceCompiler(ServiceIds adopted) {
+    this.backendIds = new IdPool<>(ServiceIds.MAX_BACKEND_ID, adopted.backendIds());
+    Map<FrontendAddress, Long> revNat = new HashMap<>();
+    adopted.revNatIds().forEach((f, id) -> revNat.put(f, id.longValue()));
+    this.revNatIds = new IdPool<>(ServiceIds.MAX_REV_NAT_ID, revNat);
+  }
+
+  public Pass compile(ClusterState state, ServiceCompilerConfig config) {
+    List<Problem> nodeProblems = new ArrayList<>();
+    List<Ipv4> ips = ServiceCompiler.nodeAddresses(state, nodeProblems);
+    boolean replanAll = !ips.equals(nodeIps) || !config.equals(this.config)
+        || !state.nodeName().equals(nodeName);
+    this.nodeIps = ips;
+    this.config = config;
+    this.nodeName = state.nodeName();
+
+    // 1. Plan again what changed.
+    List<Problem> unkeyedProblems = new ArrayList<>();
+    Map<ServiceKey, Sources> now = sourcesOf(state, unkeyedProblems);
+    Set<ServiceKey> touchedKeys = new HashSet<>();
+    Set<FrontendAddress> touchedAddresses = new HashSet<>();
+    Set<Integer> touchedHealthChecks = new HashSet<>();
+    Set<ServiceKey> gone = new HashSet<>(sources.keySet());
+    gone.removeAll(now.keySet());
+    for (ServiceKey key : gone) {
+      replan(key, null, touchedAddresses, touchedHealthChecks);
+      touchedKeys.add(key);
+    }
+    now.forEach((key, objects) -> {
+      if (replanAll || !objects.sameObjects(sources.get(key))) {
+        replan(key, objects, touchedAddresses, touchedHealthChecks);
+        touchedKeys.add(key);
+      }
+    });
+
+    // 2. Admission.
+    Predicate<FrontendAddress> programmed = f -> revNatIds.idOf(f) != null;
+    Map<ServiceKey, ServicePlan> newlyAdmitted = demandFits()
+        ? admitByAddress(touchedKeys, touchedAddresses, touchedHealthChecks, programmed)
+        : admitWhole(programmed);
+
+    // 3. Ids and backend references of what admission changed, then 4. the entries.
+    Set<ServiceKey> changed = new HashSet<>();
+    newlyAdmitted.forEach((key, plan) -> {
+      if (!Objects.equals(plan, admitted.get(key))) {
+        changed.add(key);
+      }
+    });
+    ChangeSet out = new ChangeSet();
+    allocateIds(changed, newlyAdmitted, out);
+    // All removals before all additions: a frontend address may move between two of them.
+    changed.forEach(key -> unrender(key, out));
+    for (ServiceKey key : changed) {
+      ServicePlan plan = newlyAdmitted.get(key);
+      if (plan == null) {
+        admitted.remove(key);
+      } else {
+        admitted.put(key, plan);
+        render(key, plan, out);
+      }
+    }
+    return new Pass(out.changes(), problems(nodeProblems, unkeyedProblems),
+        Collections.unmodifiableSortedMap(new TreeMap<>(healthChecks)), totals());
+  }
+
+  /** The last pass's writes landed. */
+  public void committed() {
+    backendIds.commit();
+    revNatIds.commit();
+  }
+
+  /** The last pass's writes failed: keep every id held back until a pass commits. */
+  public void writeFailed() {
+    // Nothing to undo: the desired state stays as compiled and the caller rewrites it whole.
+  }
+
+  public Map<Lb4Key, Lb4Service> desiredServices() {
+    return Collections.unmodifiableMap(desiredServices);
+  }
+
+  public Map<Long, Lb4Backend> desiredBackends() {
+    return Collections.unmodifiableMap(desiredBackends);
+  }
+
+  public Map<Integer, Lb4ReverseNat> desiredRevNat() {
+    return Collections.unmodifiableMap(desiredRevNat);
+  }
+
+  /** The current allocation, as {@link ServiceCompiler#compile} takes it. A copy: not for passes. */
+  public ServiceIds ids() {
+    SortedMap<FrontendAddress, Integer> revNat = new TreeMap<>();
+    revNatIds.view().forEach((f, id) -> revNat.put(f, id.intValue()));
+    return new ServiceIds(new TreeMap<>(backendIds.view()), revNat);
+  }
+
+  /** What {@code anetd bpf lb list} and tests read: the whole desired state, sorted (a copy). */
+  public DesiredServices desired(List<Problem> problems) {
+    SortedMap<ObjectRef, List<ProgrammedFrontend>> frontends =
+        new TreeMap<>(DesiredServices.SERVICE_ORDER);
+    rendered.values().forEach(r -> frontends.put(r.service(), r.frontends()));
+    SortedMap<Lb4Key, Lb4Service> services = new TreeMap<>(DesiredServices.KEY_ORDER);
+    services.putAll(desiredServices);
+    return new DesiredServices(services, new TreeMap<>(desiredBackends),
+        new TreeMap<>(desiredRevNat), ids(), healthChecks, frontends, problems);
+  }
+
+  public Totals totals() {
+    return new Totals(rendered.size(), desiredServices.size(), desiredBackends.size(),
+        desiredRevNat.size());
+  }
+
+  // ---- 1. sources and plans ----
+
+  /** Each Service and its slices by Service key; slices of missing Services are kept too. */
+  private static Map<ServiceKey, Sources> sourcesOf(ClusterState state, List<Problem> unkeyed) {
+    Map<ServiceKey, List<EndpointSlice>> slices = new HashMap<>();
+    for (EndpointSlice slice : state.endpointSlices()) {
+      EndpointIndex.serviceOf(slice)
+          .ifPresent(key -> slices.computeIfAbsent(key, k -> new ArrayList<>(1)).add(slice));
+    }
+    Map<ServiceKey, Service> services = new HashMap<>();
+    for (Service service : state.services()) {
+      Optional<Problem> invalid = ServiceChecks.checkObject(service);
+      if (invalid.isPresent()) {
+        unkeyed.add(invalid.get()); // no key to remember it by; checked again every pass
+        continue;
+      }
+      services.put(new ServiceKey(service.getMetadata().getNamespace(),
+          service.getMetadata().getName()), service);
+    }
+    Map<ServiceKey, Sources> out = new HashMap<>();
+    services.forEach((key, service) ->
+        out.put(key, new Sources(service, slices.getOrDefault(key, List.of()))));
+    slices.forEach((key, list) -> out.putIfAbsent(key, new Sources(null, list)));
+    return out;
+  }
+
+  private void replan(ServiceKey key, Sources objects, Set<FrontendAddress> touchedAddresses,
+      Set<Integer> touchedHealthChecks) {
+    Planned before = planned.remove(key);
+    if (before != null) {
+      before.plan().ifPresent(p -> forgetDemand(key, p, touchedAddresses, touchedHealthChecks));
+    }
+    if (objects == null) {
+      sources.remove(key);
+      return;
+    }
+    sources.put(key, objects);
+    List<Problem> problems = new ArrayList<>();
+    EndpointIndex endpoints = EndpointIndex.of(objects.slices(), nodeName, problems);
+    Optional<ServicePlan> plan = objects.service() == null ? Optional.empty()
+        : ServiceCompiler.plan(objects.service(), nodeIps, endpoints, config, problems);
+    planned.put(key, new Planned(plan, List.copyOf(problems)));
+    plan.ifPresent(p -> addDemand(key, p, touchedAddresses, touchedHealthChecks));
+  }
+
+  private void addDemand(ServiceKey key, ServicePlan plan, Set<FrontendAddress> touchedAddresses,
+      Set<Integer> touchedHealthChecks) {
+    for (FrontendAddress address : plan.frontendAddresses()) {
+      List<ServiceKey> keys = listers.computeIfAbsent(address, a -> new ArrayList<>(1));
+      keys.add(key);
+      if (keys.size() > 1) {
+        contested.add(address);
+      }
+      touchedAddresses.add(address);
+    }
+    plan.healthCheckNodePort().ifPresent(port -> {
+      List<ServiceKey> keys = healthCheckListers.computeIfAbsent(port, p -> new ArrayList<>(1));
+      keys.add(key);
+      if (keys.size() > 1) {
+        contestedHealthChecks.add(port);
+      }
+      touchedHealthChecks.add(port);
+    });
+    demandEntries += plan.serviceEntries();
+    demandBackends += plan.backendStates().size();
+    demandFrontends += plan.frontendAddresses().size();
+    oversizedPlans += oversized(plan) ? 1 : 0;
+  }
+
+  private void forgetDemand(ServiceKey key, ServicePlan plan,
+      Set<FrontendAddress> touchedAddresses, Set<Integer> touchedHealthChecks) {
+    for (FrontendAddress address : plan.frontendAddresses()) {
+      List<ServiceKey> keys = listers.get(address);
+      keys.remove(key);
+      if (keys.size() < 2) {
+        contested.remove(address);
+      }
+      if (keys.isEmpty()) {
+        listers.remove(address);
+      }
+      touchedAddresses.add(address);
+    }
+    plan.healthCheckNodePort().ifPresent(port -> {
+      List<ServiceKey> keys = healthCheckListers.get(port);
+      keys.remove(key);
+      if (keys.size() < 2) {
+        contestedHealthChecks.remove(port);
+      }
+      if (keys.isEmpty()) {
+        healthCheckListers.remove(port);
+      }
+      touchedHealthChecks.add(port);
+    });
+    demandEntries -= plan.serviceEntries();
+    demandBackends -= plan.backendStates().size();
+    demandFrontends -= plan.frontendAddresses().size();
+    oversizedPlans -= oversized(plan) ? 1 : 0;
+  }
+
+  private static boolean oversized(ServicePlan plan) {
+    return plan.views().stream().anyMatch(v -> v.slots().size() > ServiceCompiler.MAX_SLOTS);
+  }
+
+  // ---- 2. admission ----
+
+  /**
+   * Whether every plan fits the maps even if nothing were shared: then {@link
+   * ServiceCompiler#admit} rejects no Service for capacity, and only address conflicts remain.
+   */
+  private boolean demandFits() {
+    int lbMapMax = config.lbMapMax();
+    return oversizedPlans == 0 && demandEntries <= lbMapMax && demandBackends <= lbMapMax
+        && demandFrontends <= Math.min(lbMapMax, ServiceIds.MAX_REV_NAT_ID);
+  }
+
+  /**
+   * Admission when everything fits: every planned Service is admitted, each frontend address
+   * (healthCheckNodePort) going to the first of its listers in admission order. Only Services
+   * that changed, share an address with one that changed, or share any address at all (the order
+   * depends on what was programmed) are looked at again.
+   */
+  private Map<ServiceKey, ServicePlan> admitByAddress(Set<ServiceKey> touchedKeys,
+      Set<FrontendAddress> touchedAddresses, Set<Integer> touchedHealthChecks,
+      Predicate<FrontendAddress> programmed) {
+    Set<ServiceKey> affected = new HashSet<>(touchedKeys);
+    if (lastAdmissionWhole) {
+      affected.addAll(planned.keySet());
+      affected.addAll(admitted.keySet());
+      wholeAdmissionProblems = List.of();
+      lastAdmissionWhole = false;
+    }
+    for (FrontendAddress a : touchedAddresses) {
+      affected.addAll(listers.getOrDefault(a, List.of()));
+    }
+    for (Integer port : touchedHealthChecks) {
+      affected.addAll(healthCheckListers.getOrDefault(port, List.of()));
+    }
+    contested.forEach(a -> affected.addAll(listers.get(a)));
+    contestedHealthChecks.forEach(p -> affected.addAll(healthCheckListers.get(p)));
+
+    Comparator<ServicePlan> order = ServiceCompiler.admissionOrder(programmed);
+    Map<ServiceKey, ServicePlan> out = new HashMap<>();
+    for (ServiceKey key : affected) {
+      Planned p = planned.get(key);
+      if (p == null || p.plan().isEmpty()) {
+        out.put(key, null);
+        admissionProblems.remove(key);
+        continue;
+      }
+      List<Problem> problems = new ArrayList<>();
+      out.put(key, admitOne(p.plan().get(), order, problems));
+      if (problems.isEmpty()) {
+        admissionProblems.remove(key);
+      } else {
+        admissionProblems.put(key, List.copyOf(problems));
+      }
+    }
+    return out;
+  }
+
+  /** One Service's admitted plan: without what earlier listers of its addresses claim. */
+  private ServicePlan admitOne(ServicePlan plan, Comparator<ServicePlan> order,
+      List<Problem> problems) {
+    List<FrontendView> kept = new ArrayList<>();
+    Set<FrontendAddress> reported = new HashSet<>();
+    for (FrontendView view : plan.views()) {
+      ServicePlan owner = first(listers.get(view.address()), order);
+      if (owner == plan) {
+        kept.add(view);
+      } else if (reported.add(view.address())) {
+        problems.add(ServiceCompiler.frontendTaken(plan, view, owner.service()));
+      }
+    }
+    ServicePlan admittedPlan = kept.size() == plan.views().size() ? plan : plan.withViews(kept);
+    if (plan.healthCheckNodePort().isPresent()) {
+      int port = plan.healthCheckNodePort().get();
+      ServicePlan owner = first(healthCheckListers.get(port), order);
+      if (owner != plan) {
+        problems.add(ServiceCompiler.healthCheckTaken(plan, port, owner.service()));
+        admittedPlan = ServiceCompiler.withoutHealthCheck(admittedPlan);
+      }
+    }
+    return admittedPlan;
+  }
+
+  private ServicePlan first(List<ServiceKey> keys, Comparator<ServicePlan> order) {
+    ServicePlan best = null;
+    for (ServiceKey key : keys) {
+      ServicePlan candidate = planned.get(key).plan().orElseThrow();
+      if (best == null || order.compare(candidate, best) < 0) {
+        best = candidate;
+      }
+    }
+    return best;
+  }
+
+  /** Admission under capacity pressure: {@link ServiceCompiler#admit} over every cached plan. */
+  private Map<ServiceKey, ServicePlan> admitWhole(Predicate<FrontendAddress> programmed) {
+    List<ServicePlan> plans = new ArrayList<>();
+    planned.values().forEach(p -> p.plan().ifPresent(plans::add));
+    List<Problem> problems = new ArrayList<>();
+    List<ServicePlan> admittedPlans = ServiceCompiler.admit(plans, config, programmed, problems);
+    Map<ServiceKey, ServicePlan> out = new HashMap<>();
+    admitted.keySet().forEach(key -> out.put(key, null));
+    for (ServicePlan plan : admittedPlans) {
+      out.put(new ServiceKey(plan.service().namespace(), plan.service().name()), plan);
+    }
+    admissionProblems.clear();
+    wholeAdmissionProblems = List.copyOf(problems);
+    lastAdmissionWhole = true;
+    return out;
+  }
+
+  // ---- 3. ids ----
+
+  /**
+   * Moves the backend and frontend references from the old to the new admitted plans of {@code
+   * changed}, releases the ids nothing references any more and allocates ids for what is new.
+   */
+  private void allocateIds(Set<ServiceKey> changed, Map<ServiceKey, ServicePlan> newlyAdmitted,
+      ChangeSet out) {
+    for (ServiceKey key : changed) {
+      ServicePlan before = admitted.get(key);
+      ServicePlan after = newlyAdmitted.get(key);
+      if (before != null) {
+        reference(before, -1, out);
+      }
+      if (after != null) {
+        reference(after, +1, out);
+      }
+    }
+    List<BackendAddress> newBackends = new ArrayList<>();
+    for (BackendAddress b : out.touchedBackends) {
+      Long id = backendIds.idOf(b);
+      if (!backendRefs.containsKey(b)) {
+        if (id != null && desiredBackends.remove(id) != null) {
+          out.backendDeletes.add(id);
+        }
+        backendIds.release(b);
+      } else if (id == null) {
+        newBackends.add(b);
+      }
+    }
+    List<FrontendAddress> newFrontends = new ArrayList<>();
+    for (FrontendAddress f : out.touchedFrontends) {
+      if (!frontendRefs.containsKey(f)) {
+        revNatIds.release(f);
+      } else if (revNatIds.idOf(f) == null) {
+        newFrontends.add(f);
+      }
+    }
+    if (sweepIds) {
+      // Ids adopted from the maps for things nothing wants any more.
+      for (BackendAddress b : List.copyOf(backendIds.view().keySet())) {
+        if (!backendRefs.containsKey(b)) {
+          backendIds.release(b);
+        }
+      }
+      for (FrontendAddress f : List.copyOf(revNatIds.view().keySet())) {
+        if (!frontendRefs.containsKey(f)) {
+          revNatIds.release(f);
+        }
+      }
+      sweepIds = false;
+    }
+    Collections.sort(newBackends);
+    Collections.sort(newFrontends);
+    backendIds.allocate(newBackends);
+    revNatIds.allocate(newFrontends);
+    // A backend's entry carries its state: ACTIVE while any admitted Service lists it ready.
+    for (BackendAddress b : out.touchedBackends) {
+      int[] refs = backendRefs.get(b);
+      if (refs != null) {
+        long id = backendIds.idOf(b);
+        Lb4Backend entry = new Lb4Backend(b.address(), b.port(), b.protocol(),
+            refs[0] > 0 ? Lb4Backend.STATE_ACTIVE : Lb4Backend.STATE_TERMINATING);
+        desiredBackends.put(id, entry);
+        out.backendUpserts.put(id, entry);
+      }
+    }
+  }
+
+  private void reference(ServicePlan plan, int delta, ChangeSet out) {
+    plan.backendStates().forEach((backend, state) -> {
+      int[] refs = backendRefs.computeIfAbsent(backend, b -> new int[2]);
+      refs[state == Lb4Backend.STATE_ACTIVE ? 0 : 1] += delta;
+      if (refs[0] == 0 && refs[1] == 0) {
+        backendRefs.remove(backend);
+      }
+      out.touchedBackends.add(backend);
+    });
+    for (FrontendAddress f : plan.frontendAddresses()) {
+      frontendRefs.merge(f, delta, (a, b) -> a + b == 0 ? null : a + b);
+      out.touchedFrontends.add(f);
+    }
+  }
+
+  // ---- 4. entries ----
+
+  private void unrender(ServiceKey key, ChangeSet out) {
+    RenderedService before = rendered.remove(key);
+    if (before == null) {
+      return;
+    }
+    for (Lb4Key k : before.entries().keySet()) {
+      desiredServices.remove(k);
+      out.serviceDeletes.add(k);
+      out.serviceUpserts.remove(k);
+    }
+    for (Integer id : before.revNat().keySet()) {
+      desiredRevNat.remove(id);
+      out.revNatDeletes.add(id);
+      out.revNatUpserts.remove(id);
+    }
+    before.healthCheck().ifPresent(hc -> healthChecks.remove(hc.getKey(), hc.getValue()));
+  }
+
+  private void render(ServiceKey key, ServicePlan plan, ChangeSet out) {
+    RenderedService r = ServiceCompiler.render(plan, f -> revNatIds.idOf(f).intValue(),
+        b -> backendIds.idOf(b));
+    rendered.put(key, r);
+    r.entries().forEach((k, v) -> {
+      desiredServices.put(k, v);
+      out.serviceUpserts.put(k, v);
+      out.serviceDeletes.remove(k);
+    });
+    r.revNat().forEach((id, v) -> {
+      desiredRevNat.put(id, v);
+      out.revNatUpserts.put(id, v);
+      out.revNatDeletes.remove(id);
+    });
+    r.healthCheck().ifPresent(hc -> healthChecks.put(hc.getKey(), hc.getValue()));
+  }
+
+  private List<Problem> problems(List<Problem> nodeProblems, List<Problem> unkeyedProblems) {
+    List<Problem> all = new ArrayList<>(nodeProblems);
+    all.addAll(unkeyedProblems);
+    planned.values().forEach(p -> all.addAll(p.problems()));
+    admissionProblems.values().forEach(all::addAll);
+    all.addAll(wholeAdmissionProblems);
+    return List.copyOf(all);
+  }
+
+  /** The changes of one pass as they accumulate. */
+  private static final class ChangeSet {
+    final Set<BackendAddress> touchedBackends = new HashSet<>();
+    final Set<FrontendAddress> touchedFrontends = new HashSet<>();
+    final Map<Lb4Key, Lb4Service> serviceUpserts = new HashMap<>();
+    final Set<Lb4Key> serviceDeletes = new HashSet<>();
+    final Map<Long, Lb4Backend> backendUpserts = new HashMap<>();
+    final Set<Long> backendDeletes = new HashSet<>();
+    final Map<Integer, Lb4ReverseNat> revNatUpserts = new HashMap<>();
+    final Set<Integer> revNatDeletes = new HashSet<>();
+
+    LbChanges changes() {
+      return new LbChanges(serviceUpserts, serviceDeletes, backendUpserts, backendDeletes,
+          revNatUpserts, revNatDeletes);
+    }
+  }
+}
