@@ -97,6 +97,49 @@ class LoadBalancerWriterTest {
     return w.write(d.services(), d.backends(), d.revNat());
   }
 
+  /** The changes from one desired state to the next, as the incremental compiler gives them. */
+  private static LbChanges changes(Desired from, Desired to) {
+    return new LbChanges(to.services(), removed(from.services(), to.services()), to.backends(),
+        removed(from.backends(), to.backends()), to.revNat(), removed(from.revNat(), to.revNat()));
+  }
+
+  private static <K> java.util.Set<K> removed(Map<K, ?> from, Map<K, ?> to) {
+    java.util.Set<K> gone = new java.util.HashSet<>(from.keySet());
+    gone.removeAll(to.keySet());
+    return gone;
+  }
+
+  @Test
+  void appliedChangesKeepEveryIntermediateStateConsistent() {
+    LoadBalancerWriter w = writer();
+    Desired one = desired(Map.of(VIP, new long[] {1, 2, 3}, VIP2, new long[] {4}));
+    Desired scaledDown = desired(Map.of(VIP, new long[] {1}, VIP2, new long[] {4}));
+    Desired replaced = desired(Map.of(VIP, new long[] {5, 6}, VIP2, new long[] {4}));
+    Desired deleted = desired(Map.of(VIP2, new long[] {4}));
+    w.apply(changes(desired(Map.of()), one));
+
+    LoadBalancerWriter.Result down = w.apply(changes(one, scaledDown));
+    w.apply(changes(scaledDown, replaced));
+    w.apply(changes(replaced, deleted));
+
+    assertThat(violations).isEmpty();
+    assertThat(down.removedBackends()).containsOnlyKeys(2L, 3L);
+    assertThat(w.services()).isEqualTo(deleted.services());
+    assertThat(w.backends()).isEqualTo(deleted.backends());
+    assertThat(w.revNat()).isEqualTo(deleted.revNat());
+  }
+
+  @Test
+  void appliedChangesEqualToTheMapsWriteNothing() {
+    LoadBalancerWriter w = writer();
+    Desired d = desired(Map.of(VIP, new long[] {1, 2}));
+    w.apply(changes(desired(Map.of()), d));
+
+    LoadBalancerWriter.Result again = w.apply(changes(d, d));
+
+    assertThat(again.writes().changes()).isZero();
+  }
+
   @Test
   void newServiceBecomesReachableOnlyWhenComplete() {
     LoadBalancerWriter.Result r = write(writer(), desired(Map.of(VIP, new long[] {1, 2, 3})));
