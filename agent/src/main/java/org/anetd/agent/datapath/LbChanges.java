@@ -1,5 +1,6 @@
 package org.anetd.agent.datapath;
 
+import java.util.Collections;
 import java.util.Map;
 import java.util.Set;
 
@@ -19,13 +20,14 @@ public record LbChanges(
   public static final LbChanges NONE =
       new LbChanges(Map.of(), Set.of(), Map.of(), Set.of(), Map.of(), Set.of());
 
+  /** Takes the collections as given (read-only views, not copies: a first pass holds them all). */
   public LbChanges {
-    serviceUpserts = Map.copyOf(serviceUpserts);
-    serviceDeletes = Set.copyOf(serviceDeletes);
-    backendUpserts = Map.copyOf(backendUpserts);
-    backendDeletes = Set.copyOf(backendDeletes);
-    revNatUpserts = Map.copyOf(revNatUpserts);
-    revNatDeletes = Set.copyOf(revNatDeletes);
+    serviceUpserts = Collections.unmodifiableMap(serviceUpserts);
+    serviceDeletes = Collections.unmodifiableSet(serviceDeletes);
+    backendUpserts = Collections.unmodifiableMap(backendUpserts);
+    backendDeletes = Collections.unmodifiableSet(backendDeletes);
+    revNatUpserts = Collections.unmodifiableMap(revNatUpserts);
+    revNatDeletes = Collections.unmodifiableSet(revNatDeletes);
   }
 
   public boolean isEmpty() {

@@ -3,7 +3,6 @@ package org.anetd.agent.datapath;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Writes the load-balancer maps in an order that keeps every intermediate state safe for packets
@@ -34,7 +33,12 @@ public final class LoadBalancerWriter {
 
   public Result write(Map<Lb4Key, Lb4Service> desiredServices, Map<Long, Lb4Backend> desiredBackends,
       Map<Integer, Lb4ReverseNat> desiredRevNat) {
-    Map<Long, Lb4Backend> backendsBefore = new HashMap<>(backends.written());
+    Map<Long, Lb4Backend> removed = new HashMap<>();
+    backends.forEachWritten((id, backend) -> {
+      if (!desiredBackends.containsKey(id)) {
+        removed.put(id, backend);
+      }
+    });
     WriteResult writes = backends(desiredBackends)
         .plus(serviceSlots(desiredServices))
         .plus(revNat(desiredRevNat))
@@ -43,8 +47,7 @@ public final class LoadBalancerWriter {
         .plus(staleRevNat(desiredRevNat))
         .plus(staleServiceSlots(desiredServices))
         .plus(staleBackends(desiredBackends));
-    backendsBefore.keySet().removeAll(desiredBackends.keySet());
-    return new Result(writes, Map.copyOf(backendsBefore));
+    return new Result(writes, Map.copyOf(removed));
   }
 
   /**
@@ -66,9 +69,9 @@ public final class LoadBalancerWriter {
     List<Lb4Key> deletedSlots = changes.serviceDeletes().stream()
         .filter(key -> key.slot() != 0).toList();
     WriteResult writes = backends.upsert(changes.backendUpserts())
-        .plus(services.upsert(select(upserts, false)))
+        .plus(services.upsert(upserts, key -> key.slot() != 0))
         .plus(revNat.upsert(changes.revNatUpserts()))
-        .plus(services.upsert(select(upserts, true)))
+        .plus(services.upsert(upserts, key -> key.slot() == 0))
         .plus(services.delete(deletedMasters))
         .plus(revNat.delete(changes.revNatDeletes()))
         .plus(services.delete(deletedSlots))
@@ -96,7 +99,7 @@ public final class LoadBalancerWriter {
 
   /** 2. Slots 1..count: written before the master that makes them reachable. */
   private WriteResult serviceSlots(Map<Lb4Key, Lb4Service> desired) {
-    return services.upsert(select(desired, false));
+    return services.upsert(desired, key -> key.slot() != 0);
   }
 
   /** 3. Reverse NAT before the frontend: the first reply must find its service address. */
@@ -106,7 +109,7 @@ public final class LoadBalancerWriter {
 
   /** 4. Masters last: the slot count switches traffic to the new backend set at once. */
   private WriteResult frontends(Map<Lb4Key, Lb4Service> desired) {
-    return services.upsert(select(desired, true));
+    return services.upsert(desired, key -> key.slot() == 0);
   }
 
   /** 5. Removed frontends stop taking new connections before anything they use goes away. */
@@ -125,11 +128,5 @@ public final class LoadBalancerWriter {
 
   private WriteResult staleBackends(Map<Long, Lb4Backend> desired) {
     return backends.deleteStale(desired.keySet());
-  }
-
-  private static Map<Lb4Key, Lb4Service> select(Map<Lb4Key, Lb4Service> all, boolean masters) {
-    return all.entrySet().stream()
-        .filter(e -> (e.getKey().slot() == 0) == masters)
-        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
   }
 }

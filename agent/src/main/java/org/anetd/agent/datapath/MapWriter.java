@@ -22,6 +22,7 @@ import org.anetd.agent.bpf.BpfMap;
  */
 public final class MapWriter<K, V> {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MapWriter.class);
+  private static final int BATCH = 8192;
   private final MapBackend backend;
   private final Codec<K> keys;
   private final Codec<V> values;
@@ -45,6 +46,12 @@ public final class MapWriter<K, V> {
     return Map.copyOf(written);
   }
 
+  /** Visits what the writer believes the map holds, without copying it. */
+  public void forEachWritten(java.util.function.BiConsumer<K, V> visitor) {
+    refreshIfStale();
+    written.forEach(visitor);
+  }
+
   /** What the writer believes the map holds for one key; null when absent. No copy is made. */
   public V writtenValue(K key) {
     refreshIfStale();
@@ -53,13 +60,23 @@ public final class MapWriter<K, V> {
 
   /** Creates or updates every entry of {@code desired} that differs from what is written. */
   public WriteResult upsert(Map<K, V> desired) {
+    return upsert(desired, key -> true);
+  }
+
+  /**
+   * Creates or updates the entries of {@code desired} that {@code which} selects and that differ
+   * from what is written, in batches of {@value #BATCH} (a first pass writes 100,000s).
+   */
+  public WriteResult upsert(Map<K, V> desired, Predicate<K> which) {
     refreshIfStale();
-    List<byte[]> k = new ArrayList<>();
-    List<byte[]> v = new ArrayList<>();
+    List<Map.Entry<K, V>> batch = new ArrayList<>();
     int created = 0;
     int updated = 0;
     int noop = 0;
     for (Map.Entry<K, V> e : desired.entrySet()) {
+      if (!which.test(e.getKey())) {
+        continue;
+      }
       V current = written.get(e.getKey());
       if (e.getValue().equals(current)) {
         noop++;
@@ -70,19 +87,35 @@ public final class MapWriter<K, V> {
       } else {
         updated++;
       }
+      batch.add(e);
+      if (batch.size() == BATCH) {
+        write(batch);
+      }
+    }
+    write(batch);
+    return new WriteResult(noop, created, updated, 0);
+  }
+
+  private void write(List<Map.Entry<K, V>> batch) {
+    if (batch.isEmpty()) {
+      return;
+    }
+    List<byte[]> k = new ArrayList<>(batch.size());
+    List<byte[]> v = new ArrayList<>(batch.size());
+    for (Map.Entry<K, V> e : batch) {
       k.add(keys.encode(e.getKey()));
       v.add(values.encode(e.getValue()));
     }
-    if (!k.isEmpty()) {
-      try {
-        backend.upsert(k, v);
-      } catch (RuntimeException ex) {
-        stale = true;
-        throw ex;
-      }
-      written.putAll(desired);
+    try {
+      backend.upsert(k, v);
+    } catch (RuntimeException ex) {
+      stale = true;
+      throw ex;
     }
-    return new WriteResult(noop, created, updated, 0);
+    for (Map.Entry<K, V> e : batch) {
+      written.put(e.getKey(), e.getValue());
+    }
+    batch.clear();
   }
 
   /**

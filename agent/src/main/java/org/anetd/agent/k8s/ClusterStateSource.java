@@ -12,6 +12,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.SharedInformerFactory;
+import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -197,7 +199,9 @@ public final class ClusterStateSource implements AutoCloseable {
 
   private <T extends HasMetadata> Watched<T> watch(Class<T> type) {
     // resync 0: a snapshot is rebuilt only on real changes, never on a timer.
-    return new Watched<>(type, factory.sharedIndexInformerFor(type, 0));
+    SharedIndexInformer<T> informer = factory.sharedIndexInformerFor(type, 0);
+    informer.itemStore(new CompactingStore<>());
+    return new Watched<>(type, informer);
   }
 
   private void wake() {
@@ -277,6 +281,18 @@ public final class ClusterStateSource implements AutoCloseable {
       root = t;
     }
     return ": " + root;
+  }
+
+  /** The informer cache, holding objects as {@link CompactObjects} leaves them. */
+  private static final class CompactingStore<T extends HasMetadata> extends BasicItemStore<T> {
+    CompactingStore() {
+      super(Cache::metaNamespaceKeyFunc);
+    }
+
+    @Override
+    public T put(String key, T obj) {
+      return super.put(key, CompactObjects.compact(obj));
+    }
   }
 
   private static final Comparator<HasMetadata> BY_NAMESPACE_AND_NAME =

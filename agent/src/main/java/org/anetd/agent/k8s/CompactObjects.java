@@ -1,0 +1,156 @@
+package org.anetd.agent.k8s;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeAddress;
+import io.fabric8.kubernetes.api.model.NodeStatus;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodIP;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodStatus;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Drops, as objects enter the informer caches, what no part of the agent reads: managed fields,
+ * the last-applied annotation, pod specs beyond node, host network and container ports, pod and
+ * node status beyond addresses and phase, EndpointSlice targetRefs, hints and zones. Strings that
+ * repeat across thousands of objects (node names, namespaces, protocols) are shared. A cache of
+ * 10,000 EndpointSlices then holds addresses and conditions, not copies of the API's JSON.
+ *
+ * <p>Objects are compacted in place: they are freshly decoded and owned by the informer. What is
+ * kept is listed here so that a reader of a new field knows to keep it: metadata (name, namespace,
+ * uid, resourceVersion, creationTimestamp, labels, annotations but last-applied, ownerReferences),
+ * Pod spec.nodeName, spec.hostNetwork, spec.containers[].name/ports, status.phase, podIP, podIPs,
+ * hostIP; EndpointSlice addressType, ports, endpoints[].addresses/conditions/nodeName; Node
+ * spec, status.addresses; Services, Namespaces and NetworkPolicies whole.
+ */
+public final class CompactObjects {
+  static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+  private CompactObjects() {}
+
+  /** Compacts {@code o} in place by its kind and returns it. */
+  public static <T extends HasMetadata> T compact(T o) {
+    metadata(o.getMetadata());
+    if (o instanceof EndpointSlice s) {
+      endpointSlice(s);
+    } else if (o instanceof Pod p) {
+      pod(p);
+    } else if (o instanceof Node n) {
+      node(n);
+    } else if (o instanceof Service s && s.getSpec() != null) {
+      s.getSpec().setType(shared(s.getSpec().getType()));
+    }
+    return o;
+  }
+
+  private static void metadata(ObjectMeta m) {
+    if (m == null) {
+      return;
+    }
+    m.setManagedFields(null);
+    m.setNamespace(shared(m.getNamespace()));
+    Map<String, String> annotations = m.getAnnotations();
+    if (annotations != null && annotations.containsKey(LAST_APPLIED)) {
+      Map<String, String> kept = new HashMap<>(annotations);
+      kept.remove(LAST_APPLIED);
+      m.setAnnotations(kept);
+    }
+  }
+
+  private static void endpointSlice(EndpointSlice s) {
+    s.setAddressType(shared(s.getAddressType()));
+    if (s.getPorts() != null) {
+      for (EndpointPort port : s.getPorts()) {
+        port.setProtocol(shared(port.getProtocol()));
+        port.setName(shared(port.getName()));
+        port.setAppProtocol(null);
+      }
+    }
+    if (s.getEndpoints() != null) {
+      for (Endpoint e : s.getEndpoints()) {
+        e.setTargetRef(null);
+        e.setHints(null);
+        e.setZone(null);
+        e.setDeprecatedTopology(null);
+        e.setHostname(null);
+        e.setNodeName(shared(e.getNodeName()));
+        e.setAdditionalProperties(Map.of());
+        if (e.getConditions() != null) {
+          e.getConditions().setAdditionalProperties(Map.of());
+        }
+      }
+    }
+  }
+
+  private static void pod(Pod p) {
+    PodSpec spec = p.getSpec();
+    if (spec != null) {
+      PodSpec kept = new PodSpec();
+      kept.setNodeName(shared(spec.getNodeName()));
+      kept.setHostNetwork(spec.getHostNetwork());
+      kept.setContainers(containerPorts(spec.getContainers()));
+      p.setSpec(kept);
+    }
+    PodStatus status = p.getStatus();
+    if (status != null) {
+      PodStatus kept = new PodStatus();
+      kept.setPhase(shared(status.getPhase()));
+      kept.setPodIP(status.getPodIP());
+      kept.setPodIPs(status.getPodIPs() == null ? null
+          : status.getPodIPs().stream().map(ip -> new PodIP(ip.getIp())).toList());
+      kept.setHostIP(status.getHostIP());
+      p.setStatus(kept);
+    }
+  }
+
+  /** Containers by name with their ports: what named targetPorts resolve against. */
+  private static List<Container> containerPorts(List<Container> containers) {
+    if (containers == null) {
+      return null;
+    }
+    List<Container> kept = new ArrayList<>(containers.size());
+    for (Container c : containers) {
+      Container k = new Container();
+      k.setName(c.getName());
+      if (c.getPorts() != null) {
+        List<ContainerPort> ports = new ArrayList<>(c.getPorts().size());
+        for (ContainerPort port : c.getPorts()) {
+          ContainerPort cp = new ContainerPort();
+          cp.setName(port.getName());
+          cp.setContainerPort(port.getContainerPort());
+          cp.setProtocol(shared(port.getProtocol()));
+          ports.add(cp);
+        }
+        k.setPorts(ports);
+      }
+      kept.add(k);
+    }
+    return kept;
+  }
+
+  private static void node(Node n) {
+    NodeStatus status = n.getStatus();
+    if (status != null) {
+      NodeStatus kept = new NodeStatus();
+      List<NodeAddress> addresses = status.getAddresses();
+      kept.setAddresses(addresses);
+      n.setStatus(kept);
+    }
+  }
+
+  /** One instance per distinct value (node names, namespaces, protocols repeat a lot). */
+  private static String shared(String s) {
+    return s == null ? null : s.intern();
+  }
+}
