@@ -85,6 +85,9 @@ public final class CompactObjects {
         e.setDeprecatedTopology(null);
         e.setHostname(null);
         e.setNodeName(shared(e.getNodeName()));
+        if (e.getAddresses() != null) {
+          e.setAddresses(List.copyOf(e.getAddresses())); // a decoder's list has room for ten
+        }
         e.setAdditionalProperties(Map.of());
         if (e.getConditions() != null) {
           e.getConditions().setAdditionalProperties(Map.of());

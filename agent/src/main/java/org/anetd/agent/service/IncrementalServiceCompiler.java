@@ -77,6 +77,7 @@ public final class IncrementalServiceCompiler {
   private String nodeName;
   private List<Ipv4> nodeIps;
   private ServiceCompilerConfig config;
+  private final SourceIndex index = new SourceIndex();
   private final Map<ServiceKey, Sources> sources = new HashMap<>();
   private final Map<ServiceKey, Planned> planned = new HashMap<>();
 
@@ -105,9 +106,9 @@ public final class IncrementalServiceCompiler {
   /** Per needed backend: how many admitted Services list it ready, and terminating only. */
   private final Map<BackendAddress, int[]> backendRefs = new HashMap<>();
   private final Map<FrontendAddress, Integer> frontendRefs = new HashMap<>();
-  private final Map<Lb4Key, Lb4Service> desiredServices = new HashMap<>();
-  private final Map<Long, Lb4Backend> desiredBackends = new HashMap<>();
-  private final Map<Integer, Lb4ReverseNat> desiredRevNat = new HashMap<>();
+  // The desired maps are the union of the rendered Services (no second copy is kept).
+  private int serviceEntries;
+  private int revNatEntries;
   private final SortedMap<Integer, HealthCheck> healthChecks = new TreeMap<>();
 
   /** @param adopted the ids the maps hold now ({@link ServiceIds#recover}), kept for their keys */
@@ -128,23 +129,22 @@ public final class IncrementalServiceCompiler {
     this.nodeName = state.nodeName();
 
     // 1. Plan again what changed.
-    List<Problem> unkeyedProblems = new ArrayList<>();
-    Map<ServiceKey, Sources> now = sourcesOf(state, unkeyedProblems);
+    Set<ServiceKey> candidates = index.update(state.services(), state.endpointSlices());
+    if (replanAll || candidates == null) {
+      candidates = new HashSet<>(index.keys());
+      candidates.addAll(sources.keySet());
+    }
     Set<ServiceKey> touchedKeys = new HashSet<>();
     Set<FrontendAddress> touchedAddresses = new HashSet<>();
     Set<Integer> touchedHealthChecks = new HashSet<>();
-    Set<ServiceKey> gone = new HashSet<>(sources.keySet());
-    gone.removeAll(now.keySet());
-    for (ServiceKey key : gone) {
-      replan(key, null, touchedAddresses, touchedHealthChecks);
-      touchedKeys.add(key);
-    }
-    now.forEach((key, objects) -> {
-      if (replanAll || !objects.sameObjects(sources.get(key))) {
+    for (ServiceKey key : candidates) {
+      Sources objects = index.sourcesOf(key);
+      if (objects == null ? sources.containsKey(key)
+          : replanAll || !objects.sameObjects(sources.get(key))) {
         replan(key, objects, touchedAddresses, touchedHealthChecks);
         touchedKeys.add(key);
       }
-    });
+    }
 
     // 2. Admission.
     Predicate<FrontendAddress> programmed = f -> revNatIds.idOf(f) != null;
@@ -172,7 +172,7 @@ public final class IncrementalServiceCompiler {
         render(key, plan, out);
       }
     }
-    return new Pass(out.changes(), problems(nodeProblems, unkeyedProblems),
+    return new Pass(out.changes(), problems(nodeProblems, index.invalidServices()),
         Collections.unmodifiableSortedMap(new TreeMap<>(healthChecks)), totals());
   }
 
@@ -187,16 +187,31 @@ public final class IncrementalServiceCompiler {
     // Nothing to undo: the desired state stays as compiled and the caller rewrites it whole.
   }
 
+  /** lb4_services as desired now: a new map (for a whole write or a check, not every pass). */
   public Map<Lb4Key, Lb4Service> desiredServices() {
-    return Collections.unmodifiableMap(desiredServices);
+    Map<Lb4Key, Lb4Service> out = new HashMap<>(serviceEntries * 4 / 3 + 1);
+    rendered.values().forEach(r -> out.putAll(r.entries()));
+    return out;
   }
 
+  /** lb4_backends as desired now (a new map). */
   public Map<Long, Lb4Backend> desiredBackends() {
-    return Collections.unmodifiableMap(desiredBackends);
+    Map<Long, Lb4Backend> out = new HashMap<>(backendRefs.size() * 4 / 3 + 1);
+    backendRefs.forEach((b, refs) -> out.put(backendIds.idOf(b), backendEntry(b, refs)));
+    return out;
   }
 
+  /** lb4_reverse_nat as desired now (a new map). */
   public Map<Integer, Lb4ReverseNat> desiredRevNat() {
-    return Collections.unmodifiableMap(desiredRevNat);
+    Map<Integer, Lb4ReverseNat> out = new HashMap<>();
+    rendered.values().forEach(r -> out.putAll(r.revNat()));
+    return out;
+  }
+
+  /** A backend's entry carries its state: ACTIVE while any admitted Service lists it ready. */
+  private static Lb4Backend backendEntry(BackendAddress b, int[] refs) {
+    return new Lb4Backend(b.address(), b.port(), b.protocol(),
+        refs[0] > 0 ? Lb4Backend.STATE_ACTIVE : Lb4Backend.STATE_TERMINATING);
   }
 
   /** The current allocation, as {@link ServiceCompiler#compile} takes it. A copy: not for passes. */
@@ -212,40 +227,143 @@ public final class IncrementalServiceCompiler {
         new TreeMap<>(DesiredServices.SERVICE_ORDER);
     rendered.values().forEach(r -> frontends.put(r.service(), r.frontends()));
     SortedMap<Lb4Key, Lb4Service> services = new TreeMap<>(DesiredServices.KEY_ORDER);
-    services.putAll(desiredServices);
-    return new DesiredServices(services, new TreeMap<>(desiredBackends),
-        new TreeMap<>(desiredRevNat), ids(), healthChecks, frontends, problems);
+    services.putAll(desiredServices());
+    return new DesiredServices(services, new TreeMap<>(desiredBackends()),
+        new TreeMap<>(desiredRevNat()), ids(), healthChecks, frontends, problems);
   }
 
   public Totals totals() {
-    return new Totals(rendered.size(), desiredServices.size(), desiredBackends.size(),
-        desiredRevNat.size());
+    return new Totals(rendered.size(), serviceEntries, backendRefs.size(), revNatEntries);
   }
 
   // ---- 1. sources and plans ----
 
-  /** Each Service and its slices by Service key; slices of missing Services are kept too. */
-  private static Map<ServiceKey, Sources> sourcesOf(ClusterState state, List<Problem> unkeyed) {
-    Map<ServiceKey, List<EndpointSlice>> slices = new HashMap<>();
-    for (EndpointSlice slice : state.endpointSlices()) {
-      EndpointIndex.serviceOf(slice)
-          .ifPresent(key -> slices.computeIfAbsent(key, k -> new ArrayList<>(1)).add(slice));
-    }
-    Map<ServiceKey, Service> services = new HashMap<>();
-    for (Service service : state.services()) {
-      Optional<Problem> invalid = ServiceChecks.checkObject(service);
-      if (invalid.isPresent()) {
-        unkeyed.add(invalid.get()); // no key to remember it by; checked again every pass
-        continue;
+  /**
+   * Services and EndpointSlices by Service key, carried from snapshot to snapshot. Unchanged kinds
+   * keep their list object, and a changed list mostly holds the same objects at the same places
+   * (sorted by namespace and name), so a pass finds what changed by comparing references in one
+   * walk; when objects were added or removed it compares every key instead.
+   */
+  private static final class SourceIndex {
+    private List<Service> services = List.of();
+    private List<EndpointSlice> slices = List.of();
+    private final Map<ServiceKey, Service> serviceByKey = new HashMap<>();
+    private final Map<ServiceKey, List<EndpointSlice>> slicesByKey = new HashMap<>();
+    private List<Problem> invalidServices = List.of();
+
+    /** Takes the snapshot's lists; returns the keys whose objects changed, null for "any". */
+    Set<ServiceKey> update(List<Service> newServices, List<EndpointSlice> newSlices) {
+      Set<ServiceKey> changed = new HashSet<>();
+      boolean aligned = true;
+      if (newServices != services) {
+        aligned = replaceInPlace(services, newServices, changed, this::moveService);
+        if (!aligned) {
+          serviceByKey.clear();
+          newServices.forEach(s -> keyOf(s).ifPresent(k -> serviceByKey.put(k, s)));
+        }
+        invalidServices = newServices.stream().map(ServiceChecks::checkObject)
+            .flatMap(Optional::stream).toList();
+        services = newServices;
       }
-      services.put(new ServiceKey(service.getMetadata().getNamespace(),
-          service.getMetadata().getName()), service);
+      if (newSlices != slices) {
+        boolean slicesAligned = replaceInPlace(slices, newSlices, changed, this::moveSlice);
+        if (!slicesAligned) {
+          slicesByKey.clear();
+          newSlices.forEach(s -> EndpointIndex.serviceOf(s).ifPresent(
+              k -> slicesByKey.computeIfAbsent(k, x -> new ArrayList<>(1)).add(s)));
+        }
+        aligned &= slicesAligned;
+        slices = newSlices;
+      }
+      return aligned ? changed : null;
     }
-    Map<ServiceKey, Sources> out = new HashMap<>();
-    services.forEach((key, service) ->
-        out.put(key, new Sources(service, slices.getOrDefault(key, List.of()))));
-    slices.forEach((key, list) -> out.putIfAbsent(key, new Sources(null, list)));
-    return out;
+
+    Set<ServiceKey> keys() {
+      Set<ServiceKey> keys = new HashSet<>(serviceByKey.keySet());
+      keys.addAll(slicesByKey.keySet());
+      return keys;
+    }
+
+    /** The objects of one key as they are now (a copy), null when it has none. */
+    Sources sourcesOf(ServiceKey key) {
+      Service service = serviceByKey.get(key);
+      List<EndpointSlice> list = slicesByKey.get(key);
+      if (service == null && list == null) {
+        return null;
+      }
+      return new Sources(service, list == null ? List.of() : List.copyOf(list));
+    }
+
+    List<Problem> invalidServices() {
+      return invalidServices;
+    }
+
+    /**
+     * Walks two lists of the same length side by side; every position holding another object of
+     * the same namespace and name is moved with {@code move}. False (nothing moved) when the
+     * lists differ in length or names: objects came or went.
+     */
+    private static <T extends io.fabric8.kubernetes.api.model.HasMetadata> boolean replaceInPlace(
+        List<T> before, List<T> after, Set<ServiceKey> changed, Mover<T> move) {
+      if (before.size() != after.size()) {
+        return false;
+      }
+      List<Integer> moved = new ArrayList<>();
+      for (int i = 0; i < after.size(); i++) {
+        T a = before.get(i);
+        T b = after.get(i);
+        if (a == b) {
+          continue;
+        }
+        if (!Objects.equals(a.getMetadata().getNamespace(), b.getMetadata().getNamespace())
+            || !Objects.equals(a.getMetadata().getName(), b.getMetadata().getName())) {
+          return false;
+        }
+        moved.add(i);
+      }
+      for (int i : moved) {
+        move.move(before.get(i), after.get(i), changed);
+      }
+      return true;
+    }
+
+    private interface Mover<T> {
+      void move(T before, T after, Set<ServiceKey> changed);
+    }
+
+    private void moveService(Service before, Service after, Set<ServiceKey> changed) {
+      keyOf(before).ifPresent(k -> {
+        serviceByKey.remove(k, before);
+        changed.add(k);
+      });
+      keyOf(after).ifPresent(k -> {
+        serviceByKey.put(k, after);
+        changed.add(k);
+      });
+    }
+
+    private void moveSlice(EndpointSlice before, EndpointSlice after, Set<ServiceKey> changed) {
+      EndpointIndex.serviceOf(before).ifPresent(k -> {
+        List<EndpointSlice> list = slicesByKey.get(k);
+        if (list != null) {
+          list.removeIf(s -> s == before);
+          if (list.isEmpty()) {
+            slicesByKey.remove(k);
+          }
+        }
+        changed.add(k);
+      });
+      EndpointIndex.serviceOf(after).ifPresent(k -> {
+        slicesByKey.computeIfAbsent(k, x -> new ArrayList<>(1)).add(after);
+        changed.add(k);
+      });
+    }
+
+    private static Optional<ServiceKey> keyOf(Service service) {
+      return ServiceChecks.checkObject(service).isPresent() ? Optional.empty()
+          : Optional.of(new ServiceKey(service.getMetadata().getNamespace(),
+              service.getMetadata().getName()));
+    }
   }
 
   private void replan(ServiceKey key, Sources objects, Set<FrontendAddress> touchedAddresses,
@@ -457,7 +575,7 @@ public final class IncrementalServiceCompiler {
     for (BackendAddress b : out.touchedBackends) {
       Long id = backendIds.idOf(b);
       if (!backendRefs.containsKey(b)) {
-        if (id != null && desiredBackends.remove(id) != null) {
+        if (id != null) {
           out.backendDeletes.add(id);
         }
         backendIds.release(b);
@@ -491,15 +609,10 @@ public final class IncrementalServiceCompiler {
     Collections.sort(newFrontends);
     backendIds.allocate(newBackends);
     revNatIds.allocate(newFrontends);
-    // A backend's entry carries its state: ACTIVE while any admitted Service lists it ready.
     for (BackendAddress b : out.touchedBackends) {
       int[] refs = backendRefs.get(b);
       if (refs != null) {
-        long id = backendIds.idOf(b);
-        Lb4Backend entry = new Lb4Backend(b.address(), b.port(), b.protocol(),
-            refs[0] > 0 ? Lb4Backend.STATE_ACTIVE : Lb4Backend.STATE_TERMINATING);
-        desiredBackends.put(id, entry);
-        out.backendUpserts.put(id, entry);
+        out.backendUpserts.put(backendIds.idOf(b), backendEntry(b, refs));
       }
     }
   }
@@ -526,13 +639,13 @@ public final class IncrementalServiceCompiler {
     if (before == null) {
       return;
     }
+    serviceEntries -= before.entries().size();
+    revNatEntries -= before.revNat().size();
     for (Lb4Key k : before.entries().keySet()) {
-      desiredServices.remove(k);
       out.serviceDeletes.add(k);
       out.serviceUpserts.remove(k);
     }
     for (Integer id : before.revNat().keySet()) {
-      desiredRevNat.remove(id);
       out.revNatDeletes.add(id);
       out.revNatUpserts.remove(id);
     }
@@ -543,13 +656,13 @@ public final class IncrementalServiceCompiler {
     RenderedService r = ServiceCompiler.render(plan, f -> revNatIds.idOf(f).intValue(),
         b -> backendIds.idOf(b));
     rendered.put(key, r);
+    serviceEntries += r.entries().size();
+    revNatEntries += r.revNat().size();
     r.entries().forEach((k, v) -> {
-      desiredServices.put(k, v);
       out.serviceUpserts.put(k, v);
       out.serviceDeletes.remove(k);
     });
     r.revNat().forEach((id, v) -> {
-      desiredRevNat.put(id, v);
       out.revNatUpserts.put(id, v);
       out.revNatDeletes.remove(id);
     });

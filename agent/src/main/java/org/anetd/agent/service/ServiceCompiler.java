@@ -575,7 +575,9 @@ public final class ServiceCompiler {
       programmed.add(new ProgrammedFrontend(
           view.kind(), address, view.scope(), flags, slots.size(), revNatId));
     }
-    return new RenderedService(plan.service(), entries, revNat, List.copyOf(programmed), plan.healthCheckNodePort().map(
+    // Immutable copies are arrays, not node per entry: every Service keeps its rendering.
+    return new RenderedService(plan.service(), Map.copyOf(entries), Map.copyOf(revNat),
+        List.copyOf(programmed), plan.healthCheckNodePort().map(
             port -> Map.entry(port, new HealthCheck(plan.service(), plan.localEndpoints()))));
   }
 

@@ -39,6 +39,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class IncrementalServiceCompilerTest {
   private static final int SERVICES = 14;
+  private static final java.util.Comparator<io.fabric8.kubernetes.api.model.HasMetadata> BY_NAME =
+      java.util.Comparator.comparing(
+          (io.fabric8.kubernetes.api.model.HasMetadata o) -> o.getMetadata().getNamespace())
+          .thenComparing(o -> o.getMetadata().getName());
 
   @ParameterizedTest(name = "seed {0}")
   @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
@@ -156,6 +160,8 @@ class IncrementalServiceCompilerTest {
     private final Map<Integer, Service> services = new HashMap<>();
     private final Map<Integer, List<EndpointSlice>> slices = new HashMap<>();
     private List<EndpointSlice> orphans = List.of();
+    private List<Service> lastServices = List.of();
+    private List<EndpointSlice> lastSlices = List.of();
     private Node node = node(THIS_NODE, address("InternalIP", "192.168.0.1"));
     private int lbMapMax = 65536;
 
@@ -198,12 +204,36 @@ class IncrementalServiceCompilerTest {
           .toList());
     }
 
+    /**
+     * The snapshot as ClusterStateSource builds it: lists sorted by namespace and name, and the
+     * same list object for a kind that did not change.
+     */
     ClusterState state(long version) {
       List<Service> all = new ArrayList<>(services.values());
+      all.sort(BY_NAME);
       List<EndpointSlice> allSlices = new ArrayList<>(orphans);
       slices.values().forEach(allSlices::addAll);
-      return new ClusterState(version, THIS_NODE, all, allSlices, List.of(), List.of(), List.of(),
-          List.of(node));
+      allSlices.sort(BY_NAME);
+      if (!sameObjects(all, lastServices)) {
+        lastServices = List.copyOf(all);
+      }
+      if (!sameObjects(allSlices, lastSlices)) {
+        lastSlices = List.copyOf(allSlices);
+      }
+      return new ClusterState(version, THIS_NODE, lastServices, lastSlices, List.of(), List.of(),
+          List.of(), List.of(node));
+    }
+
+    private static boolean sameObjects(List<?> a, List<?> b) {
+      if (a.size() != b.size()) {
+        return false;
+      }
+      for (int i = 0; i < a.size(); i++) {
+        if (a.get(i) != b.get(i)) {
+          return false;
+        }
+      }
+      return true;
     }
 
     ServiceCompilerConfig config() {
