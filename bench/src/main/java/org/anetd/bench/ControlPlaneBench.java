@@ -60,10 +60,11 @@ public final class ControlPlaneBench {
     int services = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
     int perService = args.length > 3 ? Integer.parseInt(args[3]) : 10;
     int samples = args.length > 4 ? Integer.parseInt(args[4]) : 200;
-    String javaOpts = System.getenv().getOrDefault("ANETD_AGENT_JAVA_OPTS",
-        "-XX:+UseSerialGC -Xms64m -Xmx192m -XX:MaxMetaspaceSize=96m -Xss512k"
-            + " -XX:ReservedCodeCacheSize=48m -XX:+ExitOnOutOfMemoryError");
-
+    // The agent runs through bin/anetd, with the JVM options and environment it ships with;
+    // ANETD_AGENT_JAVA_OPTS replaces the options (JAVA_OPTS of the launcher).
+    String javaOpts = System.getenv("ANETD_AGENT_JAVA_OPTS");
+    Path launcher = agentJar.toAbsolutePath().getParent().getParent().getParent()
+        .resolve("bin/anetd");
     java.util.logging.LogManager.getLogManager().reset(); // the mock server logs every request
     KubernetesMockServer api = new KubernetesMockServer(new Context(), new MockWebServer(),
         new HashMap<>(), new KubernetesCrudDispatcher(), false);
@@ -86,14 +87,17 @@ public final class ControlPlaneBench {
       Files.writeString(config.resolve("prometheus-serve-addr"), "");
       Files.writeString(config.resolve("health-serve-addr"), "127.0.0.1:" + freePort());
 
-      List<String> cmd = new ArrayList<>(List.of("java"));
-      cmd.addAll(Arrays.asList(javaOpts.split(" ")));
-      cmd.addAll(List.of("-jar", agentJar.toString(), "agent", "--node-name", NODE,
-          "--kubeconfig", kubeconfig.toString(), "--config-dir", config.toString(),
+      List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "agent", "--node-name",
+          NODE, "--kubeconfig", kubeconfig.toString(), "--config-dir", config.toString(),
           "--state-dir", work.resolve("state").toString()));
+      ProcessBuilder agentProcess = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(work.resolve("agent.log").toFile());
+      agentProcess.environment().put("ANETD_JAR", agentJar.toString());
+      if (javaOpts != null) {
+        agentProcess.environment().put("JAVA_OPTS", javaOpts);
+      }
       long start = System.nanoTime();
-      agent = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(work.resolve("agent.log").toFile()).start();
+      agent = agentProcess.start();
       Lb4Key last = master(services - 1);
       BpfMap servicesMap = awaitPinned(pins.resolve(Datapath.LB4_SERVICES), agent);
       while (servicesMap.lookup(Lb4KeyCodec.INSTANCE.encode(last)).isEmpty()) {
@@ -112,7 +116,7 @@ public final class ControlPlaneBench {
       String heapAfterChurn = heap(agent.pid());
 
       write(results, services, perService, populateSeconds, syncSeconds, rssAfterSync,
-          heapAfterSync, rssAfterChurn, heapAfterChurn, latency, javaOpts);
+          heapAfterSync, rssAfterChurn, heapAfterChurn, latency, jvm(agent.pid()));
     } finally {
       if (agent != null) {
         agent.destroy();
@@ -299,6 +303,18 @@ public final class ControlPlaneBench {
     Files.delete(dir);
   }
 
+  /** The JVM options and malloc setting the agent process really runs with. */
+  private static String jvm(long pid) throws IOException {
+    String options = ProcessHandle.of(pid).flatMap(p -> p.info().arguments())
+        .map(args -> String.join(" ", java.util.Arrays.stream(args)
+            .takeWhile(a -> !a.equals("-jar")).toList()))
+        .orElse("?");
+    String arenas = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/environ")))
+        .lines().flatMap(l -> java.util.Arrays.stream(l.split("\0")))
+        .filter(e -> e.startsWith("MALLOC_ARENA_MAX=")).findFirst().orElse("MALLOC_ARENA_MAX unset");
+    return "JVM options `" + options + "`, " + arenas;
+  }
+
   private static void write(Path results, int services, int perService, double populate,
       double sync, long rssSync, String heapSync, long rssChurn, String heapChurn, Latency l,
       String javaOpts) throws IOException {
@@ -306,8 +322,10 @@ public final class ControlPlaneBench {
     String md = String.format(Locale.ROOT, """
         # Control plane: %,d Services x %d endpoints (%,d endpoints)
 
-        The agent runs as its own process (JVM options `%s`) against fabric8's CRUD mock API
-        server in the benchmark's JVM; the maps are real pinned BPF maps.
+        The agent runs as its own process, started by `bin/anetd agent` (%s) against
+        fabric8's CRUD mock API server in the benchmark's JVM; the maps are real pinned BPF maps.
+        A background thread updates other Services' slices while each sample changes one
+        endpoint of a probe Service and times until its master entry shows the new count.
 
         | measure | value | goal |
         |---|---|---|
