@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.PodIP;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -48,10 +49,28 @@ public final class CompactObjects {
       pod(p);
     } else if (o instanceof Node n) {
       node(n);
-    } else if (o instanceof Service s && s.getSpec() != null) {
-      s.getSpec().setType(shared(s.getSpec().getType()));
+    } else if (o instanceof Service s) {
+      service(s);
     }
     return o;
+  }
+
+  /**
+   * Services are kept whole but for the unknown-field maps every decoded model object carries
+   * (empty in practice, yet an object each).
+   */
+  private static void service(Service s) {
+    s.setAdditionalProperties(Map.of());
+    if (s.getSpec() != null) {
+      s.getSpec().setType(shared(s.getSpec().getType()));
+      s.getSpec().setAdditionalProperties(Map.of());
+      if (s.getSpec().getPorts() != null) {
+        for (ServicePort port : s.getSpec().getPorts()) {
+          port.setProtocol(shared(port.getProtocol()));
+          port.setAdditionalProperties(Map.of());
+        }
+      }
+    }
   }
 
   private static void metadata(ObjectMeta m) {
@@ -59,6 +78,7 @@ public final class CompactObjects {
       return;
     }
     m.setManagedFields(null);
+    m.setAdditionalProperties(Map.of());
     m.setNamespace(shared(m.getNamespace()));
     Map<String, String> annotations = m.getAnnotations();
     if (annotations != null && annotations.containsKey(LAST_APPLIED)) {
@@ -70,11 +90,13 @@ public final class CompactObjects {
 
   private static void endpointSlice(EndpointSlice s) {
     s.setAddressType(shared(s.getAddressType()));
+    s.setAdditionalProperties(Map.of());
     if (s.getPorts() != null) {
       for (EndpointPort port : s.getPorts()) {
         port.setProtocol(shared(port.getProtocol()));
         port.setName(shared(port.getName()));
         port.setAppProtocol(null);
+        port.setAdditionalProperties(Map.of());
       }
     }
     if (s.getEndpoints() != null) {

@@ -1,5 +1,6 @@
 package org.anetd.agent.service;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.util.ArrayList;
@@ -57,16 +58,33 @@ public final class IncrementalServiceCompiler {
 
   /** The objects one Service is compiled from; compared by identity. */
   private record Sources(Service service, List<EndpointSlice> slices) {
-    boolean sameObjects(Sources o) {
-      if (o == null || service != o.service || slices.size() != o.slices.size()) {
+    /**
+     * The same objects, or the same versions of them: a relist after a watch reconnects decodes
+     * new copies of unchanged objects, which must not cost a pass over every Service.
+     */
+    boolean sameVersions(Sources o) {
+      if (o == null || !sameVersion(service, o.service) || slices.size() != o.slices.size()) {
         return false;
       }
       for (int i = 0; i < slices.size(); i++) {
-        if (slices.get(i) != o.slices.get(i)) {
+        if (!sameVersion(slices.get(i), o.slices.get(i))) {
           return false;
         }
       }
       return true;
+    }
+
+    private static boolean sameVersion(HasMetadata a, HasMetadata b) {
+      if (a == b) {
+        return true;
+      }
+      if (a == null || b == null || a.getMetadata() == null || b.getMetadata() == null) {
+        return false;
+      }
+      String version = a.getMetadata().getResourceVersion();
+      return version != null && version.equals(b.getMetadata().getResourceVersion())
+          && Objects.equals(a.getMetadata().getUid(), b.getMetadata().getUid())
+          && Objects.equals(a.getMetadata().getName(), b.getMetadata().getName());
     }
   }
 
@@ -140,9 +158,11 @@ public final class IncrementalServiceCompiler {
     for (ServiceKey key : candidates) {
       Sources objects = index.sourcesOf(key);
       if (objects == null ? sources.containsKey(key)
-          : replanAll || !objects.sameObjects(sources.get(key))) {
+          : replanAll || !objects.sameVersions(sources.get(key))) {
         replan(key, objects, touchedAddresses, touchedHealthChecks);
         touchedKeys.add(key);
+      } else if (objects != null) {
+        sources.put(key, objects); // the informer's copies: let the ones it dropped go
       }
     }
 
@@ -381,6 +401,9 @@ public final class IncrementalServiceCompiler {
     EndpointIndex endpoints = EndpointIndex.of(objects.slices(), nodeName, problems);
     Optional<ServicePlan> plan = objects.service() == null ? Optional.empty()
         : ServiceCompiler.plan(objects.service(), nodeIps, endpoints, config, problems);
+    if (before != null && before.plan().equals(plan)) {
+      plan = before.plan(); // one copy: the admitted and rendered state refer to this one
+    }
     planned.put(key, new Planned(plan, List.copyOf(problems)));
     plan.ifPresent(p -> addDemand(key, p, touchedAddresses, touchedHealthChecks));
   }
