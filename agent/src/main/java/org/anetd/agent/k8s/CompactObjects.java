@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.ServiceSpec;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -62,8 +63,15 @@ public final class CompactObjects {
   private static void service(Service s) {
     s.setAdditionalProperties(Map.of());
     if (s.getSpec() != null) {
-      s.getSpec().setType(shared(s.getSpec().getType()));
-      s.getSpec().setAdditionalProperties(Map.of());
+      ServiceSpec spec = s.getSpec();
+      spec.setType(shared(spec.getType()));
+      spec.setAdditionalProperties(Map.of());
+      spec.setExternalIPs(orShared(spec.getExternalIPs()));
+      spec.setIpFamilies(orShared(spec.getIpFamilies()));
+      spec.setLoadBalancerSourceRanges(orShared(spec.getLoadBalancerSourceRanges()));
+      if (spec.getSelector() != null && spec.getSelector().isEmpty()) {
+        spec.setSelector(Map.of());
+      }
       if (s.getSpec().getPorts() != null) {
         for (ServicePort port : s.getSpec().getPorts()) {
           port.setProtocol(shared(port.getProtocol()));
@@ -77,8 +85,13 @@ public final class CompactObjects {
     if (m == null) {
       return;
     }
-    m.setManagedFields(null);
+    m.setManagedFields(List.of());
     m.setAdditionalProperties(Map.of());
+    m.setFinalizers(orShared(m.getFinalizers()));
+    m.setOwnerReferences(orShared(m.getOwnerReferences()));
+    if (m.getLabels() != null && m.getLabels().isEmpty()) {
+      m.setLabels(Map.of());
+    }
     m.setNamespace(shared(m.getNamespace()));
     Map<String, String> annotations = m.getAnnotations();
     if (annotations != null && annotations.containsKey(LAST_APPLIED)) {
@@ -172,6 +185,11 @@ public final class CompactObjects {
       kept.setAddresses(addresses);
       n.setStatus(kept);
     }
+  }
+
+  /** Empty lists as the one shared empty list (a decoder allocates one per absent field). */
+  private static <T> List<T> orShared(List<T> list) {
+    return list != null && list.isEmpty() ? List.of() : list;
   }
 
   /** One instance per distinct value (node names, namespaces, protocols repeat a lot). */

@@ -121,9 +121,8 @@ public final class IncrementalServiceCompiler {
   private final IdPool<BackendAddress> backendIds;
   private final IdPool<FrontendAddress> revNatIds;
   private boolean sweepIds = true;
-  /** Per needed backend: how many admitted Services list it ready, and terminating only. */
-  private final Map<BackendAddress, int[]> backendRefs = new HashMap<>();
-  private final Map<FrontendAddress, Integer> frontendRefs = new HashMap<>();
+  // Slot counts: backends, how many admitted Services list it ready (primary) and terminating
+  // only (secondary); frontends, how many admitted Services have it (primary).
   // The desired maps are the union of the rendered Services (no second copy is kept).
   private int serviceEntries;
   private int revNatEntries;
@@ -216,8 +215,8 @@ public final class IncrementalServiceCompiler {
 
   /** lb4_backends as desired now (a new map). */
   public Map<Long, Lb4Backend> desiredBackends() {
-    Map<Long, Lb4Backend> out = new HashMap<>(backendRefs.size() * 4 / 3 + 1);
-    backendRefs.forEach((b, refs) -> out.put(backendIds.idOf(b), backendEntry(b, refs)));
+    Map<Long, Lb4Backend> out = new HashMap<>(backendIds.slots().size() * 4 / 3 + 1);
+    backendIds.slots().forEach((b, slot) -> out.put(backendIds.idOf(b), backendEntry(b, slot)));
     return out;
   }
 
@@ -229,9 +228,9 @@ public final class IncrementalServiceCompiler {
   }
 
   /** A backend's entry carries its state: ACTIVE while any admitted Service lists it ready. */
-  private static Lb4Backend backendEntry(BackendAddress b, int[] refs) {
+  private static Lb4Backend backendEntry(BackendAddress b, IdPool.Slot slot) {
     return new Lb4Backend(b.address(), b.port(), b.protocol(),
-        refs[0] > 0 ? Lb4Backend.STATE_ACTIVE : Lb4Backend.STATE_TERMINATING);
+        slot.primary > 0 ? Lb4Backend.STATE_ACTIVE : Lb4Backend.STATE_TERMINATING);
   }
 
   /** The current allocation, as {@link ServiceCompiler#compile} takes it. A copy: not for passes. */
@@ -253,7 +252,7 @@ public final class IncrementalServiceCompiler {
   }
 
   public Totals totals() {
-    return new Totals(rendered.size(), serviceEntries, backendRefs.size(), revNatEntries);
+    return new Totals(rendered.size(), serviceEntries, backendIds.slots().size(), revNatEntries);
   }
 
   // ---- 1. sources and plans ----
@@ -596,19 +595,21 @@ public final class IncrementalServiceCompiler {
     }
     List<BackendAddress> newBackends = new ArrayList<>();
     for (BackendAddress b : out.touchedBackends) {
-      Long id = backendIds.idOf(b);
-      if (!backendRefs.containsKey(b)) {
+      IdPool.Slot slot = backendIds.slot(b);
+      if (slot == null || slot.unused()) {
+        Long id = backendIds.idOf(b);
         if (id != null) {
           out.backendDeletes.add(id);
         }
         backendIds.release(b);
-      } else if (id == null) {
+      } else if (backendIds.idOf(b) == null) {
         newBackends.add(b);
       }
     }
     List<FrontendAddress> newFrontends = new ArrayList<>();
     for (FrontendAddress f : out.touchedFrontends) {
-      if (!frontendRefs.containsKey(f)) {
+      IdPool.Slot slot = revNatIds.slot(f);
+      if (slot == null || slot.unused()) {
         revNatIds.release(f);
       } else if (revNatIds.idOf(f) == null) {
         newFrontends.add(f);
@@ -616,16 +617,8 @@ public final class IncrementalServiceCompiler {
     }
     if (sweepIds) {
       // Ids adopted from the maps for things nothing wants any more.
-      for (BackendAddress b : List.copyOf(backendIds.view().keySet())) {
-        if (!backendRefs.containsKey(b)) {
-          backendIds.release(b);
-        }
-      }
-      for (FrontendAddress f : List.copyOf(revNatIds.view().keySet())) {
-        if (!frontendRefs.containsKey(f)) {
-          revNatIds.release(f);
-        }
-      }
+      sweep(backendIds);
+      sweep(revNatIds);
       sweepIds = false;
     }
     Collections.sort(newBackends);
@@ -633,24 +626,31 @@ public final class IncrementalServiceCompiler {
     backendIds.allocate(newBackends);
     revNatIds.allocate(newFrontends);
     for (BackendAddress b : out.touchedBackends) {
-      int[] refs = backendRefs.get(b);
-      if (refs != null) {
-        out.backendUpserts.put(backendIds.idOf(b), backendEntry(b, refs));
+      IdPool.Slot slot = backendIds.slot(b);
+      if (slot != null) {
+        out.backendUpserts.put(backendIds.idOf(b), backendEntry(b, slot));
       }
     }
   }
 
+  private static <K extends Comparable<K>> void sweep(IdPool<K> pool) {
+    List<K> unused = pool.slots().entrySet().stream().filter(e -> e.getValue().unused())
+        .map(Map.Entry::getKey).toList();
+    unused.forEach(pool::release);
+  }
+
   private void reference(ServicePlan plan, int delta, ChangeSet out) {
     plan.backendStates().forEach((backend, state) -> {
-      int[] refs = backendRefs.computeIfAbsent(backend, b -> new int[2]);
-      refs[state == Lb4Backend.STATE_ACTIVE ? 0 : 1] += delta;
-      if (refs[0] == 0 && refs[1] == 0) {
-        backendRefs.remove(backend);
+      IdPool.Slot slot = backendIds.use(backend);
+      if (state == Lb4Backend.STATE_ACTIVE) {
+        slot.primary += delta;
+      } else {
+        slot.secondary += delta;
       }
       out.touchedBackends.add(backend);
     });
     for (FrontendAddress f : plan.frontendAddresses()) {
-      frontendRefs.merge(f, delta, (a, b) -> a + b == 0 ? null : a + b);
+      revNatIds.use(f).primary += delta;
       out.touchedFrontends.add(f);
     }
   }
