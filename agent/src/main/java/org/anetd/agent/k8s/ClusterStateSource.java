@@ -43,8 +43,11 @@ import org.slf4j.LoggerFactory;
  * {@link #latest()} keeps returning the last snapshot so the datapath keeps its last state.
  */
 public final class ClusterStateSource implements AutoCloseable {
-  /** Long enough to coalesce a burst (a rollout, a namespace deletion), short next to a pass. */
-  public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(20);
+  /**
+   * Long enough to coalesce a burst (a rollout, a namespace deletion) into one snapshot, short
+   * next to the change-to-datapath goal (a pass itself takes a few ms).
+   */
+  public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(10);
 
   private static final Logger log = LoggerFactory.getLogger(ClusterStateSource.class);
   /** Upper bound on a builder park: a missed wake-up costs at most this much latency. */
