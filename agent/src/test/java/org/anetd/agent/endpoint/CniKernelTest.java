@@ -17,6 +17,8 @@ import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4KeyCodec;
 import org.anetd.agent.datapath.Ipcache4ValueCodec;
 import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.LxcWriter;
+import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.testing.EbpfObjects;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
@@ -64,7 +66,8 @@ class CniKernelTest {
     lxc.pinMapsUnder(lab.bpffsDir("cni")).load();
     BpfEndpointDatapath datapath = new BpfEndpointDatapath(lxc.program("from_container"),
         lxc.program("to_container"), node.path(),
-        new DirectIpcachePublisher(lxc.map("anetd_ipcache4"), Ipv4.parse("198.18.255.1")));
+        new DirectIpcachePublisher(lxc.map("anetd_ipcache4"), Ipv4.parse("198.18.255.1")),
+        new LxcWriter(MapBackend.of(lxc.map("anetd_lxc"))));
     IpamStore ipam = new IpamStore(state.resolve("ipam"), PodCidr.parse(POD_CIDR),
         Clock.systemUTC());
     EndpointManager manager = new EndpointManager(node.path(), ipam,
