@@ -17,6 +17,9 @@ import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4KeyCodec;
 import org.anetd.agent.datapath.Ipcache4ValueCodec;
 import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.Ipv4KeyCodec;
+import org.anetd.agent.datapath.Lxc4Info;
+import org.anetd.agent.datapath.Lxc4InfoCodec;
 import org.anetd.agent.datapath.LxcWriter;
 import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.testing.EbpfObjects;
@@ -46,7 +49,7 @@ class CniKernelTest {
   Path state;
 
   private record Node(NetnsLab.Netns netns, EndpointManager manager, IpamStore ipam,
-      Path ipcachePin, CniServer server, Path socket) {}
+      Path ipcachePin, Path lxcPin, CniServer server, Path socket) {}
 
   private Node startNode(NetnsLab lab) {
     NetnsLab.Netns node = lab.netns("node");
@@ -75,7 +78,8 @@ class CniKernelTest {
     Path socket = state.resolve("cni.sock");
     CniServer server = CniServer.start(socket, manager);
     lab.onClose(server::close);
-    return new Node(node, manager, ipam, lxc.pinPaths().get("anetd_ipcache4"), server, socket);
+    return new Node(node, manager, ipam, lxc.pinPaths().get("anetd_ipcache4"),
+        lxc.pinPaths().get("anetd_lxc"), server, socket);
   }
 
   private static CniPlugin.Run cni(Node node, String command, String containerId,
@@ -151,6 +155,13 @@ class CniKernelTest {
       assertThat(Ipcache4ValueCodec.INSTANCE.decode(ipcache.lookup(ipcacheKeyA).orElseThrow())
           .endpointId()).isEqualTo(endpointA.id());
     }
+    // ... and its local delivery entry names its host veth and both MACs.
+    byte[] lxcKeyA = Ipv4KeyCodec.INSTANCE.encode(Ipv4.parse("198.18.8.2"));
+    try (BpfMap lxcMap = BpfMap.openPinned(node.lxcPin())) {
+      Lxc4Info info = Lxc4InfoCodec.INSTANCE.decode(lxcMap.lookup(lxcKeyA).orElseThrow());
+      assertThat(info).isEqualTo(new Lxc4Info(endpointA.hostIfindex(), endpointA.id(),
+          result.at("/interfaces/1/mac").asText(), result.at("/interfaces/0/mac").asText()));
+    }
     CniPlugin.Run check = cni(node, "CHECK", "ctr-a", podA);
     assertThat(check.exitCode()).as(check.stdout()).isZero();
 
@@ -166,6 +177,9 @@ class CniKernelTest {
         .containsExactly("198.18.8.3");
     try (BpfMap ipcache = BpfMap.openPinned(node.ipcachePin())) {
       assertThat(ipcache.lookup(ipcacheKeyA)).isEmpty();
+    }
+    try (BpfMap lxcMap = BpfMap.openPinned(node.lxcPin())) {
+      assertThat(lxcMap.lookup(lxcKeyA)).as("local delivery entry of a deleted pod").isEmpty();
     }
     CniPlugin.Run checkGone = cni(node, "CHECK", "ctr-a", podA);
     assertThat(JSON.readTree(checkGone.stdout()).path("code").asInt())
