@@ -218,24 +218,31 @@ static __always_inline int ct4_stale(const struct ct4_entry *e, __u16 flags, __u
 
 /*
  * Accounts a packet in its direction's entry and mirrors the connection state into the other
- * direction's entry (when there is one), so both directions expire together.
+ * direction's entry (key peer_key, when there is one), so both directions expire together.
+ * Both entries get every state change (the pair is written together), so the shared flags of
+ * own already hold the other direction's: as long as own needs no write, neither does the
+ * other entry, and it is not even looked up. When own needs one (new state, or its expiry moves
+ * by CT_REFRESH_SLACK_NS), the other entry's flags are merged in and both are refreshed.
  */
-static __always_inline void ct4_account(struct ct4_entry *own, struct ct4_entry *peer, __u16 add,
-					__u8 proto, __u32 bytes, __u64 now)
+static __always_inline void ct4_account(struct ct4_entry *own, const struct ct4_key *peer_key,
+					__u16 add, __u8 proto, __u32 bytes, __u64 now)
 {
-	__u16 flags = own->flags | add;
-
-	if (peer)
-		flags |= peer->flags;
-	flags &= ~CT_F_PER_ENTRY;
+	__u16 flags = (own->flags | add) & ~CT_F_PER_ENTRY;
 	__u64 expires = now + ct4_lifetime_ns(proto, flags);
 
 	__sync_fetch_and_add(&own->packets, 1);
 	__sync_fetch_and_add(&own->bytes, bytes);
-	if (ct4_stale(own, flags, expires)) {
-		own->flags = flags | (own->flags & CT_F_PER_ENTRY);
-		own->expires_ns = expires;
+	if (!ct4_stale(own, flags, expires))
+		return;
+
+	struct ct4_entry *peer = ct4_lookup(proto, peer_key);
+
+	if (peer) {
+		flags |= peer->flags & ~CT_F_PER_ENTRY;
+		expires = now + ct4_lifetime_ns(proto, flags);
 	}
+	own->flags = flags | (own->flags & CT_F_PER_ENTRY);
+	own->expires_ns = expires;
 	if (peer && ct4_stale(peer, flags, expires)) {
 		peer->flags = flags | (peer->flags & CT_F_PER_ENTRY);
 		peer->expires_ns = expires;

@@ -213,7 +213,7 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 	if (e && !ct4_expired(e, c->now) && !ct4_reopens(e, &c->wire)) {
 		__u16 add = ct4_flags_of(&c->wire, e->flags & CT_F_REPLY_DIR);
 
-		ct4_account(e, ct4_lookup(proto, &c->peer), add, proto, c->len, c->now);
+		ct4_account(e, &c->peer, add, proto, c->len, c->now);
 		return TC_ACT_OK;
 	}
 
