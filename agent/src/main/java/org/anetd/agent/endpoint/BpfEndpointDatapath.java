@@ -73,7 +73,17 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
       TcAttachment.attach(i, TcAttachment.Direction.EGRESS, toContainer);
       return i;
     });
-    lxc.put(endpoint.address(), localDelivery(endpoint, ifindex));
+    Lxc4Info info;
+    try {
+      info = localDelivery(endpoint, ifindex);
+    } catch (IllegalArgumentException e) {
+      // a record without usable MACs: the endpoint works, through the node's stack
+      LOG.warn("endpoint {} ({}): no local delivery: {}", endpoint.id(), endpoint.address(),
+          e.getMessage());
+      lxc.remove(endpoint.address());
+      return;
+    }
+    lxc.put(endpoint.address(), info);
   }
 
   /** The anetd_lxc entry of {@code endpoint} whose host veth has {@code ifindex}. */
@@ -116,11 +126,15 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
       if (TcAttachment.attachedProgramId(ifindex, TcAttachment.Direction.EGRESS) == 0) {
         problems.add(TO_CONTAINER + " is not attached to tc egress of " + endpoint.hostIfname());
       }
-      Lxc4Info want = localDelivery(endpoint, ifindex);
       Optional<Lxc4Info> have = lxc.find(endpoint.address());
-      if (!have.equals(Optional.of(want))) {
-        problems.add("anetd_lxc has " + have.map(Object::toString).orElse("no entry") + " for "
-            + endpoint.address() + ", expected " + want);
+      try {
+        Lxc4Info want = localDelivery(endpoint, ifindex);
+        if (!have.equals(Optional.of(want))) {
+          problems.add("anetd_lxc has " + have.map(Object::toString).orElse("no entry") + " for "
+              + endpoint.address() + ", expected " + want);
+        }
+      } catch (IllegalArgumentException e) {
+        problems.add("no local delivery for " + endpoint.address() + ": " + e.getMessage());
       }
       return null;
     });
