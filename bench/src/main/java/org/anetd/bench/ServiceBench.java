@@ -625,7 +625,7 @@ public final class ServiceBench {
           | configuration | node | client connects to |
           |---|---|---|
           | direct | no BPF programs, no netfilter rules | the server pod IPs (a random one per connection) |
-          | direct-lxc | bpf_lxc on every host veth: the anetd node's programs and maps (N services), attached to a node of its own | the server pod IPs (a random one per connection) |
+          | direct-lxc | bpf_lxc on every host veth, maps of its own with the same N services | the server pod IPs (a random one per connection) |
           | iptables | kube-proxy-style nat rules for N services (`iptables-%s-restore`), no programs | ClusterIP of service N |
           | anetd | bpf_lxc on every host veth, N services written by `LoadBalancerWriter` | ClusterIP of service N |
           | anetd-1 | bpf_lxc, 1 service (a second node measured in the same rounds) | ClusterIP of service 1 |
@@ -637,6 +637,14 @@ public final class ServiceBench {
           linear chain). iptables rules are kube-proxy's nat table (KUBE-SERVICES, KUBE-SVC-* with
           `statistic --mode random`, KUBE-SEP-* with KUBE-MARK-MASQ and DNAT, KUBE-POSTROUTING,
           KUBE-NODEPORTS jump last); kube-proxy's filter-table rules are not included.
+
+          Pods of the bpf_lxc nodes are attached with the agent's own code
+          (`BpfEndpointDatapath.reattach`: the programs and the endpoint's `anetd_lxc` entry), so
+          traffic between them takes local delivery (`bpf_redirect_peer`, no node IP stack), as on
+          a real node; the measured service's backend addresses are entered in `anetd_lxc` as
+          addresses of server pods 1 and 2, as a backend pod's own address is. No ipcache entries
+          are written: the policy hooks (egress, and the receiver's ingress on local delivery)
+          find no local endpoint and pass after a conntrack and an ipcache lookup each.
 
           """, quick ? " (BENCH_QUICK smoke run)" : "",
           ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")),
