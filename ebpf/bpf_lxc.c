@@ -4,9 +4,10 @@
  *   from_container: tc ingress of the host veth = packets the pod sends.
  *                   Service translation and conntrack (include/service.h), then egress
  *                   policy on the translated packet (include/policy.h); replies to clients
- *                   outside the node are forwarded (fib.h).
- *   to_container:   tc egress of the host veth  = packets delivered to the pod.
- *                   Ingress policy (include/policy.h).
+ *                   outside the node are forwarded (fib.h); packets to another pod of this
+ *                   node are delivered to it directly, with its ingress policy (lxc.h).
+ *   to_container:   tc egress of the host veth  = packets delivered to the pod through the
+ *                   node's stack. Ingress policy (include/policy.h).
  * Every packet is counted in anetd_metrics by reason and direction (DIR_* as the pod sees it).
  */
 #include "include/common.h"
@@ -19,6 +20,7 @@
 #include "include/ipcache.h"
 #include "include/policy.h"
 #include "include/events.h"
+#include "include/lxc.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -27,6 +29,7 @@ int from_container(struct __sk_buff *skb)
 {
 	__u32 len = skb->len;
 	__u8 reason = REASON_FORWARDED;
+	const struct lxc4_info *local = NULL;
 	int forward = 0;
 	struct pkt4 p, orig;
 	int verdict;
@@ -43,6 +46,8 @@ int from_container(struct __sk_buff *skb)
 			return verdict;
 		}
 		verdict = policy_egress_hook(&orig, &p, len, &reason);
+		if (verdict == TC_ACT_OK && !forward)
+			local = lxc4_local_peer(&orig, &p);
 		break;
 	default:
 		/* not translated nor policed: non-IPv4, other protocols, later fragments */
@@ -52,6 +57,8 @@ int from_container(struct __sk_buff *skb)
 	if (verdict == TC_ACT_OK && forward)
 		verdict = fib4_redirect(skb, &p); /* NodePort reply: out of the node's uplink */
 	metrics_update(reason, DIR_EGRESS, len);
+	if (local)
+		return lxc4_deliver(skb, &p, local, len); /* another pod of this node */
 	return verdict;
 }
 

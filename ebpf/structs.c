@@ -11,6 +11,7 @@
 #include "include/ipcache.h"
 #include "include/policy.h"
 #include "include/events.h"
+#include "include/lxc.h"
 
 struct metrics_key _metrics_key;
 struct metrics_value _metrics_value;
@@ -29,5 +30,6 @@ struct policy_key _policy_key;
 struct policy_entry _policy_entry;
 struct endpoint_policy _endpoint_policy;
 struct event _event;
+struct lxc4_info _lxc4_info;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

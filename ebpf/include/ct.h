@@ -57,7 +57,8 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
  *                 CT_KEY_F_REPLY}
  *            nat_addr:nat_port = the client address:port (with CT_F_SNAT the destination of
  *            replies is restored to it)
- * Both carry backend_id, rev_nat_id and the same flags and expiry: every packet refreshes both.
+ * Both carry backend_id, rev_nat_id and the same flags and expiry: a packet that changes the
+ * state, or moves the expiry by a second or more, refreshes both (ct4_account).
  *
  * A policy pair (include/policy.h) is written by the first hook of a local endpoint that sees a
  * connection: {what the endpoint sends, CT_KEY_F_POL_TX} and {what it receives, CT_KEY_F_POL_RX},
@@ -96,9 +97,9 @@ struct {
 } anetd_ct4_any SEC(".maps");
 
 /*
- * Lifetimes in seconds, refreshed by every packet of a connection; an expired entry is treated
- * as absent (a forward packet then opens a new connection). Defaults and names follow
- * cilium-config's bpf-ct-timeout-regular-* keys.
+ * Lifetimes in seconds, refreshed by the packets of a connection (to within
+ * CT_REFRESH_SLACK_NS); an expired entry is treated as absent (a forward packet then opens a new
+ * connection). Defaults and names follow cilium-config's bpf-ct-timeout-regular-* keys.
  */
 const volatile __u32 ct_timeout_tcp_syn_s = 60;   /* TCP until a reply is seen (-tcp-syn) */
 const volatile __u32 ct_timeout_tcp_s = 21600;    /* established TCP (-tcp) */
@@ -201,24 +202,48 @@ static __always_inline int ct4_reopens(const struct ct4_entry *e, const struct p
 }
 
 /*
- * Accounts a packet in its direction's entry and mirrors the connection state into the other
- * direction's entry (when there is one), so both directions expire together.
+ * An entry whose state is unchanged keeps its expiry unless the refresh would move it by at
+ * least this much: most packets then write nothing but their own counters, and the entry of the
+ * other direction (counted on another CPU) is not written by every packet. An idle connection
+ * thus expires up to this much earlier than its lifetime after its last packet.
  */
-static __always_inline void ct4_account(struct ct4_entry *own, struct ct4_entry *peer, __u16 add,
-					__u8 proto, __u32 bytes, __u64 now)
-{
-	__u16 flags = own->flags | add;
+#define CT_REFRESH_SLACK_NS NSEC_PER_SEC
 
-	if (peer)
-		flags |= peer->flags;
-	flags &= ~CT_F_PER_ENTRY;
+/* Whether e needs writing to carry flags (shared part) and expires. */
+static __always_inline int ct4_stale(const struct ct4_entry *e, __u16 flags, __u64 expires)
+{
+	return (e->flags & ~CT_F_PER_ENTRY) != flags ||
+	       expires - e->expires_ns >= CT_REFRESH_SLACK_NS; /* also when expires went back */
+}
+
+/*
+ * Accounts a packet in its direction's entry and mirrors the connection state into the other
+ * direction's entry (key peer_key, when there is one), so both directions expire together.
+ * Both entries get every state change (the pair is written together), so the shared flags of
+ * own already hold the other direction's: as long as own needs no write, neither does the
+ * other entry, and it is not even looked up. When own needs one (new state, or its expiry moves
+ * by CT_REFRESH_SLACK_NS), the other entry's flags are merged in and both are refreshed.
+ */
+static __always_inline void ct4_account(struct ct4_entry *own, const struct ct4_key *peer_key,
+					__u16 add, __u8 proto, __u32 bytes, __u64 now)
+{
+	__u16 flags = (own->flags | add) & ~CT_F_PER_ENTRY;
 	__u64 expires = now + ct4_lifetime_ns(proto, flags);
 
-	own->flags = flags | (own->flags & CT_F_PER_ENTRY);
-	own->expires_ns = expires;
 	__sync_fetch_and_add(&own->packets, 1);
 	__sync_fetch_and_add(&own->bytes, bytes);
+	if (!ct4_stale(own, flags, expires))
+		return;
+
+	struct ct4_entry *peer = ct4_lookup(proto, peer_key);
+
 	if (peer) {
+		flags |= peer->flags & ~CT_F_PER_ENTRY;
+		expires = now + ct4_lifetime_ns(proto, flags);
+	}
+	own->flags = flags | (own->flags & CT_F_PER_ENTRY);
+	own->expires_ns = expires;
+	if (peer && ct4_stale(peer, flags, expires)) {
 		peer->flags = flags | (peer->flags & CT_F_PER_ENTRY);
 		peer->expires_ns = expires;
 	}

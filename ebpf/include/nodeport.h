@@ -182,7 +182,7 @@ static __always_inline int np4_snat_reply(struct __sk_buff *skb, struct pkt4 *p,
 	__be16 vport = rnat->port;
 
 	ct4_key_set(&fkey, vip, p->daddr, vport, p->dport, p->proto, CT_KEY_F_SERVICE);
-	ct4_account(rep, ct4_lookup(p->proto, &fkey), ct4_flags_of(p, 1), p->proto, len, now);
+	ct4_account(rep, &fkey, ct4_flags_of(p, 1), p->proto, len, now);
 	snat4_refresh(in, p, rep->expires_ns);
 	if (nat4_snat(skb, p, vip, vport) < 0) {
 		*reason = REASON_NAT_FAILED;
@@ -238,7 +238,7 @@ static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p
 
 	ct4_key_set(&rkey, p->saddr, backend_addr, p->sport, backend_port, p->proto,
 		    CT_KEY_F_REPLY);
-	ct4_account(fwd, ct4_lookup(p->proto, &rkey), ct4_flags_of(p, 0), p->proto, len, now);
+	ct4_account(fwd, &rkey, ct4_flags_of(p, 0), p->proto, len, now);
 	if (nat4_dnat(skb, p, backend_addr, backend_port) < 0) {
 		*reason = REASON_NAT_FAILED;
 		return TC_ACT_SHOT;

@@ -213,24 +213,23 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 	if (e && !ct4_expired(e, c->now) && !ct4_reopens(e, &c->wire)) {
 		__u16 add = ct4_flags_of(&c->wire, e->flags & CT_F_REPLY_DIR);
 
-		ct4_account(e, ct4_lookup(proto, &c->peer), add, proto, c->len, c->now);
+		ct4_account(e, &c->peer, add, proto, c->len, c->now);
 		return TC_ACT_OK;
 	}
 
 	__u32 ep, remote, set_id = 0;
 	int self;
 
+	ep = policy_endpoint_of(c->dir == DIR_EGRESS ? c->orig_saddr : c->wire.daddr);
+	if (!ep)
+		return TC_ACT_OK;
 	if (c->dir == DIR_EGRESS) {
-		ep = policy_endpoint_of(c->orig_saddr);
 		remote = policy_identity_of(c->wire.daddr);
 		self = c->orig_saddr == c->wire.daddr; /* DNATed to itself: hairpin */
 	} else {
-		ep = policy_endpoint_of(c->wire.daddr);
 		remote = policy_identity_of(c->wire.saddr);
 		self = policy_is_hairpin_in(c);
 	}
-	if (!ep)
-		return TC_ACT_OK;
 
 	__u16 flags = CT_F_POLICY_ALLOWED;
 

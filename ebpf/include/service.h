@@ -140,7 +140,7 @@ static __always_inline int svc4_reply(struct __sk_buff *skb, struct pkt4 *p,
 	struct ct4_key fkey;
 
 	ct4_key_set(&fkey, vip, client, vport, p->dport, p->proto, CT_KEY_F_SERVICE);
-	ct4_account(rep, ct4_lookup(p->proto, &fkey), ct4_flags_of(p, 1), p->proto, len, now);
+	ct4_account(rep, &fkey, ct4_flags_of(p, 1), p->proto, len, now);
 
 	if (nat4_snat(skb, p, vip, vport) < 0 ||
 	    ((flags & CT_F_SNAT) && nat4_rewrite_addr(skb, p, 0, client) < 0)) {
@@ -198,7 +198,7 @@ static __always_inline int svc4_from_container(struct __sk_buff *skb, struct pkt
 	__u16 flags = fwd->flags;
 
 	svc4_reply_key(&rkey, p, backend_addr, backend_port, flags);
-	ct4_account(fwd, ct4_lookup(p->proto, &rkey), ct4_flags_of(p, 0), p->proto, len, now);
+	ct4_account(fwd, &rkey, ct4_flags_of(p, 0), p->proto, len, now);
 	return svc4_dnat(skb, p, backend_addr, backend_port, flags, reason);
 
 new_connection:

@@ -20,7 +20,6 @@ import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.anetd.agent.bpf.NetworkNamespace;
-import org.anetd.agent.bpf.TcAttachment;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
 import org.anetd.agent.datapath.Ipv4;
@@ -29,6 +28,14 @@ import org.anetd.agent.datapath.Lb4Key;
 import org.anetd.agent.datapath.Lb4ReverseNat;
 import org.anetd.agent.datapath.Lb4Service;
 import org.anetd.agent.datapath.LoadBalancerWriter;
+import org.anetd.agent.datapath.LxcWriter;
+import org.anetd.agent.endpoint.AttachmentKey;
+import org.anetd.agent.endpoint.BpfEndpointDatapath;
+import org.anetd.agent.endpoint.Endpoint;
+import org.anetd.agent.endpoint.EndpointPublisher;
+import org.anetd.agent.endpoint.IpRouteLinkOps;
+import org.anetd.agent.endpoint.LinkOps;
+import org.anetd.agent.endpoint.PodRef;
 import org.anetd.agent.datapath.Protocol;
 
 /**
@@ -43,7 +50,7 @@ import org.anetd.agent.datapath.Protocol;
  *
  * <pre>
  *  plain: no programs, no netfilter rules         -> "direct"        client -> pod IPs
- *  lxcD:  bpf_lxc of lxcN (same programs, maps)   -> "direct-lxc"    client -> pod IPs
+ *  lxcD:  bpf_lxc, the same N services as lxcN     -> "direct-lxc"    client -> pod IPs
  *  lxcN:  bpf_lxc on every host veth, N services  -> "anetd"         client -> ClusterIP of service N
  *  lxc1:  bpf_lxc, 1 service                      -> "anetd-1"       client -> ClusterIP of service 1
  *  kp:    iptables KUBE-SERVICES with N services  -> "iptables"      client -> ClusterIP of service N
@@ -52,6 +59,13 @@ import org.anetd.agent.datapath.Protocol;
  * Service i (1-based) is 10.96.0.0+i:80/TCP with two backends, 10.64.0.0+i:8080 (server pod s1)
  * and 10.65.0.0+i:8080 (s2): every service has its own backend addresses; the node routes
  * 10.64/16 to s1 and 10.65/16 to s2, which accept any of them (a local route on lo).
+ *
+ * <p>Pods of the bpf_lxc nodes are attached with the agent's own code
+ * ({@link BpfEndpointDatapath#reattach}: programs plus the endpoint's anetd_lxc entry), so traffic
+ * between them takes the datapath's local delivery as on a real node. The measured service's
+ * backend addresses are entered in anetd_lxc as addresses of s1 and s2 (with s1's and s2's
+ * delivery info), as a real backend pod's own address is. No ipcache entries are written: policy
+ * hooks find no local endpoint and pass.
  *
  * <p>Usage: ServiceBench SVC_BENCH_BINARY RESULTS_DIR (env: BENCH_QUICK=1, BENCH_SVC_ROUNDS,
  * BENCH_SVC_SECONDS, BENCH_SVC_THREADS, BENCH_IPTABLES=nft|legacy)
@@ -117,24 +131,32 @@ public final class ServiceBench {
       lab.onClose(dpN::close);
       Datapath dp1 = Datapath.load(base.withPinRoot(lab.bpffsDir("lxc1")));
       lab.onClose(dp1::close);
+      // direct-lxc has maps of its own: anetd_lxc is keyed by pod address, and every node's
+      // pods have the same addresses
+      Datapath dpD = Datapath.load(base.withPinRoot(lab.bpffsDir("lxcd")));
+      lab.onClose(dpD::close);
 
       Node plain = bench.node("plain", null);
       Node kp = bench.node("kp", null);
       Node lxcN = bench.node("lxcn", dpN);
-      Node lxcD = bench.node("lxcd", dpN); // the same programs and maps, for direct-lxc only
+      Node lxcD = bench.node("lxcd", dpD);
       Node lxc1 = bench.node("lxc1", dp1);
       Services one = new Services();
       one.grow(1);
       dp1.loadBalancerWriter().write(one.services, one.backends, one.revNat);
+      bench.backendAddresses(dp1, 1);
 
       Services many = new Services();
       PacketCost packets = new PacketCost();
       LoadBalancerWriter writer = dpN.loadBalancerWriter();
+      LoadBalancerWriter writerD = dpD.loadBalancerWriter();
       for (int n : sizes) {
         long t0 = System.nanoTime();
         many.grow(n);
         writer.write(many.services, many.backends, many.revNat);
         double bpfSeconds = (System.nanoTime() - t0) / 1e9;
+        writerD.write(many.services, many.backends, many.revNat);
+        bench.backendAddresses(dpN, n);
         t0 = System.nanoTime();
         bench.iptablesRestore(kp, iptables, n);
         double iptSeconds = (System.nanoTime() - t0) / 1e9;
@@ -261,15 +283,53 @@ public final class ServiceBench {
         "net.ipv4.neigh." + hveth + ".proxy_delay=0");
     lab.ip(node, "route", "add", ip + "/32", "dev", hveth);
     if (dp != null) { // detached when the netns (and the veth) goes away
-      NetworkNamespace.call(NetworkNamespace.named(node), () -> {
-        int ifindex = NetworkNamespace.ifindex(hveth);
-        TcAttachment.attach(ifindex, TcAttachment.Direction.INGRESS, dp.fromContainer());
-        TcAttachment.attach(ifindex, TcAttachment.Direction.EGRESS, dp.toContainer());
-        return null;
-      });
+      attachAsEndpoint(node, hveth, ns, ip, dp);
     }
     return ns;
   }
+
+  /**
+   * Attaches bpf_lxc to a pod's host veth the way the agent attaches an endpoint:
+   * {@link BpfEndpointDatapath#reattach}, which also writes its anetd_lxc entry.
+   */
+  private void attachAsEndpoint(String node, String hveth, String pod, String ip, Datapath dp) {
+    Path nodeNs = NetworkNamespace.named(node);
+    LinkOps links = new IpRouteLinkOps();
+    LinkOps.Link host = links.link(nodeNs, hveth).orElseThrow();
+    LinkOps.Link eth0 = links.link(NetworkNamespace.named(pod), "eth0").orElseThrow();
+    Endpoint e = new Endpoint(++endpoints, new AttachmentKey("bench-" + pod, "eth0"),
+        PodRef.UNKNOWN, Ipv4.parse(ip), hveth, host.ifindex(), host.mac(), eth0.mac(),
+        NetworkNamespace.named(pod).toString());
+    new BpfEndpointDatapath(dp.fromContainer(), dp.toContainer(), nodeNs, NO_PUBLISHER,
+        lxc(dp)).reattach(e);
+  }
+
+  private final Map<Datapath, LxcWriter> lxcWriters = new java.util.HashMap<>();
+  private int endpoints;
+
+  private LxcWriter lxc(Datapath dp) {
+    return lxcWriters.computeIfAbsent(dp, Datapath::lxcWriter);
+  }
+
+  /** Service i's backend addresses are s1's and s2's: delivered like the pods' own addresses. */
+  void backendAddresses(Datapath dp, int i) {
+    LxcWriter lxc = lxc(dp);
+    lxc.put(new Ipv4(BACKEND1_BASE + i), lxc.find(Ipv4.parse(S1)).orElseThrow());
+    lxc.put(new Ipv4(BACKEND2_BASE + i), lxc.find(Ipv4.parse(S2)).orElseThrow());
+  }
+
+  private static final EndpointPublisher NO_PUBLISHER = new EndpointPublisher() {
+    @Override
+    public void publish(Endpoint endpoint) {}
+
+    @Override
+    public void withdraw(Endpoint endpoint) {}
+
+    @Override
+    public List<String> problems(Endpoint endpoint) {
+      return List.of();
+    }
+  };
 
   /** {connections/s, p50 us, p99 us, errors}. */
   double[] rr(String ns, String ips, String port, double secs) {
@@ -565,7 +625,7 @@ public final class ServiceBench {
           | configuration | node | client connects to |
           |---|---|---|
           | direct | no BPF programs, no netfilter rules | the server pod IPs (a random one per connection) |
-          | direct-lxc | bpf_lxc on every host veth: the anetd node's programs and maps (N services), attached to a node of its own | the server pod IPs (a random one per connection) |
+          | direct-lxc | bpf_lxc on every host veth, maps of its own with the same N services | the server pod IPs (a random one per connection) |
           | iptables | kube-proxy-style nat rules for N services (`iptables-%s-restore`), no programs | ClusterIP of service N |
           | anetd | bpf_lxc on every host veth, N services written by `LoadBalancerWriter` | ClusterIP of service N |
           | anetd-1 | bpf_lxc, 1 service (a second node measured in the same rounds) | ClusterIP of service 1 |
@@ -577,6 +637,14 @@ public final class ServiceBench {
           linear chain). iptables rules are kube-proxy's nat table (KUBE-SERVICES, KUBE-SVC-* with
           `statistic --mode random`, KUBE-SEP-* with KUBE-MARK-MASQ and DNAT, KUBE-POSTROUTING,
           KUBE-NODEPORTS jump last); kube-proxy's filter-table rules are not included.
+
+          Pods of the bpf_lxc nodes are attached with the agent's own code
+          (`BpfEndpointDatapath.reattach`: the programs and the endpoint's `anetd_lxc` entry), so
+          traffic between them takes local delivery (`bpf_redirect_peer`, no node IP stack), as on
+          a real node; the measured service's backend addresses are entered in `anetd_lxc` as
+          addresses of server pods 1 and 2, as a backend pod's own address is. No ipcache entries
+          are written: the policy hooks (egress, and the receiver's ingress on local delivery)
+          find no local endpoint and pass after a conntrack and an ipcache lookup each.
 
           """, quick ? " (BENCH_QUICK smoke run)" : "",
           ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")),

@@ -26,5 +26,6 @@ public final class CodecRegistry {
       PolicyKeyCodec.INSTANCE,
       PolicyEntryCodec.INSTANCE,
       EndpointPolicyCodec.INSTANCE,
-      EventCodec.INSTANCE);
+      EventCodec.INSTANCE,
+      Lxc4InfoCodec.INSTANCE);
 }

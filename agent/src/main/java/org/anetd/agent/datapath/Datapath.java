@@ -26,6 +26,7 @@ public final class Datapath implements AutoCloseable {
   public static final String METRICS = "anetd_metrics";
   public static final String EVENTS = "anetd_events";
   public static final String SNAT4 = "anetd_snat4";
+  public static final String LXC = "anetd_lxc";
 
   /** Reverse NAT ids are __u16: the map never needs more entries than ids exist. */
   private static final int REV_NAT_IDS = 65535;
@@ -130,6 +131,11 @@ public final class Datapath implements AutoCloseable {
   public PolicyWriter policyWriter() {
     return new PolicyWriter(MapBackend.of(map(POLICY)), MapBackend.of(map(ENDPOINTS)),
         MapBackend.of(map(IPCACHE4)));
+  }
+
+  /** A writer over anetd_lxc (local delivery) that adopts what it holds now. */
+  public LxcWriter lxcWriter() {
+    return new LxcWriter(MapBackend.of(map(LXC)));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package org.anetd.agent.endpoint;
 
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -21,6 +22,12 @@ public interface EndpointDatapath {
   default void reattach(Endpoint endpoint) {
     attach(endpoint);
   }
+
+  /**
+   * After {@link #reattach}ing the endpoints that survived a restart: forgets whatever the
+   * datapath still holds for any other endpoint (entries a crashed or stopped agent left).
+   */
+  default void retainOnly(Collection<Endpoint> endpoints) {}
 
   /** Forgets the endpoint: removes its address and its programs, if still there. */
   void detach(Endpoint endpoint);

@@ -255,7 +255,7 @@ public final class EndpointManager implements CniHandler {
    * @return how many endpoints were re-attached
    */
   public int restore() {
-    int restored = 0;
+    List<Endpoint> restoredEndpoints = new ArrayList<>();
     for (Endpoint e : registry.all()) {
       if (links.link(nodeNetns, e.hostIfname()).isEmpty()) {
         LOG.warn("endpoint {} of {} ({}): host veth {} is gone; left for DEL or GC", e.id(),
@@ -264,13 +264,14 @@ public final class EndpointManager implements CniHandler {
       }
       try {
         datapath.reattach(e);
-        restored++;
+        restoredEndpoints.add(e);
       } catch (RuntimeException ex) {
         LOG.error("cannot re-attach endpoint {} of {} on {}: {}", e.id(), e.pod(), e.hostIfname(),
             ex.getMessage());
       }
     }
-    return restored;
+    datapath.retainOnly(restoredEndpoints);
+    return restoredEndpoints.size();
   }
 
   /**

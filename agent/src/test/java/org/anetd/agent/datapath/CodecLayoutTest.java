@@ -60,7 +60,7 @@ class CodecLayoutTest {
     for (String name : List.of("metrics_key", "metrics_value", "lb4_key", "lb4_service",
         "lb4_backend", "lb4_reverse_nat", "lb4_affinity_key", "lb4_affinity_value", "ct4_key",
         "ct4_entry", "ipcache4_key", "ipcache4_value", "policy_key", "policy_entry",
-        "endpoint_policy", "event")) {
+        "endpoint_policy", "event", "lxc4_info")) {
       assertThat(btf.struct(name)).as("struct %s in structs.o", name).isPresent();
       assertThat(registered).as("codec registered for struct %s", name).contains(name);
     }

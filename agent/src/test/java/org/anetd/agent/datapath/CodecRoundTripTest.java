@@ -36,7 +36,10 @@ class CodecRoundTripTest {
         Arguments.of(PolicyEntryCodec.INSTANCE, new PolicyEntry(77, 1, true)),
         Arguments.of(EndpointPolicyCodec.INSTANCE, new EndpointPolicy(300, 3)),
         Arguments.of(EventCodec.INSTANCE, new Event(5, A, B, 1234, 80, 1, Protocol.TCP, 0, true,
-            5, 300, 77, 0)));
+            5, 300, 77, 0)),
+        Arguments.of(Lxc4InfoCodec.INSTANCE,
+            new Lxc4Info(70000, 65535, "0A:1b:2c:3d:4e:5f", "fe:ee:dd:cc:bb:aa")),
+        Arguments.of(Ipv4KeyCodec.INSTANCE, A));
   }
 
   @ParameterizedTest(name = "{1}")
@@ -53,6 +56,15 @@ class CodecRoundTripTest {
     byte[] bytes = Lb4KeyCodec.INSTANCE.encode(new Lb4Key(A, 0x1f90, Protocol.TCP, 0, 0));
 
     assertThat(HexFormat.of().formatHex(bytes, 0, 6)).isEqualTo("c61201021f90");
+  }
+
+  @Test
+  void lxcInfoMacsAreInWireOrderAndKeyIsNetworkOrder() {
+    byte[] info = Lxc4InfoCodec.INSTANCE.encode(
+        new Lxc4Info(3, 1, "0a:1b:2c:3d:4e:5f", "fe:ee:dd:cc:bb:aa"));
+
+    assertThat(HexFormat.of().formatHex(info, 6, 18)).isEqualTo("0a1b2c3d4e5ffeeeddccbbaa");
+    assertThat(HexFormat.of().formatHex(Ipv4KeyCodec.INSTANCE.encode(A))).isEqualTo("c6120102");
   }
 
   @Test

@@ -60,14 +60,6 @@ class NodePortTrafficKernelTest {
     final Pod client;
 
     Node(NetnsLab lab) {
-      net = new PodNetwork(lab);
-      ns = net.node();
-      NetnsLab.Netns world = net.world();
-      ns.ip("addr", "add", NODE + "/24", "dev", "up0");
-      world.ip("addr", "add", CLIENT + "/24", "dev", "eth0");
-      world.ip("route", "add", "198.19.1.0/24", "via", NODE);
-      client = new Pod("client", CLIENT, world);
-
       var pins = lab.bpffsDir("np");
       BpfObject lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
       lab.onClose(lxc::close);
@@ -76,6 +68,14 @@ class NodePortTrafficKernelTest {
       lab.onClose(host::close);
       host.pinMapsUnder(pins).load();
       maps = new ServiceMaps(lxc);
+
+      net = new PodNetwork(lab, new LxcWriter(MapBackend.of(lxc.map(Datapath.LXC))));
+      ns = net.node();
+      NetnsLab.Netns world = net.world();
+      ns.ip("addr", "add", NODE + "/24", "dev", "up0");
+      world.ip("addr", "add", CLIENT + "/24", "dev", "eth0");
+      world.ip("route", "add", "198.19.1.0/24", "via", NODE);
+      client = new Pod("client", CLIENT, world);
 
       net.backend("pod-a", POD_A, lxc.program("from_container"), lxc.program("to_container"));
       BpfMap ipcache = lxc.map("anetd_ipcache4");

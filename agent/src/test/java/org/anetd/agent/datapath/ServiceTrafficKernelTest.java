@@ -59,12 +59,13 @@ class ServiceTrafficKernelTest {
     final ServiceMaps maps;
 
     Node(NetnsLab lab) {
-      net = new PodNetwork(lab);
-      ns = net.node();
       lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
       lab.onClose(lxc::close);
       lxc.pinMapsUnder(lab.bpffsDir("svc")).load();
       maps = new ServiceMaps(lxc);
+      // pods attached as the agent attaches them: local delivery between them is on
+      net = new PodNetwork(lab, new LxcWriter(MapBackend.of(lxc.map(Datapath.LXC))));
+      ns = net.node();
     }
 
     Pod pod(String name, String ip) {

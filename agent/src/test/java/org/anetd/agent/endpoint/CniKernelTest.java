@@ -17,6 +17,11 @@ import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4KeyCodec;
 import org.anetd.agent.datapath.Ipcache4ValueCodec;
 import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.Ipv4KeyCodec;
+import org.anetd.agent.datapath.Lxc4Info;
+import org.anetd.agent.datapath.Lxc4InfoCodec;
+import org.anetd.agent.datapath.LxcWriter;
+import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.testing.EbpfObjects;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
@@ -44,7 +49,7 @@ class CniKernelTest {
   Path state;
 
   private record Node(NetnsLab.Netns netns, EndpointManager manager, IpamStore ipam,
-      Path ipcachePin, CniServer server, Path socket) {}
+      Path ipcachePin, Path lxcPin, CniServer server, Path socket) {}
 
   private Node startNode(NetnsLab lab) {
     NetnsLab.Netns node = lab.netns("node");
@@ -64,7 +69,8 @@ class CniKernelTest {
     lxc.pinMapsUnder(lab.bpffsDir("cni")).load();
     BpfEndpointDatapath datapath = new BpfEndpointDatapath(lxc.program("from_container"),
         lxc.program("to_container"), node.path(),
-        new DirectIpcachePublisher(lxc.map("anetd_ipcache4"), Ipv4.parse("198.18.255.1")));
+        new DirectIpcachePublisher(lxc.map("anetd_ipcache4"), Ipv4.parse("198.18.255.1")),
+        new LxcWriter(MapBackend.of(lxc.map("anetd_lxc"))));
     IpamStore ipam = new IpamStore(state.resolve("ipam"), PodCidr.parse(POD_CIDR),
         Clock.systemUTC());
     EndpointManager manager = new EndpointManager(node.path(), ipam,
@@ -72,7 +78,8 @@ class CniKernelTest {
     Path socket = state.resolve("cni.sock");
     CniServer server = CniServer.start(socket, manager);
     lab.onClose(server::close);
-    return new Node(node, manager, ipam, lxc.pinPaths().get("anetd_ipcache4"), server, socket);
+    return new Node(node, manager, ipam, lxc.pinPaths().get("anetd_ipcache4"),
+        lxc.pinPaths().get("anetd_lxc"), server, socket);
   }
 
   private static CniPlugin.Run cni(Node node, String command, String containerId,
@@ -148,6 +155,13 @@ class CniKernelTest {
       assertThat(Ipcache4ValueCodec.INSTANCE.decode(ipcache.lookup(ipcacheKeyA).orElseThrow())
           .endpointId()).isEqualTo(endpointA.id());
     }
+    // ... and its local delivery entry names its host veth and both MACs.
+    byte[] lxcKeyA = Ipv4KeyCodec.INSTANCE.encode(Ipv4.parse("198.18.8.2"));
+    try (BpfMap lxcMap = BpfMap.openPinned(node.lxcPin())) {
+      Lxc4Info info = Lxc4InfoCodec.INSTANCE.decode(lxcMap.lookup(lxcKeyA).orElseThrow());
+      assertThat(info).isEqualTo(new Lxc4Info(endpointA.hostIfindex(), endpointA.id(),
+          result.at("/interfaces/1/mac").asText(), result.at("/interfaces/0/mac").asText()));
+    }
     CniPlugin.Run check = cni(node, "CHECK", "ctr-a", podA);
     assertThat(check.exitCode()).as(check.stdout()).isZero();
 
@@ -163,6 +177,9 @@ class CniKernelTest {
         .containsExactly("198.18.8.3");
     try (BpfMap ipcache = BpfMap.openPinned(node.ipcachePin())) {
       assertThat(ipcache.lookup(ipcacheKeyA)).isEmpty();
+    }
+    try (BpfMap lxcMap = BpfMap.openPinned(node.lxcPin())) {
+      assertThat(lxcMap.lookup(lxcKeyA)).as("local delivery entry of a deleted pod").isEmpty();
     }
     CniPlugin.Run checkGone = cni(node, "CHECK", "ctr-a", podA);
     assertThat(JSON.readTree(checkGone.stdout()).path("code").asInt())

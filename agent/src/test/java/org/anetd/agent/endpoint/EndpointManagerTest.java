@@ -69,7 +69,9 @@ class EndpointManagerTest {
     int restored = manager.restore();
 
     assertThat(restored).isEqualTo(1);
-    assertThat(datapath.log).containsExactly("attach 1 " + HostVethName.of(new AttachmentKey("c1", "eth0")));
+    assertThat(datapath.log).containsExactly(
+        "attach 1 " + HostVethName.of(new AttachmentKey("c1", "eth0")),
+        "retain only [1]"); // the datapath forgets whatever it holds for endpoint 2
   }
 
   @Test

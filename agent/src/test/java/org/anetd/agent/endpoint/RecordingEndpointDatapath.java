@@ -1,6 +1,7 @@
 package org.anetd.agent.endpoint;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,11 @@ final class RecordingEndpointDatapath implements EndpointDatapath {
   public void detach(Endpoint endpoint) {
     log.add("detach " + endpoint.id());
     attached.remove(endpoint.id());
+  }
+
+  @Override
+  public void retainOnly(Collection<Endpoint> endpoints) {
+    log.add("retain only " + endpoints.stream().map(Endpoint::id).toList());
   }
 
   @Override

@@ -40,19 +40,19 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
-import org.anetd.agent.bpf.NetworkNamespace;
-import org.anetd.agent.bpf.TcAttachment;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
 import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4Value;
 import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.LxcWriter;
 import org.anetd.agent.datapath.PolicyWriter;
 import org.anetd.agent.datapath.Protocol;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.policy.TruthTableTest.Conn;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.PodNetwork;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -142,10 +142,15 @@ class NetworkPolicyTrafficKernelTest {
     // when the node has a route to it. What leaves the node ends in the world namespace.
     lab.veth(node, "up0", lab.netns("world"), "eth0");
     node.ip("route", "add", "default", "dev", "up0");
+    // Counts what the node's stack routes to a pod: local delivery leaves it at 0 (netpol_6).
+    node.run("nft", "add table ip probe");
+    node.run("nft", "add chain ip probe routed { type filter hook forward priority 0; }");
+    node.run("nft", "add rule ip probe routed ip daddr 198.18.0.0/16 counter");
     datapath = Datapath.load(new DatapathSettings(lab.bpffsDir("netpol"), 1024, 65536, 65536,
         16384));
     lab.onClose(datapath::close);
     writer = datapath.policyWriter();
+    LxcWriter lxc = datapath.lxcWriter();
     for (Pod pod : ALL) {
       String key = Cluster.namespace(pod) + "-" + pod.getMetadata().getName();
       String ip = Cluster.primaryIpv4(pod).orElseThrow().toString();
@@ -158,12 +163,9 @@ class NetworkPolicyTrafficKernelTest {
       node.run("sysctl", "-qw", "net.ipv4.conf." + hveth + ".proxy_arp=1",
           "net.ipv4.neigh." + hveth + ".proxy_delay=0");
       node.ip("route", "add", ip + "/32", "dev", hveth);
-      node.call(() -> {
-        int ifindex = NetworkNamespace.ifindex(hveth);
-        TcAttachment.attach(ifindex, TcAttachment.Direction.INGRESS, datapath.fromContainer());
-        TcAttachment.attach(ifindex, TcAttachment.Direction.EGRESS, datapath.toContainer());
-        return null;
-      });
+      // attached as the agent attaches endpoints: pod-to-pod traffic takes local delivery
+      PodNetwork.attachAsEndpoint(node, hveth, ns, ip, NETNS.size() + 1,
+          datapath.fromContainer(), datapath.toContainer(), lxc);
       serve(lab, ns, key);
       NETNS.put(key, new PodNs(key, ip, ns));
     }
@@ -546,6 +548,13 @@ class NetworkPolicyTrafficKernelTest {
         ALLOWED_TIMEOUT_MS)).as("node -> x/a UDP 81 (host entry)").isTrue();
     assertThat(connects(NETNS.get("y-a"), xa, Protocol.TCP, 80, DENIED_TIMEOUT_MS))
         .as("y/a -> x/a TCP 80").isFalse();
+  }
+
+  @Test
+  void netpol_6_podToPodProbesTookLocalDeliveryNotTheNodeStack() {
+    assertThat(datapath.lxcWriter().entries()).as("anetd_lxc entries").hasSize(ALL.size());
+    String chain = node.run("nft", "list chain ip probe routed");
+    assertThat(chain).as("packets the node's stack routed to pods").contains("counter packets 0 ");
   }
 
   private static String echo(Socket s, BufferedReader in, String line) throws IOException {

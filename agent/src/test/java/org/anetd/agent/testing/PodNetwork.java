@@ -16,9 +16,19 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.List;
 import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.bpf.TcAttachment;
+import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.LxcWriter;
+import org.anetd.agent.endpoint.AttachmentKey;
+import org.anetd.agent.endpoint.BpfEndpointDatapath;
+import org.anetd.agent.endpoint.Endpoint;
+import org.anetd.agent.endpoint.EndpointPublisher;
+import org.anetd.agent.endpoint.IpRouteLinkOps;
+import org.anetd.agent.endpoint.LinkOps;
+import org.anetd.agent.endpoint.PodRef;
 
 /**
  * A node and its pods in network namespaces, wired the way the CNI wires real pods.
@@ -30,15 +40,26 @@ import org.anetd.agent.bpf.TcAttachment;
  *  netns node: ip_forward=1, proxy_arp=1 on hv-*, 198.18.0.X/32 dev hv-x
  *      up0 (default route) ==veth== eth0 netns world (where unknown destinations end)
  * </pre>
+ *
+ * With an {@link LxcWriter}, pods are attached as the agent attaches endpoints
+ * ({@link BpfEndpointDatapath#reattach}: programs, then the anetd_lxc entry), so traffic between
+ * them takes the datapath's local delivery; without one, only the programs are attached.
  */
 public final class PodNetwork {
   private final NetnsLab lab;
   private final NetnsLab.Netns node;
   private final NetnsLab.Netns world;
   private final Map<String, Pod> pods = new LinkedHashMap<>();
+  private final LxcWriter lxc;
 
   public PodNetwork(NetnsLab lab) {
+    this(lab, null);
+  }
+
+  /** @param lxc the local delivery map of the programs the pods get; null: none */
+  public PodNetwork(NetnsLab lab, LxcWriter lxc) {
     this.lab = lab;
+    this.lxc = lxc;
     node = lab.netns("node");
     node.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
         "net.ipv4.conf.default.rp_filter=0");
@@ -71,16 +92,49 @@ public final class PodNetwork {
     node.run("sysctl", "-qw", "net.ipv4.conf." + hveth + ".proxy_arp=1",
         "net.ipv4.neigh." + hveth + ".proxy_delay=0");
     node.ip("route", "add", ip + "/32", "dev", hveth);
-    node.call(() -> {
-      int ifindex = NetworkNamespace.ifindex(hveth);
-      TcAttachment.attach(ifindex, TcAttachment.Direction.INGRESS, from);
-      TcAttachment.attach(ifindex, TcAttachment.Direction.EGRESS, to);
-      return null;
-    });
+    if (lxc != null) {
+      attachAsEndpoint(node, hveth, p, ip, pods.size() + 1, from, to, lxc);
+    } else {
+      node.call(() -> {
+        int ifindex = NetworkNamespace.ifindex(hveth);
+        TcAttachment.attach(ifindex, TcAttachment.Direction.INGRESS, from);
+        TcAttachment.attach(ifindex, TcAttachment.Direction.EGRESS, to);
+        return null;
+      });
+    }
     Pod pod = new Pod(name, ip, p);
     pods.put(name, pod);
     return pod;
   }
+
+  /**
+   * Attaches {@code from}/{@code to} to {@code hveth} (the host end of {@code pod}'s eth0) with
+   * the agent's own code, {@link BpfEndpointDatapath#reattach}, which also writes the endpoint's
+   * anetd_lxc entry. Returns the endpoint it made up (id {@code id}, MACs read from the links).
+   */
+  public static Endpoint attachAsEndpoint(NetnsLab.Netns node, String hveth, NetnsLab.Netns pod,
+      String ip, int id, BpfProgram from, BpfProgram to, LxcWriter lxc) {
+    IpRouteLinkOps links = new IpRouteLinkOps();
+    LinkOps.Link host = links.link(node.path(), hveth).orElseThrow();
+    LinkOps.Link eth0 = links.link(pod.path(), "eth0").orElseThrow();
+    Endpoint e = new Endpoint(id, new AttachmentKey("test-" + hveth, "eth0"), PodRef.UNKNOWN,
+        Ipv4.parse(ip), hveth, host.ifindex(), host.mac(), eth0.mac(), pod.path().toString());
+    new BpfEndpointDatapath(from, to, node.path(), NO_PUBLISHER, lxc).reattach(e);
+    return e;
+  }
+
+  private static final EndpointPublisher NO_PUBLISHER = new EndpointPublisher() {
+    @Override
+    public void publish(Endpoint endpoint) {}
+
+    @Override
+    public void withdraw(Endpoint endpoint) {}
+
+    @Override
+    public List<String> problems(Endpoint endpoint) {
+      return List.of();
+    }
+  };
 
   /** A pod serving TCP 8080 ("name peer-address", then echo) and UDP 5353 ("name peer"). */
   public Pod backend(String name, String ip, BpfProgram from, BpfProgram to) {

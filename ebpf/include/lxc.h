@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Local delivery: a packet a pod sends to another pod of this node skips the node's IP stack.
+ * anetd_lxc maps every local endpoint address to what its delivery needs (host veth ifindex,
+ * both MACs); the agent writes an entry when it attaches an endpoint's programs and deletes it
+ * on detach (docs/dev/service-datapath.md, "Local delivery").
+ *
+ * from_container, once translation and egress policy passed, redirects the packet with
+ * bpf_redirect_peer to the destination pod's eth0: from tc ingress of the sender's host veth
+ * straight to tc ingress of the peer in the pod's namespace, without the node's routing,
+ * neighbour table, veth queue and backlog. That skips the destination's to_container, so its
+ * ingress policy runs here, exactly as to_container would run it (the same hook, the same
+ * counters). A missing entry means "not a local pod, or not known yet": the old path.
+ */
+#ifndef ANETD_LXC_H
+#define ANETD_LXC_H
+
+#include "common.h"
+#include "metrics.h"
+#include "pkt.h"
+#include "policy.h"
+
+#define LXC_MAP_MAX 65536
+
+/* Mirrored by Lxc4InfoCodec. Key: the endpoint's IPv4 address (__be32, network order). */
+struct lxc4_info {
+	__u32 ifindex;      /* the endpoint's host veth, in the node's namespace */
+	__u16 endpoint_id;  /* as in the ipcache; for `anetd bpf lxc list`, not used by the program */
+	__u8 mac[6];        /* the pod's interface (destination MAC of delivered frames) */
+	__u8 node_mac[6];   /* the host veth (source MAC: the pod's gateway answers from it) */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct lxc4_info) == 20, "lxc4_info");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LXC_MAP_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __be32);
+	__type(value, struct lxc4_info);
+} anetd_lxc SEC(".maps");
+
+/*
+ * The local endpoint a translated packet p (sent by orig->saddr) can be delivered to directly,
+ * or NULL. A packet back to its own sender (hairpin through a service) takes the stack.
+ */
+static __always_inline const struct lxc4_info *lxc4_local_peer(const struct pkt4 *orig,
+							       const struct pkt4 *p)
+{
+	if (p->daddr == orig->saddr)
+		return NULL;
+	return bpf_map_lookup_elem(&anetd_lxc, &p->daddr);
+}
+
+/*
+ * Delivers p to the local endpoint dst: its ingress policy (counted DIR_INGRESS as
+ * to_container counts it), then the Ethernet header the pod expects and bpf_redirect_peer.
+ * Returns the tc verdict.
+ */
+static __always_inline int lxc4_deliver(struct __sk_buff *skb, const struct pkt4 *p,
+					const struct lxc4_info *dst, __u32 len)
+{
+	__u32 ifindex = dst->ifindex;
+	__u8 eth[12];
+	__u8 reason = REASON_FORWARDED;
+
+	__builtin_memcpy(eth, dst->mac, 6);
+	__builtin_memcpy(eth + 6, dst->node_mac, 6);
+	int verdict = policy_ingress_hook(p, len, &reason);
+
+	metrics_update(reason, DIR_INGRESS, len);
+	if (verdict != TC_ACT_OK)
+		return verdict;
+	if (bpf_skb_store_bytes(skb, 0, eth, sizeof(eth), 0) < 0)
+		return TC_ACT_SHOT; /* cannot happen on a parsed frame; nothing half-done to undo */
+	return bpf_redirect_peer(ifindex, 0);
+}
+
+#endif
