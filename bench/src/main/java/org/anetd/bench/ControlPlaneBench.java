@@ -1,12 +1,5 @@
 package org.anetd.bench;
 
-import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -23,7 +16,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -33,7 +25,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.anetd.agent.bpf.BpfMap;
 import org.anetd.agent.datapath.Datapath;
-import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Lb4Key;
 import org.anetd.agent.datapath.Lb4KeyCodec;
 import org.anetd.agent.datapath.Lb4ServiceCodec;
@@ -49,8 +40,8 @@ import org.anetd.agent.datapath.Protocol;
  * <p>Usage: ControlPlaneBench AGENT_JAR RESULTS_DIR [SERVICES] [ENDPOINTS_PER_SERVICE] [SAMPLES]
  */
 public final class ControlPlaneBench {
-  private static final String NODE = "bench-node";
-  private static final int PORT = 80;
+  private static final String NODE = ClusterObjects.NODE;
+  private static final int PORT = ClusterObjects.PORT;
 
   private ControlPlaneBench() {}
 
@@ -152,7 +143,7 @@ public final class ControlPlaneBench {
       while (!stop.get()) {
         int s = 1 + random.nextInt(services - 1);
         int size = perService - (round++ % 2); // flip between E and E-1 endpoints
-        client.resource(slice(s, size)).update();
+        client.resource(ClusterObjects.slice(s, size)).update();
         background.incrementAndGet();
         try {
           Thread.sleep(50);
@@ -168,7 +159,7 @@ public final class ControlPlaneBench {
     for (int i = 0; i < samples; i++) {
       int want = i % 2 == 0 ? perService + 1 : perService;
       long t0 = System.nanoTime();
-      client.resource(slice(0, want)).update();
+      client.resource(ClusterObjects.slice(0, want)).update();
       while (true) {
         Optional<byte[]> v = servicesMap.lookup(probeKey);
         if (v.isPresent() && Lb4ServiceCodec.INSTANCE.decode(v.get()).count() == want) {
@@ -191,45 +182,21 @@ public final class ControlPlaneBench {
 
   private static void populate(KubernetesClient client, int services, int perService)
       throws InterruptedException {
-    client.resource(new NodeBuilder().withNewMetadata().withName(NODE).endMetadata()
-        .withNewStatus().addNewAddress().withType("InternalIP").withAddress("10.255.0.1")
-        .endAddress().endStatus().build()).create();
+    client.resource(ClusterObjects.node()).create();
     ExecutorService pool = Executors.newFixedThreadPool(8);
     for (int s = 0; s < services; s++) {
       int i = s;
       pool.submit(() -> {
-        client.resource(new ServiceBuilder().withNewMetadata().withNamespace("default")
-            .withName("svc-" + i).endMetadata().withNewSpec().withType("ClusterIP")
-            .withClusterIP(vip(i).toString()).withClusterIPs(vip(i).toString()).addNewPort()
-            .withPort(PORT).withProtocol("TCP").withTargetPort(new IntOrString(8080)).endPort()
-            .endSpec().build()).create();
-        client.resource(slice(i, perService)).create();
+        client.resource(ClusterObjects.service(i)).create();
+        client.resource(ClusterObjects.slice(i, perService)).create();
       });
     }
     pool.shutdown();
     pool.awaitTermination(30, TimeUnit.MINUTES);
   }
 
-  private static EndpointSlice slice(int service, int endpoints) {
-    List<Endpoint> eps = new ArrayList<>();
-    for (int e = 0; e < endpoints; e++) {
-      int n = service * 16 + e; // up to 16 endpoints per service, unique addresses
-      eps.add(new EndpointBuilder().withAddresses("10." + ((n >> 16) & 0xff) + "."
-          + ((n >> 8) & 0xff) + "." + (n & 0xff)).withNodeName(NODE).withNewConditions()
-          .withReady(true).withServing(true).withTerminating(false).endConditions().build());
-    }
-    return new EndpointSliceBuilder().withNewMetadata().withNamespace("default")
-        .withName("svc-" + service + "-x").withLabels(Map.of("kubernetes.io/service-name",
-            "svc-" + service)).endMetadata().withAddressType("IPv4").addNewPort().withPort(8080)
-        .withProtocol("TCP").endPort().withEndpoints(eps).build();
-  }
-
-  private static Ipv4 vip(int service) {
-    return new Ipv4(0xC6130000 + service + 1); // 198.19.0.1 ...
-  }
-
   private static Lb4Key master(int service) {
-    return new Lb4Key(vip(service), PORT, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0);
+    return new Lb4Key(ClusterObjects.vip(service), PORT, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0);
   }
 
   private static BpfMap awaitPinned(Path pin, Process agent) throws Exception {

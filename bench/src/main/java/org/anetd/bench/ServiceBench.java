@@ -19,7 +19,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import org.anetd.agent.bpf.NetworkNamespace;
+import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.service.IncrementalServiceCompiler;
+import org.anetd.agent.service.ServiceCompilerConfig;
+import org.anetd.agent.service.ServiceIds;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
 import org.anetd.agent.datapath.Ipv4;
@@ -499,24 +505,38 @@ public final class ServiceBench {
       List<Double> updateMillis) {}
 
   /**
-   * From scratch: fresh maps, one write of S services x E backends through the writer. Then,
-   * on the full maps, single-service changes (one more backend each) through the same writer
-   * given the whole desired state, as the agent's reconciler does.
+   * The agent's own path from objects to maps, without the API server (the control-plane
+   * benchmark measures that): N Services with E endpoints each as fabric8 objects. From scratch:
+   * fresh maps, the first compile ({@link IncrementalServiceCompiler}) and a whole write, as a
+   * starting agent does. Then, on the full maps, one EndpointSlice replaced by a copy with one more
+   * endpoint: compile and {@link LoadBalancerWriter#apply} of the changes, as every later pass.
    */
   private static Programming programming(BenchLab lab, DatapathSettings base, int n, int e,
       int runs, int updates) throws IOException {
     List<Double> scratch = new ArrayList<>();
     List<Double> update = new ArrayList<>();
+    List<Service> services = new ArrayList<>();
+    List<EndpointSlice> slices = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      services.add(ClusterObjects.service(i));
+      slices.add(ClusterObjects.slice(i, e));
+    }
+    ServiceCompilerConfig config = new ServiceCompilerConfig(base.lbMapMax(),
+        ServiceCompilerConfig.NodePortRange.DEFAULT);
     for (int r = 0; r < runs + 1; r++) { // run 0 warms the JIT and is discarded
       Path pins = lab.bpffsDir("prog" + r);
       try (Datapath dp = Datapath.load(base.withPinRoot(pins))) {
-        Services s = new Services(e);
-        s.grow(n);
         LoadBalancerWriter w = dp.loadBalancerWriter();
+        IncrementalServiceCompiler compiler = new IncrementalServiceCompiler(ServiceIds.empty());
+        List<EndpointSlice> current = new ArrayList<>(slices);
         long t0 = System.nanoTime();
-        LoadBalancerWriter.Result res = w.write(s.services, s.backends, s.revNat);
+        compiler.compile(state(1, services, current), config);
+        LoadBalancerWriter.Result res = w.write(compiler.desiredServices(),
+            compiler.desiredBackends(), compiler.desiredRevNat());
+        compiler.committed();
         double secs = (System.nanoTime() - t0) / 1e9;
-        if (res.writes().created() != s.services.size() + s.backends.size() + s.revNat.size()) {
+        int entries = n * (1 + e) + n * e + n;
+        if (res.writes().created() != entries) {
           throw new IllegalStateException("writer created " + res.writes());
         }
         if (r > 0) {
@@ -525,15 +545,18 @@ public final class ServiceBench {
         System.out.printf(Locale.ROOT, "program %d x %d from scratch: %.3f s%s%n", n, e, secs,
             r == 0 ? " (warm-up)" : "");
         if (r == runs) {
-          long nextId = (long) n * e + 1;
           for (int u = 0; u < updates + 20; u++) { // the first 20 warm up
-            int svc = 1 + (int) ((u * 7919L) % n);
-            s.addBackend(svc, nextId++);
+            int svc = (int) ((u * 7919L) % n);
+            int size = current.get(svc).getEndpoints().size();
+            current.set(svc, ClusterObjects.slice(svc, size == e ? e + 1 : e));
+            ClusterState state = state(u + 2, services, current);
             t0 = System.nanoTime();
-            res = w.write(s.services, s.backends, s.revNat);
+            IncrementalServiceCompiler.Pass pass = compiler.compile(state, config);
+            res = w.apply(pass.changes());
+            compiler.committed();
             double ms = (System.nanoTime() - t0) / 1e6;
-            if (res.writes().changes() != 3) { // backend, new slot, master
-              throw new IllegalStateException("one-backend change wrote " + res.writes());
+            if (res.writes().changes() != 3) { // backend, its slot, the master
+              throw new IllegalStateException("one-endpoint change wrote " + res.writes());
             }
             if (u >= 20) {
               update.add(ms);
@@ -545,6 +568,12 @@ public final class ServiceBench {
       }
     }
     return new Programming(n, e, scratch, update);
+  }
+
+  private static ClusterState state(long version, List<Service> services,
+      List<EndpointSlice> slices) {
+    return new ClusterState(version, ClusterObjects.NODE, services, List.copyOf(slices),
+        List.of(), List.of(), List.of(), List.of(ClusterObjects.node()));
   }
 
   static double median(List<Double> xs) {
@@ -704,18 +733,19 @@ public final class ServiceBench {
 
       md.append(String.format(Locale.ROOT, """
 
-          ## Map programming cost (LoadBalancerWriter, real pinned maps, no traffic)
+          ## Map programming cost (the agent's compile and write, real pinned maps, no traffic)
 
           | measure | value |
           |---|---|
           | %,d services x %d backends from scratch (%,d map entries), p50 of %d runs | %.3f s |
-          | one more backend for one service on the full maps (%d changes), p50 | %.2f ms |
+          | one EndpointSlice changed (one more endpoint) on the full maps, p50 of %d | %.2f ms |
           | same, p99 | %.2f ms |
 
-          A change is one `write(services, backends, revNat)` call with the whole desired state
-          (what the agent's reconciler passes); the writer diffs it against what it wrote and
-          writes 3 entries (backend, slot, master). Its cost is mostly that diff over
-          %,d entries; the maps are written with batch syscalls.
+          From objects to maps as the agent does it, without the API server: the first pass
+          compiles every Service (`IncrementalServiceCompiler`) and writes the whole desired state;
+          a later pass compiles only the Service whose EndpointSlice object changed and
+          `LoadBalancerWriter.apply` writes its 3 changed entries (backend, slot, master) of
+          %,d. The API server and informer side are measured by the control-plane benchmark.
           """, prog.services(), prog.perService(),
           prog.services() * (1 + prog.perService()) + prog.services() * prog.perService()
               + prog.services(), prog.fromScratchSeconds().size(),
