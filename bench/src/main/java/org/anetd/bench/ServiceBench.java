@@ -306,7 +306,7 @@ public final class ServiceBench {
     Endpoint e = new Endpoint(++endpoints, new AttachmentKey("bench-" + pod, "eth0"),
         PodRef.UNKNOWN, Ipv4.parse(ip), hveth, host.ifindex(), host.mac(), eth0.mac(),
         NetworkNamespace.named(pod).toString());
-    new BpfEndpointDatapath(dp.fromContainer(), dp.toContainer(), nodeNs, NO_PUBLISHER,
+    new BpfEndpointDatapath(dp.fromContainer(), dp.toContainer(), nodeNs, EndpointPublisher.NONE,
         lxc(dp)).reattach(e);
   }
 
@@ -323,19 +323,6 @@ public final class ServiceBench {
     lxc.put(new Ipv4(BACKEND1_BASE + i), lxc.find(Ipv4.parse(S1)).orElseThrow());
     lxc.put(new Ipv4(BACKEND2_BASE + i), lxc.find(Ipv4.parse(S2)).orElseThrow());
   }
-
-  private static final EndpointPublisher NO_PUBLISHER = new EndpointPublisher() {
-    @Override
-    public void publish(Endpoint endpoint) {}
-
-    @Override
-    public void withdraw(Endpoint endpoint) {}
-
-    @Override
-    public List<String> problems(Endpoint endpoint) {
-      return List.of();
-    }
-  };
 
   /** {connections/s, p50 us, p99 us, errors}. */
   double[] rr(String ns, String ips, String port, double secs) {

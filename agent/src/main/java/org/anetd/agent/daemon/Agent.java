@@ -380,8 +380,16 @@ public final class Agent implements AutoCloseable {
         version = state.version();
         lastState = state;
         podCidrFromNode(state);
+        boolean firstPass = lastReport == null;
         boolean ok = reconcileOnce(state);
         collectGarbage(state);
+        if (ok && firstPass) {
+          // The first pass compiles and writes everything at once and leaves several times the
+          // steady state as garbage; one full collection now lets the heap shrink to what the
+          // agent holds (bin/anetd runs it with -XX:-ShrinkHeapInSteps) instead of keeping the
+          // peak committed for the life of the node.
+          System.gc();
+        }
         if (ok) {
           backoff = Duration.ofMillis(200);
         } else {

@@ -123,21 +123,10 @@ public final class MapWriter<K, V> {
    */
   public WriteResult deleteStale(Set<K> desiredKeys, Predicate<K> which) {
     refreshIfStale();
-    List<K> doomed = written.keySet().stream()
+    return delete(written.keySet().stream()
         .filter(which)
         .filter(key -> !desiredKeys.contains(key))
-        .toList();
-    if (doomed.isEmpty()) {
-      return WriteResult.NONE;
-    }
-    try {
-      backend.delete(doomed.stream().map(keys::encode).toList());
-    } catch (RuntimeException ex) {
-      stale = true;
-      throw ex;
-    }
-    doomed.forEach(written::remove);
-    return new WriteResult(0, 0, 0, doomed.size());
+        .toList());
   }
 
   /** Deletes those of {@code doomed} that are written; keys already absent cost nothing. */

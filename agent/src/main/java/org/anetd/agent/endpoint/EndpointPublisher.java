@@ -8,6 +8,20 @@ import java.util.List;
  * endpoint's entries are written, so a pod never starts with its policy missing.
  */
 public interface EndpointPublisher {
+  /** Publishes nothing: for programs attached where no agent writes ipcache or policy entries. */
+  EndpointPublisher NONE = new EndpointPublisher() {
+    @Override
+    public void publish(Endpoint endpoint) {}
+
+    @Override
+    public void withdraw(Endpoint endpoint) {}
+
+    @Override
+    public List<String> problems(Endpoint endpoint) {
+      return List.of();
+    }
+  };
+
   /**
    * Makes {@code endpoint} known and waits (bounded) until its entries are in the maps.
    *

@@ -15,12 +15,15 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.ServiceSpec;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditions;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Drops, as objects enter the informer caches, what no part of the agent reads: managed fields,
@@ -124,9 +127,7 @@ public final class CompactObjects {
           e.setAddresses(List.copyOf(e.getAddresses())); // a decoder's list has room for ten
         }
         e.setAdditionalProperties(Map.of());
-        if (e.getConditions() != null) {
-          e.getConditions().setAdditionalProperties(Map.of());
-        }
+        e.setConditions(sharedConditions(e.getConditions()));
       }
     }
   }
@@ -185,6 +186,25 @@ public final class CompactObjects {
       kept.setAddresses(addresses);
       n.setStatus(kept);
     }
+  }
+
+  /**
+   * Endpoint conditions are three optional booleans: 27 possible values, one shared object each
+   * instead of one per endpoint (nothing modifies cached objects).
+   */
+  private static final Map<List<Boolean>, EndpointConditions> CONDITIONS =
+      new ConcurrentHashMap<>();
+
+  private static EndpointConditions sharedConditions(EndpointConditions c) {
+    if (c == null) {
+      return null;
+    }
+    List<Boolean> value = Arrays.asList(c.getReady(), c.getServing(), c.getTerminating());
+    return CONDITIONS.computeIfAbsent(value, v -> {
+      EndpointConditions shared = new EndpointConditions(v.get(0), v.get(1), v.get(2));
+      shared.setAdditionalProperties(Map.of());
+      return shared;
+    });
   }
 
   /** Empty lists as the one shared empty list (a decoder allocates one per absent field). */

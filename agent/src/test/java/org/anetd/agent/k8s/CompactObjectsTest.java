@@ -93,6 +93,27 @@ class CompactObjectsTest {
   }
 
   @Test
+  void equalEndpointConditionsAreOneSharedObject() {
+    EndpointSlice a = CompactObjects.compact(new EndpointSliceBuilder()
+        .withNewMetadata().withNamespace("shop").withName("a").endMetadata()
+        .addNewEndpoint().withAddresses("10.0.0.5").withNewConditions().withReady(true)
+        .withServing(true).withTerminating(false).endConditions().endEndpoint()
+        .addNewEndpoint().withAddresses("10.0.0.6").withNewConditions().withReady(false)
+        .withServing(true).withTerminating(true).endConditions().endEndpoint()
+        .build());
+    EndpointSlice b = CompactObjects.compact(new EndpointSliceBuilder()
+        .withNewMetadata().withNamespace("shop").withName("b").endMetadata()
+        .addNewEndpoint().withAddresses("10.0.0.7").withNewConditions().withReady(true)
+        .withServing(true).withTerminating(false).endConditions().endEndpoint()
+        .build());
+
+    assertThat(b.getEndpoints().get(0).getConditions())
+        .isSameAs(a.getEndpoints().get(0).getConditions());
+    assertThat(a.getEndpoints().get(1).getConditions().getReady()).isFalse();
+    assertThat(a.getEndpoints().get(1).getConditions().getTerminating()).isTrue();
+  }
+
+  @Test
   void aNodeKeepsItsSpecAndAddressesButNotItsImages() {
     Node node = CompactObjects.compact(new NodeBuilder()
         .withNewMetadata().withName("node-a").endMetadata()

@@ -119,22 +119,9 @@ public final class PodNetwork {
     LinkOps.Link eth0 = links.link(pod.path(), "eth0").orElseThrow();
     Endpoint e = new Endpoint(id, new AttachmentKey("test-" + hveth, "eth0"), PodRef.UNKNOWN,
         Ipv4.parse(ip), hveth, host.ifindex(), host.mac(), eth0.mac(), pod.path().toString());
-    new BpfEndpointDatapath(from, to, node.path(), NO_PUBLISHER, lxc).reattach(e);
+    new BpfEndpointDatapath(from, to, node.path(), EndpointPublisher.NONE, lxc).reattach(e);
     return e;
   }
-
-  private static final EndpointPublisher NO_PUBLISHER = new EndpointPublisher() {
-    @Override
-    public void publish(Endpoint endpoint) {}
-
-    @Override
-    public void withdraw(Endpoint endpoint) {}
-
-    @Override
-    public List<String> problems(Endpoint endpoint) {
-      return List.of();
-    }
-  };
 
   /** A pod serving TCP 8080 ("name peer-address", then echo) and UDP 5353 ("name peer"). */
   public Pod backend(String name, String ip, BpfProgram from, BpfProgram to) {
