@@ -8,7 +8,7 @@
  * from_container, once translation and egress policy passed, redirects the packet with
  * bpf_redirect_peer to the destination pod's eth0: from tc ingress of the sender's host veth
  * straight to tc ingress of the peer in the pod's namespace, without the node's routing,
- * neighbour table, veth queue and backlog. That skips the destination's to_container, so its
+ * neighbour table, veth queue and backlog; the TTL drops by one as if routed. That skips the destination's to_container, so its
  * ingress policy runs here, exactly as to_container would run it (the same hook, the same
  * counters). A missing entry means "not a local pod, or not known yet": the old path.
  */
@@ -21,6 +21,8 @@
 #include "policy.h"
 
 #define LXC_MAP_MAX 65536
+/* The IPv4 header's ttl and protocol bytes, as one 16-bit word (ttl first). */
+#define LXC_TTL_OFF (ETH_HLEN + __builtin_offsetof(struct iphdr, ttl))
 
 /* Mirrored by Lxc4InfoCodec. Key: the endpoint's IPv4 address (__be32, network order). */
 struct lxc4_info {
@@ -63,6 +65,17 @@ static __always_inline int lxc4_deliver(struct __sk_buff *skb, const struct pkt4
 	__u32 ifindex = dst->ifindex;
 	__u8 eth[12];
 	__u8 reason = REASON_FORWARDED;
+	__be16 ttl_proto, decremented;
+
+	/*
+	 * Routed like the stack would: TTL minus one. A packet with TTL 1 goes to the stack, which
+	 * answers ICMP time exceeded (and runs to_container if it forwards anything).
+	 */
+	if (bpf_skb_load_bytes(skb, LXC_TTL_OFF, &ttl_proto, sizeof(ttl_proto)) < 0)
+		return TC_ACT_OK;
+	if ((bpf_ntohs(ttl_proto) >> 8) <= 1)
+		return TC_ACT_OK;
+	decremented = bpf_htons(bpf_ntohs(ttl_proto) - 0x0100);
 
 	__builtin_memcpy(eth, dst->mac, 6);
 	__builtin_memcpy(eth + 6, dst->node_mac, 6);
@@ -71,8 +84,11 @@ static __always_inline int lxc4_deliver(struct __sk_buff *skb, const struct pkt4
 	metrics_update(reason, DIR_INGRESS, len);
 	if (verdict != TC_ACT_OK)
 		return verdict;
-	if (bpf_skb_store_bytes(skb, 0, eth, sizeof(eth), 0) < 0)
-		return TC_ACT_SHOT; /* cannot happen on a parsed frame; nothing half-done to undo */
+	if (bpf_skb_store_bytes(skb, LXC_TTL_OFF, &decremented, sizeof(decremented), 0) < 0 ||
+	    bpf_l3_csum_replace(skb, NAT_IP_CSUM_OFF, ttl_proto, decremented,
+				sizeof(decremented)) < 0 ||
+	    bpf_skb_store_bytes(skb, 0, eth, sizeof(eth), 0) < 0)
+		return TC_ACT_SHOT; /* cannot happen on a parsed frame */
 	return bpf_redirect_peer(ifindex, 0);
 }
 

@@ -25,6 +25,7 @@ import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
 import org.anetd.agent.testing.PodNetwork;
 import org.anetd.agent.testing.PodNetwork.Pod;
+import org.anetd.agent.testing.Shell;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -245,6 +246,28 @@ class LocalDeliveryKernelTest {
   }
 
   /** Runs {@code action}, then returns the events it left on the ring buffer. */
+  @Test
+  void local_7_theTtlDropsByOneAsIfRoutedAndTtlOneGetsTimeExceededFromTheNode(NetnsLab lab) {
+    Node node = new Node(lab);
+    Pod client = node.pod("client", CLIENT);
+    Pod a = node.pod("pod-a", POD_A);
+    a.ns().run("nft", "add table ip probe");
+    a.ns().run("nft", "add chain ip probe in { type filter hook input priority 0; }");
+    a.ns().run("nft", "add rule ip probe in icmp type echo-request ip ttl 63 counter");
+
+    String reply = client.ns().run("ping", "-c", "1", "-W", "2", "-t", "64", POD_A);
+    Matcher requests = PACKETS.matcher(a.ns().run("nft", "list chain ip probe in"));
+
+    assertThat(reply).as("the reply, decremented by pod-a's from_container").contains("ttl=63");
+    assertThat(requests.find() && Long.parseLong(requests.group(1)) == 1)
+        .as("the request arrived with TTL 63").isTrue();
+    assertThat(node.routedByTheNode()).as("both went the fast path").isZero();
+
+    Shell.Result expired = client.ns().exec(10, "ping", "-c", "1", "-W", "2", "-t", "1", POD_A);
+    assertThat(expired.output()).as("TTL 1 is the node's to answer")
+        .containsIgnoringCase("time to live exceeded");
+  }
+
   private static List<Event> events(Node node, Runnable action) {
     List<Event> out = new ArrayList<>();
     try (RingBuffer rb = RingBuffer.open(node.lxc.map(Datapath.EVENTS),
