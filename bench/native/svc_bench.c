@@ -98,26 +98,32 @@ struct rr_args {
 	long errors;
 };
 
+// One short connection; returns 0 on success.
+static int one_rr(const struct sockaddr_in *dst) {
+	char buf[64];
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int ok = s >= 0 && connect(s, (const struct sockaddr *)dst, sizeof *dst) == 0 &&
+		 write(s, "GET\n", 4) == 4;
+	int got = 0;
+	while (ok) {
+		ssize_t r = read(s, buf, sizeof buf);
+		if (r > 0) {
+			got += r;
+			continue;
+		}
+		ok = r == 0 && got == 3;
+		break;
+	}
+	if (s >= 0)
+		close(s);
+	return ok ? 0 : -1;
+}
+
 static void *rr_thread(void *p) {
 	struct rr_args *a = p;
-	char buf[64];
 	while (now_s() < a->until) {
 		double t0 = now_s();
-		int s = socket(AF_INET, SOCK_STREAM, 0);
-		int ok = s >= 0 && connect(s, (struct sockaddr *)&a->dst, sizeof a->dst) == 0 &&
-			 write(s, "GET\n", 4) == 4;
-		int got = 0;
-		while (ok) {
-			ssize_t r = read(s, buf, sizeof buf);
-			if (r > 0) {
-				got += r;
-				continue;
-			}
-			ok = r == 0 && got == 3;
-			break;
-		}
-		if (s >= 0)
-			close(s);
+		int ok = one_rr(&a->dst) == 0;
 		if (!ok) {
 			a->errors++;
 			continue;
@@ -268,27 +274,6 @@ static int *slice_order; // target of each slice: a fresh random permutation per
 
 static int slice_target(double t) {
 	return slice_order[(long)((t - mix_start) / mix_slice)];
-}
-
-// One short connection; returns 0 on success.
-static int one_rr(const struct sockaddr_in *dst) {
-	char buf[64];
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	int ok = s >= 0 && connect(s, (const struct sockaddr *)dst, sizeof *dst) == 0 &&
-		 write(s, "GET\n", 4) == 4;
-	int got = 0;
-	while (ok) {
-		ssize_t r = read(s, buf, sizeof buf);
-		if (r > 0) {
-			got += r;
-			continue;
-		}
-		ok = r == 0 && got == 3;
-		break;
-	}
-	if (s >= 0)
-		close(s);
-	return ok ? 0 : -1;
 }
 
 static void *mix_rr_thread(void *p) {

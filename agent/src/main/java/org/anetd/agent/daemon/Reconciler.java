@@ -117,7 +117,7 @@ public final class Reconciler {
               services.desiredRevNat())
           : lb.apply(servicePass.changes());
     } catch (RuntimeException e) {
-      services.writeFailed();
+      // Not committed: the ids of this pass stay held back, and the next pass writes it all.
       serviceMapsNeedFullWrite = true;
       throw e;
     }
@@ -153,8 +153,8 @@ public final class Reconciler {
     return new PolicyPass(inputs, desired, ipcache);
   }
 
-  /** The whole desired service state with the last pass's problems, sorted (a copy: for status). */
+  /** The whole desired service state, sorted (a copy: for tests and diagnostics). */
   public synchronized DesiredServices desiredServices() {
-    return services.desired(List.of());
+    return services.desired();
   }
 }

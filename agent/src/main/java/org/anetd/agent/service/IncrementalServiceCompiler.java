@@ -44,9 +44,9 @@ import org.anetd.agent.service.ServiceCompiler.ServicePlan;
  * addresses (and healthCheckNodePorts) an earlier Service also lists, which is decided address by
  * address; otherwise the whole admission of {@link ServiceCompiler} runs over the cached plans.
  *
- * <p>Not thread-safe: one reconciler drives it. After a failed write call {@link #writeFailed} (ids
- * stay held back, and the caller must write the whole desired state next); after a write that
- * landed call {@link #committed}.
+ * <p>Not thread-safe: one reconciler drives it. After a write that landed call {@link #committed};
+ * after a failed one do not (every id allocated since stays held back) and write the whole
+ * desired state next.
  */
 public final class IncrementalServiceCompiler {
   /** One pass: the map changes, every current problem and health check, and the totals. */
@@ -201,11 +201,6 @@ public final class IncrementalServiceCompiler {
     revNatIds.commit();
   }
 
-  /** The last pass's writes failed: keep every id held back until a pass commits. */
-  public void writeFailed() {
-    // Nothing to undo: the desired state stays as compiled and the caller rewrites it whole.
-  }
-
   /** lb4_services as desired now: a new map (for a whole write or a check, not every pass). */
   public Map<Lb4Key, Lb4Service> desiredServices() {
     Map<Lb4Key, Lb4Service> out = new HashMap<>(serviceEntries * 4 / 3 + 1);
@@ -240,15 +235,18 @@ public final class IncrementalServiceCompiler {
     return new ServiceIds(new TreeMap<>(backendIds.view()), revNat);
   }
 
-  /** What {@code anetd bpf lb list} and tests read: the whole desired state, sorted (a copy). */
-  public DesiredServices desired(List<Problem> problems) {
+  /**
+   * The whole desired state, sorted (a copy, for tests and diagnostics, not for passes); its
+   * problems are empty: each {@link Pass} carries them.
+   */
+  public DesiredServices desired() {
     SortedMap<ObjectRef, List<ProgrammedFrontend>> frontends =
         new TreeMap<>(DesiredServices.SERVICE_ORDER);
     rendered.values().forEach(r -> frontends.put(r.service(), r.frontends()));
     SortedMap<Lb4Key, Lb4Service> services = new TreeMap<>(DesiredServices.KEY_ORDER);
     services.putAll(desiredServices());
     return new DesiredServices(services, new TreeMap<>(desiredBackends()),
-        new TreeMap<>(desiredRevNat()), ids(), healthChecks, frontends, problems);
+        new TreeMap<>(desiredRevNat()), ids(), healthChecks, frontends, List.of());
   }
 
   public Totals totals() {
