@@ -5,7 +5,7 @@ MVN_FLAGS ?= -B -ntp
 
 # Debian packages the build, the tests and the lab need.
 APT_PACKAGES := clang llvm libbpf-dev libbpf1 linux-libc-dev bpftool iproute2 iptables nftables \
-	iputils-ping socat conntrack ethtool netcat-openbsd jq make gcc libc6-dev procps \
+	iputils-ping socat conntrack python3 ethtool netcat-openbsd jq make gcc libc6-dev procps \
 	openjdk-17-jdk-headless maven
 
 .PHONY: deps build ebpf cni test test-unit bench lab clean crds image-context image

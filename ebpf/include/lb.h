@@ -114,19 +114,20 @@ struct {
 } anetd_lb4_affinity SEC(".maps");
 
 /*
- * The master entry of the frontend a packet from a local pod addresses, or NULL. A frontend
- * with two views (externalTrafficPolicy or internalTrafficPolicy Local: the flag is on its
- * external-scope master) is looked up again in the internal scope, which is the view pods use;
- * when no internal entry exists the external one serves. On return *key is the master key of
- * the view found.
+ * The master entry of frontend (address, port, proto) as a client of this node sees it, or NULL.
+ * A frontend with two views (externalTrafficPolicy or internalTrafficPolicy Local: the flag is
+ * on its external-scope master) is looked up again in the internal scope, which is the view pods
+ * and the node's own processes use; when no internal entry exists the external one serves. On
+ * return *key is the master key of the view found.
  */
-static __always_inline struct lb4_service *lb4_lookup_service(struct lb4_key *key,
-							      const struct pkt4 *p)
+static __always_inline struct lb4_service *lb4_lookup_frontend(struct lb4_key *key,
+							       __be32 address, __be16 port,
+							       __u8 proto)
 {
-	key->address = p->daddr;
-	key->dport = p->dport;
+	key->address = address;
+	key->dport = port;
 	key->backend_slot = 0;
-	key->proto = p->proto;
+	key->proto = proto;
 	key->scope = LB_SCOPE_EXTERNAL;
 	key->pad[0] = 0;
 	key->pad[1] = 0;
@@ -142,6 +143,13 @@ static __always_inline struct lb4_service *lb4_lookup_service(struct lb4_key *ke
 		key->scope = LB_SCOPE_EXTERNAL;
 	}
 	return svc;
+}
+
+/* The master entry of the frontend a packet from a local pod addresses (lb4_lookup_frontend). */
+static __always_inline struct lb4_service *lb4_lookup_service(struct lb4_key *key,
+							      const struct pkt4 *p)
+{
+	return lb4_lookup_frontend(key, p->daddr, p->dport, p->proto);
 }
 
 /* The backend id in one slot (1..count) of a frontend, 0 when the slot is empty. */

@@ -97,6 +97,12 @@ public interface LibBpfNative {
 
   int bpf_prog_detach2(int progFd, int targetFd, int type);
 
+  int bpf_link_create(int progFd, int targetFd, int attachType, Pointer opts);
+
+  int bpf_link_update(int linkFd, int newProgFd, Pointer opts);
+
+  int bpf_link_detach(int linkFd);
+
   int bpf_prog_test_run_opts(int progFd, Pointer opts);
 
   // --- ring buffers --------------------------------------------------------------------------

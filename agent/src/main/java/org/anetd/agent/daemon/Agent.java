@@ -36,6 +36,7 @@ import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.HostDevices;
 import org.anetd.agent.datapath.HostSettings;
 import org.anetd.agent.datapath.MapBackend;
+import org.anetd.agent.datapath.SocketLoadBalancer;
 import org.anetd.agent.endpoint.BpfEndpointDatapath;
 import org.anetd.agent.endpoint.CniServer;
 import org.anetd.agent.endpoint.EndpointManager;
@@ -181,6 +182,31 @@ public final class Agent implements AutoCloseable {
     reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
     attachNodeDevices(c);
+    applySocketLoadBalancing(c);
+  }
+
+  /**
+   * bpf-lb-sock: links the socket programs to the node's cgroup v2 root, or detaches links an
+   * earlier agent left. Failing leaves services to the per-packet path, which serves them all.
+   */
+  private void applySocketLoadBalancing(AgentConfig c) {
+    SocketLoadBalancer sock = datapath.socketLoadBalancer();
+    try {
+      if (!c.bpfLbSock()) {
+        if (sock.disable()) {
+          LOG.info("bpf-lb-sock is false: socket load balancing detached");
+        }
+        return;
+      }
+      Path root = SocketLoadBalancer.cgroup2Mount().orElseThrow(() -> new IllegalStateException(
+          "no cgroup v2 hierarchy is mounted (/proc/self/mountinfo has no cgroup2)"));
+      sock.enable(root);
+      LOG.info("socket load balancing on cgroup {}: TCP connects to services go straight to a"
+          + " backend", root);
+    } catch (RuntimeException e) {
+      LOG.error("bpf-lb-sock: socket load balancing is unavailable, services are translated per"
+          + " packet: {}", e.toString());
+    }
   }
 
   /**
@@ -465,8 +491,9 @@ public final class Agent implements AutoCloseable {
   }
 
   private void configChanged(AgentConfig c) {
-    LOG.info("cilium-config changed; node-port-range and enable-policy apply now, map sizes and"
-        + " policy-audit-mode at the next agent restart");
+    LOG.info("cilium-config changed; node-port-range, enable-policy and bpf-lb-sock apply now,"
+        + " map sizes and policy-audit-mode at the next agent restart");
+    applySocketLoadBalancing(c);
     reconciler.serviceConfig(serviceConfig(c));
     reconciler.enforcement(enforcement(c));
     LogSetup.apply(c);

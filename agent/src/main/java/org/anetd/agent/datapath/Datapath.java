@@ -9,8 +9,8 @@ import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.BpfProgram;
 
 /**
- * The loaded datapath of one node: the pod programs (bpf_lxc.o) and the node interface programs
- * (bpf_host.o), sharing every map, sized from the settings and pinned under the pin root, so that
+ * The loaded datapath of one node: the pod programs (bpf_lxc.o), the node interface programs
+ * (bpf_host.o) and the socket load balancer (bpf_sock.o), sharing every map, sized from the settings and pinned under the pin root, so that
  * a restarted agent adopts the same maps and the connections they track.
  */
 public final class Datapath implements AutoCloseable {
@@ -27,6 +27,7 @@ public final class Datapath implements AutoCloseable {
   public static final String EVENTS = "anetd_events";
   public static final String SNAT4 = "anetd_snat4";
   public static final String LXC = "anetd_lxc";
+  public static final String LB4_SOCK_REV = "anetd_lb4_sock_rev";
 
   /** Reverse NAT ids are __u16: the map never needs more entries than ids exist. */
   private static final int REV_NAT_IDS = 65535;
@@ -34,11 +35,13 @@ public final class Datapath implements AutoCloseable {
   private final DatapathSettings settings;
   private final BpfObject lxc;
   private final BpfObject host;
+  private final BpfObject sock;
 
-  private Datapath(DatapathSettings settings, BpfObject lxc, BpfObject host) {
+  private Datapath(DatapathSettings settings, BpfObject lxc, BpfObject host, BpfObject sock) {
     this.settings = settings;
     this.lxc = lxc;
     this.host = host;
+    this.sock = sock;
   }
 
   /** {@link #load(DatapathSettings, HostSettings)} with the default host tunables. */
@@ -47,8 +50,9 @@ public final class Datapath implements AutoCloseable {
   }
 
   /**
-   * Opens bpf_lxc.o and bpf_host.o from the agent jar, sizes and pins their maps (bpf_host adopts
-   * the maps bpf_lxc pinned), sets bpf_host's tunables, loads both.
+   * Opens bpf_lxc.o, bpf_host.o and bpf_sock.o from the agent jar, sizes and pins their maps
+   * (the later objects adopt the maps bpf_lxc pinned), sets bpf_host's tunables, loads all three.
+   * Loading attaches nothing.
    */
   public static Datapath load(DatapathSettings settings, HostSettings hostSettings) {
     try {
@@ -59,6 +63,7 @@ public final class Datapath implements AutoCloseable {
     }
     BpfObject lxc = BpfObject.openResource("bpf_lxc.o");
     BpfObject host = null;
+    BpfObject sock = null;
     try {
       sized(lxc, settings)
           .setRodataU32("policy_audit_mode", settings.policyAuditMode() ? 1 : 0)
@@ -71,8 +76,13 @@ public final class Datapath implements AutoCloseable {
           .setRodataU32("snat_ipv4", hostSettings.snatIpv4().map(Ipv4::bits).orElse(0))
           .pinMapsUnder(settings.pinRoot())
           .load();
-      return new Datapath(settings, lxc, host);
+      sock = BpfObject.openResource("bpf_sock.o");
+      sized(sock, settings).pinMapsUnder(settings.pinRoot()).load();
+      return new Datapath(settings, lxc, host, sock);
     } catch (RuntimeException e) {
+      if (sock != null) {
+        sock.close();
+      }
       if (host != null) {
         host.close();
       }
@@ -90,7 +100,8 @@ public final class Datapath implements AutoCloseable {
         LB4_REVERSE_NAT, Math.min(settings.lbMapMax(), REV_NAT_IDS),
         LB4_AFFINITY, settings.lbMapMax(),
         CT4_TCP, settings.ctTcpMax(),
-        CT4_ANY, settings.ctAnyMax());
+        CT4_ANY, settings.ctAnyMax(),
+        LB4_SOCK_REV, settings.ctTcpMax()); // one entry per TCP socket connected to a service
     sizes.forEach((name, size) -> {
       if (maps.contains(name)) {
         object.setMaxEntries(name, size);
@@ -103,9 +114,14 @@ public final class Datapath implements AutoCloseable {
     return settings;
   }
 
-  /** A pinned map by name; maps only bpf_host has (anetd_snat4) come from bpf_host.o. */
+  /** A pinned map by name, from the first object that has it (lxc, host, sock). */
   public BpfMap map(String name) {
-    return lxc.mapNames().contains(name) ? lxc.map(name) : host.map(name);
+    for (BpfObject o : List.of(lxc, host)) {
+      if (o.mapNames().contains(name)) {
+        return o.map(name);
+      }
+    }
+    return sock.map(name);
   }
 
   public BpfProgram fromContainer() {
@@ -119,6 +135,12 @@ public final class Datapath implements AutoCloseable {
   /** tc ingress of the node's external interfaces (see {@link HostDevices}). */
   public BpfProgram fromNetdev() {
     return host.program("from_netdev");
+  }
+
+  /** Socket-level load balancing (bpf-lb-sock): links of bpf_sock's programs, pinned. */
+  public SocketLoadBalancer socketLoadBalancer() {
+    return new SocketLoadBalancer(settings.pinRoot().resolve("links"),
+        sock.program("sock4_connect"), sock.program("sock4_getpeername"));
   }
 
   /** A writer over the load-balancer maps that adopts what they hold now. */
@@ -140,6 +162,7 @@ public final class Datapath implements AutoCloseable {
 
   @Override
   public void close() {
+    sock.close();
     host.close();
     lxc.close();
   }

@@ -1,0 +1,123 @@
+package org.anetd.agent.datapath;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.anetd.agent.bpf.BpfException;
+import org.anetd.agent.bpf.BpfProgram;
+import org.anetd.agent.bpf.CgroupAttachment;
+import org.anetd.agent.bpf.CgroupAttachment.Hook;
+
+/**
+ * Socket-level load balancing (bpf-lb-sock): bpf_sock's connect4 and getpeername4 programs linked
+ * to a cgroup v2 directory (the node's cgroup root: every process of the node, in pods and in the
+ * host namespace). The links are pinned under the pin root, so they outlive the agent like the
+ * tc programs do; a restarted agent adopts them and swaps in its programs without a gap, and
+ * disabling detaches what an earlier agent left.
+ *
+ * <p>Without it, or for what it leaves alone, bpf_lxc translates per packet, so turning it on or
+ * off never breaks service traffic.
+ */
+public final class SocketLoadBalancer {
+  private final Path pinDir;
+  private final List<Link> links;
+
+  private record Link(String pin, Hook hook, BpfProgram program) {}
+
+  SocketLoadBalancer(Path pinDir, BpfProgram connect, BpfProgram getpeername) {
+    this.pinDir = pinDir;
+    this.links = List.of(new Link("sock4_connect", Hook.INET4_CONNECT, connect),
+        new Link("sock4_getpeername", Hook.INET4_GETPEERNAME, getpeername));
+  }
+
+  /**
+   * Links both programs to {@code cgroup}: a pinned link already there is updated in place; one
+   * pinned on another cgroup (the root moved) is detached first.
+   */
+  public void enable(Path cgroup) {
+    try {
+      Files.createDirectories(pinDir);
+    } catch (IOException e) {
+      throw new BpfException("create link pin directory " + pinDir + ": " + e.getMessage(), e);
+    }
+    for (Link l : links) {
+      Path pin = pinDir.resolve(l.pin());
+      CgroupAttachment.Target wanted = CgroupAttachment.Target.of(cgroup, l.hook());
+      Optional<CgroupAttachment> existing = CgroupAttachment.pinned(pin);
+      if (existing.isPresent()) {
+        try (CgroupAttachment a = existing.get()) {
+          if (a.target().equals(wanted)) {
+            a.update(l.program());
+            continue;
+          }
+          a.detach();
+        }
+        deletePin(pin);
+      }
+      try (CgroupAttachment a = CgroupAttachment.attach(cgroup, l.hook(), l.program())) {
+        a.pin(pin);
+      }
+    }
+  }
+
+  /** Detaches the pinned links, this agent's or an earlier one's. Whether there were any. */
+  public boolean disable() {
+    boolean any = false;
+    for (Link l : links) {
+      Path pin = pinDir.resolve(l.pin());
+      Optional<CgroupAttachment> existing = CgroupAttachment.pinned(pin);
+      if (existing.isPresent()) {
+        try (CgroupAttachment a = existing.get()) {
+          a.detach();
+        }
+        deletePin(pin);
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /** Whether links are pinned (socket load balancing is on for some cgroup). */
+  public boolean enabled() {
+    return links.stream().anyMatch(l -> Files.exists(pinDir.resolve(l.pin())));
+  }
+
+  private static void deletePin(Path pin) {
+    try {
+      Files.deleteIfExists(pin);
+    } catch (IOException e) {
+      throw new BpfException("unpin " + pin + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The mount point of the cgroup v2 hierarchy in a /proc/self/mountinfo text: /sys/fs/cgroup on
+   * a unified host, /sys/fs/cgroup/unified on a hybrid one.
+   */
+  public static Optional<Path> cgroup2Mount(String mountinfo) {
+    for (String line : mountinfo.split("\n")) {
+      // id parent major:minor root mountpoint options [optional fields] - fstype source options
+      int dash = line.indexOf(" - ");
+      if (dash < 0) {
+        continue;
+      }
+      String[] before = line.substring(0, dash).split(" ");
+      String[] after = line.substring(dash + 3).split(" ");
+      if (before.length >= 5 && after.length >= 1 && after[0].equals("cgroup2")) {
+        return Optional.of(Path.of(before[4].replace("\\040", " ")));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** {@link #cgroup2Mount(String)} of this process's mount namespace. */
+  public static Optional<Path> cgroup2Mount() {
+    try {
+      return cgroup2Mount(Files.readString(Path.of("/proc/self/mountinfo")));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+}

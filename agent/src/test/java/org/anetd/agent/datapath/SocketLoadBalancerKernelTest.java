@@ -1,0 +1,243 @@
+package org.anetd.agent.datapath;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.anetd.agent.bpf.BpfObject;
+import org.anetd.agent.testing.EbpfObjects;
+import org.anetd.agent.testing.KernelTest;
+import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.PodNetwork;
+import org.anetd.agent.testing.Shell;
+import org.junit.jupiter.api.Test;
+
+/**
+ * bpf-lb-sock on real sockets: bpf_sock's programs linked to a cgroup the test creates, clients
+ * started inside it (and, for contrast, outside it), bpf_lxc on every pod veth as the fallback.
+ *
+ * <pre>
+ *  netns client 198.18.0.2   netns pod-a 198.18.0.3   netns pod-b 198.18.0.4   (PodNetwork)
+ *  cgroup "sock": socket programs linked; python3/socat clients join it before they exec
+ *  Service 198.19.0.10:80/TCP -> :8080 (pod-a, pod-b), 198.19.0.10:53/UDP -> :5353
+ * </pre>
+ */
+@KernelTest
+class SocketLoadBalancerKernelTest {
+  private static final String VIP = "198.19.0.10";
+  private static final int TCP_REV_NAT = 1;
+  private static final int UDP_REV_NAT = 2;
+
+  /** One TCP connection: "peer-address:port|greeting", the peer as getpeername() reports it. */
+  private static final String TCP_CLIENT = "import socket,sys\n"
+      + "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),3); s.settimeout(3)\n"
+      + "p=s.getpeername(); l=s.makefile().readline().strip()\n"
+      + "print('%s:%d|%s' % (p[0],p[1],l))\n";
+  private static final String UDP_CLIENT = "import socket,sys\n"
+      + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
+      + "s.connect((sys.argv[1],int(sys.argv[2]))); s.send(b'hi\\n')\n"
+      + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
+
+  private static final class Node {
+    final NetnsLab lab;
+    final PodNetwork net;
+    final BpfObject lxc;
+    final BpfObject sock;
+    final ServiceMaps maps;
+    final Path pins;
+    final Path cgroup;
+
+    Node(NetnsLab lab) {
+      this.lab = lab;
+      pins = lab.bpffsDir("sock");
+      lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
+      lab.onClose(lxc::close);
+      lxc.pinMapsUnder(pins).load();
+      sock = loadSock();
+      maps = new ServiceMaps(lxc);
+      net = new PodNetwork(lab, new LxcWriter(MapBackend.of(lxc.map(Datapath.LXC))));
+      net.pod("client", "198.18.0.2", from(), to());
+      net.backend("pod-a", "198.18.0.3", from(), to());
+      net.backend("pod-b", "198.18.0.4", from(), to());
+      maps.backend(1, "198.18.0.3", 8080, Protocol.TCP);
+      maps.backend(2, "198.18.0.4", 8080, Protocol.TCP);
+      maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1, 2);
+      maps.backend(3, "198.18.0.3", 5353, Protocol.UDP);
+      maps.frontend(VIP, 53, Protocol.UDP, UDP_REV_NAT, 3);
+      cgroup = lab.cgroup("sock");
+      lab.onClose(() -> socketLb(sock).disable()); // before the cgroup goes
+    }
+
+    /** A second load of bpf_sock.o on the same maps, as a restarted agent's. */
+    BpfObject loadSock() {
+      BpfObject o = BpfObject.openFile(EbpfObjects.path("bpf_sock.o"));
+      lab.onClose(o::close);
+      o.pinMapsUnder(pins).load();
+      return o;
+    }
+
+    SocketLoadBalancer socketLb(BpfObject o) {
+      return new SocketLoadBalancer(pins.resolve("links"), o.program("sock4_connect"),
+          o.program("sock4_getpeername"));
+    }
+
+    org.anetd.agent.bpf.BpfProgram from() {
+      return lxc.program("from_container");
+    }
+
+    org.anetd.agent.bpf.BpfProgram to() {
+      return lxc.program("to_container");
+    }
+
+    /** python3 {@code script} {@code args} in netns {@code ns}, from inside cgroup {@code cg}. */
+    Shell.Result run(Path cg, NetnsLab.Netns ns, String script, String... args) {
+      List<String> cmd = new ArrayList<>(List.of("bash", "-c",
+          (cg == null ? "" : "echo $$ > " + cg.resolve("cgroup.procs") + " && ")
+              + "exec ip netns exec " + ns.name() + " python3 -c \"$0\" \"$@\"", script));
+      cmd.addAll(List.of(args));
+      return Shell.exec(cmd, 10);
+    }
+
+    String tcp(Path cg, NetnsLab.Netns ns) {
+      Shell.Result r = run(cg, ns, TCP_CLIENT, VIP, "80");
+      assertThat(r.exitCode()).as("TCP client: %s", r.output()).isZero();
+      return r.output().strip();
+    }
+
+    NetnsLab.Netns client() {
+      return net.pods().get("client").ns();
+    }
+
+    long serviceConntrackEntries() {
+      return lxc.map(Datapath.CT4_TCP).keys().stream()
+          .map(Ct4KeyCodec.INSTANCE::decode)
+          .filter(k -> (k.flags() & Ct4Key.F_SERVICE) != 0).count();
+    }
+
+    int sockRevEntries() {
+      return sock.map(Datapath.LB4_SOCK_REV).keys().size();
+    }
+  }
+
+  @Test
+  void tcpConnectToAClusterIpIsTranslatedAtTheSocketAndReachesBothBackends(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.socketLb(node.sock).enable(node.cgroup);
+
+    Set<String> backends = new HashSet<>();
+    for (int i = 0; i < 20; i++) {
+      String out = node.tcp(node.cgroup, node.client());
+      assertThat(out).as("peer as the app sees it | backend and the client address it saw")
+          .matches(VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.2");
+      backends.add(out.split("\\|")[1].split(" ")[0]);
+    }
+
+    assertThat(backends).containsExactlyInAnyOrder("pod-a", "pod-b");
+    assertThat(node.serviceConntrackEntries()).as("no per-packet service translation").isZero();
+    assertThat(node.sockRevEntries()).isEqualTo(20);
+  }
+
+  @Test
+  void processesOutsideTheCgroupAreStillTranslatedPerPacket(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.socketLb(node.sock).enable(node.cgroup);
+
+    String out = node.tcp(null, node.client());
+
+    assertThat(out).matches(VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.2");
+    assertThat(node.serviceConntrackEntries()).isPositive();
+    assertThat(node.sockRevEntries()).isZero();
+  }
+
+  @Test
+  void serviceWithoutBackendsIsStillRefusedAtOnce(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+        TCP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
+    node.socketLb(node.sock).enable(node.cgroup);
+
+    long start = System.nanoTime();
+    Shell.Result r = node.run(node.cgroup, node.client(), TCP_CLIENT, VIP, "80");
+
+    assertThat(r.exitCode()).isNotZero();
+    assertThat(r.output()).contains("ConnectionRefusedError");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+    assertThat(node.sockRevEntries()).isZero();
+  }
+
+  @Test
+  void sessionAffinityServicesAreLeftToThePerPacketPath(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+        TCP_REV_NAT, Lb4Service.F_AFFINITY, 60, 1, 2);
+    node.socketLb(node.sock).enable(node.cgroup);
+
+    Set<String> backends = new HashSet<>();
+    for (int i = 0; i < 8; i++) {
+      backends.add(node.tcp(node.cgroup, node.client()).split("\\|")[1].split(" ")[0]);
+    }
+
+    assertThat(backends).as("one client sticks to one backend").hasSize(1);
+    assertThat(node.sockRevEntries()).isZero();
+    assertThat(node.maps.affinity("198.18.0.2", TCP_REV_NAT)).isPresent();
+  }
+
+  @Test
+  void udpIsLeftToThePerPacketPath(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.socketLb(node.sock).enable(node.cgroup);
+
+    Shell.Result r = node.run(node.cgroup, node.client(), UDP_CLIENT, VIP, "53");
+
+    assertThat(r.exitCode()).as(r.output()).isZero();
+    assertThat(r.output().strip()).isEqualTo(VIP + ":53|pod-a 198.18.0.2");
+    assertThat(node.sockRevEntries()).isZero();
+  }
+
+  @Test
+  void aProcessInTheNodeNamespaceReachesTheClusterIp(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.socketLb(node.sock).enable(node.cgroup);
+
+    node.net.node().ip("addr", "add", "198.18.0.1/32", "dev", "lo");
+    // The node netns has no route to the ClusterIP (its default leads to "world"): only the
+    // socket translation gets there, as for kubelet or a hostNetwork pod on a real node.
+    String out = node.tcp(node.cgroup, node.net.node());
+
+    assertThat(out).matches(VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.1");
+  }
+
+  @Test
+  void enablingAgainUpdatesThePinnedLinksAndDisablingRemovesThem(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.socketLb(node.sock).enable(node.cgroup);
+    BpfObject restarted = node.loadSock();
+    SocketLoadBalancer again = node.socketLb(restarted);
+
+    again.enable(node.cgroup);
+    String attached = cgroupPrograms(node.cgroup);
+    node.tcp(node.cgroup, node.client());
+    int translated = restarted.map(Datapath.LB4_SOCK_REV).keys().size();
+    boolean hadLinks = again.disable();
+    node.tcp(node.cgroup, node.client());
+
+    assertThat(attached.lines().filter(l -> l.contains("sock4_")).count())
+        .as("one connect4 and one getpeername4 link, not two of each: %s", attached)
+        .isEqualTo(2);
+    assertThat(translated).isEqualTo(1);
+    assertThat(hadLinks).isTrue();
+    assertThat(again.enabled()).isFalse();
+    assertThat(cgroupPrograms(node.cgroup)).doesNotContain("sock4_");
+    assertThat(Files.exists(node.pins.resolve("links/sock4_connect"))).isFalse();
+    assertThat(node.serviceConntrackEntries()).as("after disable: per packet").isPositive();
+  }
+
+  private static String cgroupPrograms(Path cgroup) {
+    return Shell.exec(List.of("bpftool", "cgroup", "show", cgroup.toString()), 10).output();
+  }
+}

@@ -1,0 +1,48 @@
+package org.anetd.agent.datapath;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** Where the node's cgroup v2 root is, from /proc/self/mountinfo. */
+class SocketLoadBalancerTest {
+
+  @Test
+  void unifiedHostHasCgroup2AtSysFsCgroup() {
+    String mountinfo = """
+        22 28 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+        26 22 0:23 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate
+        27 22 0:24 / /sys/fs/bpf rw,nosuid,nodev,noexec,relatime shared:10 - bpf bpf rw,mode=700
+        """;
+
+    assertThat(SocketLoadBalancer.cgroup2Mount(mountinfo)).contains(Path.of("/sys/fs/cgroup"));
+  }
+
+  @Test
+  void hybridHostHasCgroup2UnderUnifiedNextToV1Controllers() {
+    String mountinfo = """
+        30 22 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec - tmpfs tmpfs ro,mode=755
+        31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw
+        32 30 0:28 / /sys/fs/cgroup/cpu rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,cpu
+        """;
+
+    assertThat(SocketLoadBalancer.cgroup2Mount(mountinfo))
+        .contains(Path.of("/sys/fs/cgroup/unified"));
+  }
+
+  @Test
+  void optionalFieldsBeforeTheSeparatorAreSkipped() {
+    String mountinfo = "40 22 0:30 / /run/anetd/cgroup\\040v2 rw shared:1 master:2 propagate_from:3"
+        + " - cgroup2 none rw\n";
+
+    assertThat(SocketLoadBalancer.cgroup2Mount(mountinfo)).contains(Path.of("/run/anetd/cgroup v2"));
+  }
+
+  @Test
+  void v1OnlyHostHasNone() {
+    String mountinfo = "32 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
+
+    assertThat(SocketLoadBalancer.cgroup2Mount(mountinfo)).isEmpty();
+  }
+}
