@@ -15,7 +15,10 @@
 //       the rr load against several targets, interleaved in time slices: each cycle of k slices
 //       gives one slice to every target, in a random order, and every thread moves into that target's netns (setns) before its next
 //       connection, so slow noise on a shared machine hits every target alike. A target is
-//       NETNS_PATH,IP[+IP...],PORT; each connection goes to one of the IPs at random. Prints one rr line per target (with "target": i), counting the
+//       NETNS_PATH,IP[+IP...],PORT[,CGROUP]; each connection goes to one of the IPs at random.
+//       With CGROUP (a threaded cgroup v2 directory under the one this process runs in), the
+//       thread also moves into it (cgroup.threads) with the netns: that target's sockets meet the
+//       cgroup programs attached there (socket load balancing) and no other target's do. Prints one rr line per target (with "target": i), counting the
 //       connections that started in its slices over the time of its slices.
 //   svc_bench mixstream SLICE_MS SECONDS TARGET...
 //       one stream at a time, a new one per slice, in the target of the slice; one line per target.
@@ -217,6 +220,7 @@ static int stream(const char *ip, int port, double seconds) {
 
 struct target {
 	int nsfd;
+	int cgfd; // cgroup.threads of the target's threaded cgroup, or -1
 	struct sockaddr_in dst[8];
 	int ndst;
 };
@@ -225,9 +229,19 @@ static int parse_target(const char *spec, struct target *t) {
 	char buf[512], *save = NULL;
 	snprintf(buf, sizeof buf, "%s", spec);
 	char *path = strtok_r(buf, ",", &save), *ips = strtok_r(NULL, ",", &save),
-	     *port = strtok_r(NULL, ",", &save);
+	     *port = strtok_r(NULL, ",", &save), *cgroup = strtok_r(NULL, ",", &save);
 	if (!path || !ips || !port)
 		return -1;
+	t->cgfd = -1;
+	if (cgroup) {
+		char threads[600];
+		snprintf(threads, sizeof threads, "%s/cgroup.threads", cgroup);
+		t->cgfd = open(threads, O_WRONLY | O_CLOEXEC);
+		if (t->cgfd < 0) {
+			perror(threads);
+			return -1;
+		}
+	}
 	t->nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (t->nsfd < 0) {
 		perror(path);
@@ -270,6 +284,22 @@ struct mix_thread {
 	long long bytes[16];
 };
 
+// Moves the calling thread into target k: its netns, and its cgroup when it has one.
+static void enter_target(int k) {
+	if (setns(targets[k].nsfd, CLONE_NEWNET) < 0) {
+		perror("setns");
+		exit(1);
+	}
+	if (targets[k].cgfd >= 0) {
+		char tid[24];
+		int n = snprintf(tid, sizeof tid, "%d", gettid());
+		if (pwrite(targets[k].cgfd, tid, n, 0) != n) {
+			perror("cgroup.threads");
+			exit(1);
+		}
+	}
+}
+
 static int *slice_order; // target of each slice: a fresh random permutation per cycle of k
 
 static int slice_target(double t) {
@@ -286,10 +316,7 @@ static void *mix_rr_thread(void *p) {
 			break;
 		int k = slice_target(t0);
 		if (k != cur) {
-			if (setns(targets[k].nsfd, CLONE_NEWNET) < 0) {
-				perror("setns");
-				exit(1);
-			}
+			enter_target(k);
 			cur = k;
 		}
 		struct target *t = &targets[k];
@@ -316,10 +343,7 @@ static void *mix_stream_thread(void *p) {
 			break;
 		int k = slice_target(t0);
 		double slice_end = mix_start + ((int)((t0 - mix_start) / mix_slice) + 1) * mix_slice;
-		if (setns(targets[k].nsfd, CLONE_NEWNET) < 0) {
-			perror("setns");
-			exit(1);
-		}
+		enter_target(k);
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 		if (connect(s, (struct sockaddr *)&targets[k].dst[0], sizeof targets[k].dst[0]) < 0) {
 			m->errors[k]++;

@@ -10,7 +10,8 @@
  *   new      frontend in anetd_lb4_services: pick a backend (affinity or random slot), write
  *            the forward and reply entries, DNAT (+ SNAT to hairpin_ipv4 when the backend is
  *            the client itself). A frontend without backends is refused at once (reject.h).
- *   other    passed untouched.
+ *   other    passed untouched; a TCP SYN first removes a reply entry its tuple may have
+ *            from an earlier service connection (see svc4_new).
  *
  * A tracked connection whose backend disappeared from anetd_lb4_backends: UDP and ICMP pick a
  * new backend and rewrite the entries (the next datagram reaches a live backend); TCP is
@@ -74,8 +75,20 @@ static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p,
 		if (!svc)
 			ct4_delete(p->proto, fkey);
 	}
-	if (!svc)
+	if (!svc) {
+		/*
+		 * A new TCP connection straight to an address (a pod IP, or a backend the socket
+		 * load balancer chose at connect()) on the tuple of an earlier service connection:
+		 * that connection's reply entry would rewrite this one's replies to the service
+		 * address. The tuple is this connection's now.
+		 */
+		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+			ct4_key_set(&rkey, p->saddr, p->daddr, p->sport, p->dport, p->proto,
+				    CT_KEY_F_REPLY);
+			ct4_delete(p->proto, &rkey);
+		}
 		return TC_ACT_OK; /* not a service */
+	}
 	__u32 backend_id;
 	__be32 backend_addr;
 	__be16 backend_port;

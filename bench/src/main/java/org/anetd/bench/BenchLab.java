@@ -124,6 +124,20 @@ final class BenchLab implements AutoCloseable {
     }
   }
 
+  /** Removes a cgroup v2 directory and its child cgroups (rmdir, deepest first). */
+  static void deleteCgroup(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      System.err.println("cleanup " + root + ": " + e.getMessage());
+    }
+  }
+
   static void deleteTree(Path root) {
     if (!Files.exists(root)) {
       return;

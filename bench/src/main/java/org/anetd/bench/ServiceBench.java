@@ -35,6 +35,7 @@ import org.anetd.agent.datapath.Lb4ReverseNat;
 import org.anetd.agent.datapath.Lb4Service;
 import org.anetd.agent.datapath.LoadBalancerWriter;
 import org.anetd.agent.datapath.LxcWriter;
+import org.anetd.agent.datapath.SocketLoadBalancer;
 import org.anetd.agent.endpoint.AttachmentKey;
 import org.anetd.agent.endpoint.BpfEndpointDatapath;
 import org.anetd.agent.endpoint.Endpoint;
@@ -56,11 +57,17 @@ import org.anetd.agent.datapath.Protocol;
  *
  * <pre>
  *  plain: no programs, no netfilter rules         -> "direct"        client -> pod IPs
- *  lxcD:  bpf_lxc, the same N services as lxcN     -> "direct-lxc"    client -> pod IPs
- *  lxcN:  bpf_lxc on every host veth, N services  -> "anetd"         client -> ClusterIP of service N
- *  lxc1:  bpf_lxc, 1 service                      -> "anetd-1"       client -> ClusterIP of service 1
+ *  lxcD:  bpf_lxc + bpf_sock, the same N services  -> "direct-lxc"    client -> pod IPs
+ *  lxcN:  bpf_lxc + bpf_sock, N services          -> "anetd"         client -> ClusterIP of service N
+ *  lxcP:  bpf_lxc only (bpf-lb-sock false), N svc -> "anetd-pkt"     client -> ClusterIP of service N
+ *  lxc1:  bpf_lxc + bpf_sock, 1 service           -> "anetd-1"       client -> ClusterIP of service 1
  *  kp:    iptables KUBE-SERVICES with N services  -> "iptables"      client -> ClusterIP of service N
  * </pre>
+ *
+ * Every configuration also has a threaded cgroup v2 directory of its own; the client threads
+ * move into it with the netns (svc_bench), and bpf_sock's programs (socket-level load
+ * balancing, bpf-lb-sock) are linked to the cgroups of the configurations that have them, so no
+ * other configuration's connect() meets them.
  *
  * Service i (1-based) is 10.96.0.0+i:80/TCP with two backends, 10.64.0.0+i:8080 (server pod s1)
  * and 10.65.0.0+i:8080 (s2): every service has its own backend addresses; the node routes
@@ -87,7 +94,7 @@ public final class ServiceBench {
   static final int TARGET_PORT = 8080;
 
   static final List<String> CONFIGS = List.of("direct", "direct-lxc", "iptables", "anetd",
-      "anetd-1");
+      "anetd-pkt", "anetd-1");
 
   private final BenchLab lab;
   private final Path binary;
@@ -141,12 +148,19 @@ public final class ServiceBench {
       // pods have the same addresses
       Datapath dpD = Datapath.load(base.withPinRoot(lab.bpffsDir("lxcd")));
       lab.onClose(dpD::close);
+      Datapath dpP = Datapath.load(base.withPinRoot(lab.bpffsDir("lxcp")));
+      lab.onClose(dpP::close);
+      Map<String, Path> cgroups = bench.cgroups();
+      bench.socketLoadBalancing(dpN, cgroups.get("anetd"));
+      bench.socketLoadBalancing(dp1, cgroups.get("anetd-1"));
+      bench.socketLoadBalancing(dpD, cgroups.get("direct-lxc"));
 
       Node plain = bench.node("plain", null);
       Node kp = bench.node("kp", null);
       Node lxcN = bench.node("lxcn", dpN);
       Node lxcD = bench.node("lxcd", dpD);
       Node lxc1 = bench.node("lxc1", dp1);
+      Node lxcP = bench.node("lxcp", dpP);
       Services one = new Services();
       one.grow(1);
       dp1.loadBalancerWriter().write(one.services, one.backends, one.revNat);
@@ -156,13 +170,16 @@ public final class ServiceBench {
       PacketCost packets = new PacketCost();
       LoadBalancerWriter writer = dpN.loadBalancerWriter();
       LoadBalancerWriter writerD = dpD.loadBalancerWriter();
+      LoadBalancerWriter writerP = dpP.loadBalancerWriter();
       for (int n : sizes) {
         long t0 = System.nanoTime();
         many.grow(n);
         writer.write(many.services, many.backends, many.revNat);
         double bpfSeconds = (System.nanoTime() - t0) / 1e9;
         writerD.write(many.services, many.backends, many.revNat);
+        writerP.write(many.services, many.backends, many.revNat);
         bench.backendAddresses(dpN, n);
+        bench.backendAddresses(dpP, n);
         t0 = System.nanoTime();
         bench.iptablesRestore(kp, iptables, n);
         double iptSeconds = (System.nanoTime() - t0) / 1e9;
@@ -176,10 +193,22 @@ public final class ServiceBench {
         targets.put("direct-lxc", new String[] {lxcD.client, S1 + "," + S2, "" + TARGET_PORT});
         targets.put("iptables", new String[] {kp.client, vip, "" + SERVICE_PORT});
         targets.put("anetd", new String[] {lxcN.client, vip, "" + SERVICE_PORT});
+        targets.put("anetd-pkt", new String[] {lxcP.client, vip, "" + SERVICE_PORT});
         targets.put("anetd-1", new String[] {lxc1.client, vip(1).toString(), "" + SERVICE_PORT});
-        for (String c : CONFIGS) { // warm-up, and a check that every path works at all
+        java.util.function.Function<String, String> spec = c -> {
           String[] t = targets.get(c);
-          bench.rr(t[0], t[1], t[2], 0.3);
+          return NetworkNamespace.named(t[0]) + "," + t[1].replace(',', '+') + "," + t[2] + ","
+              + cgroups.get(c);
+        };
+        for (String c : CONFIGS) {
+          // Warm-up, and a check that every path works at all. From the configuration's cgroup
+          // like the rounds: a connection translated per packet leaves TIME_WAITs on the server
+          // that a socket-balanced one on the same ports then has to get past (their TCP
+          // timestamps start at another offset), which is not what the rounds measure.
+          double[] w = bench.mix(false, slice, 0.3, List.of(spec.apply(c))).get(0);
+          if (w[0] == 0) {
+            throw new IllegalStateException(c + ": no connection in the warm-up");
+          }
         }
         Map<String, List<Sample>> perConfig = new LinkedHashMap<>();
         CONFIGS.forEach(c -> perConfig.put(c, new ArrayList<>()));
@@ -189,10 +218,7 @@ public final class ServiceBench {
           for (int k = 0; k < CONFIGS.size(); k++) {
             order.add(CONFIGS.get((k + r) % CONFIGS.size()));
           }
-          List<String> specs = order.stream().map(c -> {
-            String[] t = targets.get(c);
-            return NetworkNamespace.named(t[0]) + "," + t[1].replace(',', '+') + "," + t[2];
-          }).toList();
+          List<String> specs = order.stream().map(spec).toList();
           List<double[]> rr = bench.mix(false, slice, seconds, specs);
           List<double[]> st = bench.mix(true, 2 * slice, streamSeconds, specs);
           for (int k = 0; k < order.size(); k++) {
@@ -209,6 +235,11 @@ public final class ServiceBench {
           }
         }
         samples.put(n, perConfig);
+        int sockets = dpN.map(Datapath.LB4_SOCK_REV).keys().size();
+        if (sockets == 0) {
+          throw new IllegalStateException("anetd's connections were not load-balanced at the"
+              + " socket: anetd_lb4_sock_rev is empty");
+        }
         // In-kernel cost of from_container per packet, N services vs 1, interleaved.
         List<double[]> costN = new ArrayList<>();
         List<double[]> cost1 = new ArrayList<>();
@@ -247,6 +278,34 @@ public final class ServiceBench {
 
   static Ipv4 vip(int i) {
     return new Ipv4(VIP_BASE + i);
+  }
+
+  /**
+   * A threaded cgroup v2 directory per configuration under one of this run (a threaded domain),
+   * removed at close after the links on them.
+   */
+  Map<String, Path> cgroups() throws IOException {
+    Path mount = SocketLoadBalancer.cgroup2Mount().orElseThrow(
+        () -> new IllegalStateException("no cgroup v2 hierarchy mounted: bpf-lb-sock needs one"));
+    parentCgroup = mount.resolve("anetdb-" + ProcessHandle.current().pid() + "-svc");
+    Files.createDirectories(parentCgroup);
+    lab.onClose(() -> BenchLab.deleteCgroup(parentCgroup));
+    Map<String, Path> dirs = new LinkedHashMap<>();
+    for (String c : CONFIGS) {
+      Path dir = Files.createDirectories(parentCgroup.resolve(c));
+      Files.writeString(dir.resolve("cgroup.type"), "threaded");
+      dirs.put(c, dir);
+    }
+    return dirs;
+  }
+
+  private Path parentCgroup;
+
+  /** bpf-lb-sock for one configuration: dp's socket programs linked to its cgroup. */
+  void socketLoadBalancing(Datapath dp, Path cgroup) {
+    SocketLoadBalancer sock = dp.socketLoadBalancer();
+    sock.enable(cgroup);
+    lab.onClose(sock::disable);
   }
 
   /** Node netns + client, s1, s2 pods; bpf_lxc on the host veths when dp is given. */
@@ -336,8 +395,10 @@ public final class ServiceBench {
    * p99 us, errors} or {Gbit/s, errors}.
    */
   List<double[]> mix(boolean stream, double sliceMs, double secs, List<String> specs) {
-    List<String> cmd = new ArrayList<>(List.of(binary.toString(), stream ? "mixstream" : "mix",
-        "" + sliceMs, "" + secs));
+    // svc_bench starts in the run's threaded domain; its threads move into the targets' cgroups.
+    List<String> cmd = new ArrayList<>(List.of("bash", "-c",
+        "echo $$ > " + parentCgroup.resolve("cgroup.procs") + " && exec \"$@\"", "bash",
+        binary.toString(), stream ? "mixstream" : "mix", "" + sliceMs, "" + secs));
     if (!stream) {
       cmd.add("" + threads);
     }
@@ -626,8 +687,9 @@ public final class ServiceBench {
           One run of %.1f minutes. At each N, %d rounds. A round is %.1f s of short connections
           (`bench/native/svc_bench mix`, %d client threads: connect, send a request line, read the
           answer until the server closes, close) interleaved over all configurations in %.0f ms
-          slices (each cycle of 5 slices gives one to every configuration, in a random order; every
-          client thread setns()es into the slice's client pod before its next connection), then %.1f s of one TCP stream at
+          slices (each cycle of 6 slices gives one to every configuration, in a random order; every
+          client thread setns()es into the slice's client pod, and moves into the configuration's
+          threaded cgroup, before its next connection), then %.1f s of one TCP stream at
           a time, a new stream per %.0f ms slice, interleaved the same way (`svc_bench mixstream`).
           Slow noise from the shared machine thus hits every configuration alike. At N = 1,
           anetd and anetd-1 are the same setup on two nodes: their ratio is an A/A test of the
@@ -641,10 +703,18 @@ public final class ServiceBench {
           | configuration | node | client connects to |
           |---|---|---|
           | direct | no BPF programs, no netfilter rules | the server pod IPs (a random one per connection) |
-          | direct-lxc | bpf_lxc on every host veth, maps of its own with the same N services | the server pod IPs (a random one per connection) |
+          | direct-lxc | bpf_lxc on every host veth and bpf_sock on its cgroup, maps of its own with the same N services | the server pod IPs (a random one per connection) |
           | iptables | kube-proxy-style nat rules for N services (`iptables-%s-restore`), no programs | ClusterIP of service N |
-          | anetd | bpf_lxc on every host veth, N services written by `LoadBalancerWriter` | ClusterIP of service N |
-          | anetd-1 | bpf_lxc, 1 service (a second node measured in the same rounds) | ClusterIP of service 1 |
+          | anetd | `bpf-lb-sock: true`: bpf_lxc on every host veth, bpf_sock (cgroup connect4/getpeername4) on its cgroup, N services written by `LoadBalancerWriter` | ClusterIP of service N |
+          | anetd-pkt | `bpf-lb-sock: false` (the default): bpf_lxc only, translating every packet, N services | ClusterIP of service N |
+          | anetd-1 | as anetd, 1 service (a second node measured in the same rounds) | ClusterIP of service 1 |
+
+          Every configuration has a threaded cgroup v2 directory of its own; the socket programs
+          are linked (`SocketLoadBalancer.enable`, as the agent links them to the node's cgroup
+          root) to the cgroups of direct-lxc, anetd and anetd-1 only, so no other configuration's
+          connect() meets them. With them, anetd's connect() to the ClusterIP is rewritten to a
+          backend before the SYN exists: the connection then costs what direct-lxc's does. The run
+          checks that anetd's connections were translated at the socket.
 
           Service i is 10.96.0.0+i:80/TCP with 2 endpoints of its own, 10.64.0.0+i:8080 (server
           pod 1) and 10.65.0.0+i:8080 (server pod 2); the node routes those /16s to the server pods,
@@ -680,12 +750,15 @@ public final class ServiceBench {
           + " goal | |\n|---|---|---|---|---|---|---|\n");
       ratioRows(md, "anetd / direct", "anetd", "direct", n -> "connections/s >= 0.95",
           n -> verdict(ratio(n, "anetd", "direct", Sample::perSecond) >= 0.95));
+      ratioRows(md, "anetd-pkt / direct (per-packet translation)", "anetd-pkt", "direct",
+          n -> "", n -> "");
       ratioRows(md, "anetd / direct-lxc", "anetd", "direct-lxc", n -> "", n -> "");
       ratioRows(md, "direct-lxc / direct (cost of the programs alone)", "direct-lxc", "direct",
           n -> "", n -> "");
       ratioRows(md, "anetd / iptables", "anetd", "iptables",
           n -> n == 10_000 ? "connections/s >= 3" : "",
           n -> n == 10_000 ? verdict(ratio(n, "anetd", "iptables", Sample::perSecond) >= 3) : "");
+      ratioRows(md, "anetd-pkt / iptables", "anetd-pkt", "iptables", n -> "", n -> "");
       ratioRows(md, "anetd at N / anetd-1 (same rounds)", "anetd", "anetd-1",
           n -> n == 50_000 ? "connections/s >= 0.95" : "",
           n -> n == 50_000 ? verdict(ratio(n, "anetd", "anetd-1", Sample::perSecond) >= 0.95)
@@ -698,6 +771,8 @@ public final class ServiceBench {
       md.append("\n## from_container per packet, in the kernel (BPF_PROG_TEST_RUN), ns\n\n"
           + "Crafted frames run through the live programs and maps of the anetd node (N"
           + " services) and of the anetd-1 node (1 service), alternately, 5 rounds (median):"
+          + " the per-packet path, which anetd-pkt takes for every packet and anetd for what the"
+          + " socket programs leave to it (UDP, affinity, refusals):"
           + " the SYN of a new service connection (a fresh source port each run, median of 2,000"
           + " single runs), a packet of an established service connection and a packet to a pod"
           + " IP (mean of 200,000 runs each). This is the datapath's own cost, free of the"
@@ -788,11 +863,14 @@ public final class ServiceBench {
         }
         j.append(String.format(Locale.ROOT, "      \"ratios_conn_per_s\": {\"anetd/direct\": %.3f,"
             + " \"anetd/direct-lxc\": %.3f, \"direct-lxc/direct\": %.3f, \"anetd/iptables\": %.3f,"
-            + " \"anetd/anetd-1\": %.3f},%n", ratio(n, "anetd", "direct", Sample::perSecond),
+            + " \"anetd/anetd-1\": %.3f, \"anetd-pkt/direct\": %.3f, \"anetd-pkt/iptables\":"
+            + " %.3f},%n", ratio(n, "anetd", "direct", Sample::perSecond),
             ratio(n, "anetd", "direct-lxc", Sample::perSecond),
             ratio(n, "direct-lxc", "direct", Sample::perSecond),
             ratio(n, "anetd", "iptables", Sample::perSecond),
-            ratio(n, "anetd", "anetd-1", Sample::perSecond)));
+            ratio(n, "anetd", "anetd-1", Sample::perSecond),
+            ratio(n, "anetd-pkt", "direct", Sample::perSecond),
+            ratio(n, "anetd-pkt", "iptables", Sample::perSecond)));
         j.append(String.format(Locale.ROOT, "      \"ratios_p99\": {\"anetd/direct\": %.3f,"
             + " \"anetd/iptables\": %.3f, \"anetd/anetd-1\": %.3f},%n",
             ratio(n, "anetd", "direct", Sample::p99Us), ratio(n, "anetd", "iptables", Sample::p99Us),

@@ -33,9 +33,15 @@ class SocketLoadBalancerKernelTest {
   private static final int TCP_REV_NAT = 1;
   private static final int UDP_REV_NAT = 2;
 
-  /** One TCP connection: "peer-address:port|greeting", the peer as getpeername() reports it. */
+  /**
+   * One TCP connection (from source port argv[3] if given): "peer-address:port|greeting", the
+   * peer as getpeername() reports it. The client closes first: TIME_WAIT stays on its side.
+   */
   private static final String TCP_CLIENT = "import socket,sys\n"
-      + "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),3); s.settimeout(3)\n"
+      + "s=socket.socket(); s.settimeout(3)\n"
+      + "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+      + "if len(sys.argv)>3: s.bind(('0.0.0.0',int(sys.argv[3])))\n"
+      + "s.connect((sys.argv[1],int(sys.argv[2])))\n"
       + "p=s.getpeername(); l=s.makefile().readline().strip()\n"
       + "print('%s:%d|%s' % (p[0],p[1],l))\n";
   private static final String UDP_CLIENT = "import socket,sys\n"
@@ -152,6 +158,22 @@ class SocketLoadBalancerKernelTest {
     assertThat(out).matches(VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.2");
     assertThat(node.serviceConntrackEntries()).isPositive();
     assertThat(node.sockRevEntries()).isZero();
+  }
+
+  @Test
+  void aConnectionOnTheTupleOfAnEarlierPerPacketOneGetsItsOwnReplies(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1); // pod-a only
+    node.socketLb(node.sock).enable(node.cgroup);
+    Shell.Result perPacket = node.run(null, node.client(), TCP_CLIENT, VIP, "80", "40000");
+    assertThat(perPacket.output()).as("per packet").contains("pod-a");
+
+    // Same client address and port, now to pod-a:8080 itself: the reply entry the service
+    // connection left (pod-a:8080 -> client:40000, rewrite to the VIP) must not apply.
+    Shell.Result direct = node.run(node.cgroup, node.client(), TCP_CLIENT, VIP, "80", "40000");
+
+    assertThat(direct.exitCode()).as(direct.output()).isZero();
+    assertThat(direct.output().strip()).isEqualTo(VIP + ":80|pod-a 198.18.0.2");
   }
 
   @Test
