@@ -124,17 +124,30 @@ final class BenchLab implements AutoCloseable {
     }
   }
 
-  /** Removes a cgroup v2 directory and its child cgroups (rmdir, deepest first). */
+  /**
+   * Removes a cgroup v2 directory and its child cgroups (rmdir, deepest first). A client still
+   * running in one (a run interrupted mid-measurement) ends within its measuring time: retried
+   * for up to 30 s.
+   */
   static void deleteCgroup(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (Files.exists(root)) {
+      try (Stream<Path> walk = Files.walk(root)) {
+        for (Path p : walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          System.err.println("cleanup " + root + ": " + e.getMessage());
+          return;
+        }
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
       }
-    } catch (IOException e) {
-      System.err.println("cleanup " + root + ": " + e.getMessage());
     }
   }
 

@@ -151,6 +151,7 @@ class DeployManifestsTest {
     assertThat(hostPath(pod, mounts.get("/var/lib/anetd"))).isEqualTo("/var/lib/anetd");
     assertThat(hostPath(pod, mounts.get("/var/log/network"))).isEqualTo("/var/log/network");
     assertThat(hostPath(pod, mounts.get("/host/proc/sys/net"))).isEqualTo("/proc/sys/net");
+    assertThat(hostPath(pod, mounts.get("/run/anetd/cgroup"))).isEqualTo("/sys/fs/cgroup");
     assertThat(mounts.get("/host/proc/sys/net").getReadOnly()).isTrue();
     VolumeMount config = mounts.get("/etc/anetd/config");
     assertThat(volume(pod, config.getName()).getConfigMap().getName()).isEqualTo("cilium-config");
@@ -284,7 +285,8 @@ class DeployManifestsTest {
         Map.entry("policy-audit-mode", "false"),
         Map.entry("debug", "false"),
         Map.entry("monitor-aggregation", "medium"),
-        Map.entry("bpf-lb-sock", "false")));
+        Map.entry("bpf-lb-sock", "false"),
+        Map.entry("cgroup-root", "/run/anetd/cgroup")));
     assertThat(new CiliumConfigCheck().check(cm.getData())).isEmpty();
   }
 

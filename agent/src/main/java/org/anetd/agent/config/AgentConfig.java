@@ -12,6 +12,7 @@ import java.util.Optional;
  * value came from. Immutable; a new load makes a new instance.
  *
  * @param prometheusServeAddr empty when metrics are disabled ({@code prometheus-serve-addr: ""})
+ * @param cgroupRoot empty: find the cgroup v2 mount ({@code cgroup-root: ""})
  * @param origins where each key's value came from; holds every key
  */
 public record AgentConfig(
@@ -31,6 +32,7 @@ public record AgentConfig(
     Optional<ListenAddress> prometheusServeAddr,
     ListenAddress healthServeAddr,
     Path bpfRoot,
+    Optional<Path> cgroupRoot,
     Map<ConfigKey, ConfigOrigin> origins) {
 
   public AgentConfig {
@@ -42,6 +44,7 @@ public record AgentConfig(
     Objects.requireNonNull(prometheusServeAddr, "prometheusServeAddr");
     Objects.requireNonNull(healthServeAddr, "healthServeAddr");
     Objects.requireNonNull(bpfRoot, "bpfRoot");
+    Objects.requireNonNull(cgroupRoot, "cgroupRoot");
     EnumMap<ConfigKey, ConfigOrigin> copy = new EnumMap<>(ConfigKey.class);
     copy.putAll(origins);
     if (copy.size() != ConfigKey.values().length) {
@@ -79,6 +82,7 @@ public record AgentConfig(
       case PROMETHEUS_SERVE_ADDR -> prometheusServeAddr;
       case HEALTH_SERVE_ADDR -> healthServeAddr;
       case BPF_ROOT -> bpfRoot;
+      case CGROUP_ROOT -> cgroupRoot;
     };
   }
 
@@ -110,6 +114,7 @@ public record AgentConfig(
         (Optional<ListenAddress>) values.get(ConfigKey.PROMETHEUS_SERVE_ADDR),
         (ListenAddress) values.get(ConfigKey.HEALTH_SERVE_ADDR),
         (Path) values.get(ConfigKey.BPF_ROOT),
+        (Optional<Path>) values.get(ConfigKey.CGROUP_ROOT),
         origins);
   }
 }

@@ -22,8 +22,9 @@ public enum ConfigKey {
           + " a warning; partial and probe are rejected."),
 
   BPF_LB_SOCK("bpf-lb-sock", ValueType.BOOLEAN, "false", "true|false", ValueParsers.bool(),
-      "Load-balance at the socket (cgroup connect/sendmsg) so host and pod traffic skips"
-          + " per-packet NAT.",
+      "Load-balance TCP at the socket (cgroup connect4/getpeername4 on cgroup-root): a connect() to"
+          + " a service goes straight to a backend, for pods and host processes, with no"
+          + " per-packet NAT. UDP, session affinity and NodePorts stay per packet.",
       "Same as Cilium. The deprecated alias enable-host-reachable-services is read with a"
           + " warning; both set and disagreeing is rejected.",
       "enable-host-reachable-services"),
@@ -100,7 +101,15 @@ public enum ConfigKey {
       ValueParsers.absolutePath(),
       "Directory where anetd pins its eBPF maps; pinned maps survive agent restarts.",
       "Different meaning: in Cilium this is the bpffs mount point (default /sys/fs/bpf), here"
-          + " the pin directory under it.");
+          + " the pin directory under it."),
+
+  CGROUP_ROOT("cgroup-root", ValueType.PATH, "", "absolute path of a cgroup v2 directory, or"
+      + " empty", ValueParsers.optionalAbsolutePath(),
+      "Where bpf-lb-sock links its programs: the node's cgroup v2 root. Empty: the first cgroup2"
+          + " mount the agent sees. A directory holding the hierarchy under unified/ (hybrid"
+          + " hosts) is followed there.",
+      "Same meaning as Cilium's; Cilium's default /run/cilium/cgroupv2 is a mount it makes"
+          + " itself, anetd's DaemonSet mounts the host's /sys/fs/cgroup at /run/anetd/cgroup.");
 
   private static final Map<String, ConfigKey> BY_NAME = Arrays.stream(values())
       .collect(Collectors.toUnmodifiableMap(ConfigKey::configName, Function.identity()));

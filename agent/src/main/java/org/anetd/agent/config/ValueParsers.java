@@ -116,6 +116,18 @@ final class ValueParsers {
     };
   }
 
+  /** An absolute path, or empty (Optional.empty(): the agent's own choice). */
+  static ValueParser optionalAbsolutePath() {
+    ValueParser path = absolutePath();
+    return raw -> {
+      if (raw.isEmpty()) {
+        return ParsedValue.of(Optional.empty());
+      }
+      ParsedValue p = path.parse(raw);
+      return p.problem() != null ? p : ParsedValue.of(Optional.of(p.value()));
+    };
+  }
+
   static ValueParser absolutePath() {
     return raw -> {
       if (raw.isEmpty()) {

@@ -198,8 +198,7 @@ public final class Agent implements AutoCloseable {
         }
         return;
       }
-      Path root = SocketLoadBalancer.cgroup2Mount().orElseThrow(() -> new IllegalStateException(
-          "no cgroup v2 hierarchy is mounted (/proc/self/mountinfo has no cgroup2)"));
+      Path root = SocketLoadBalancer.cgroupRoot(c.cgroupRoot());
       sock.enable(root);
       LOG.info("socket load balancing on cgroup {}: TCP connects to services go straight to a"
           + " backend", root);

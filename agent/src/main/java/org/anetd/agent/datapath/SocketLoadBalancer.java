@@ -112,6 +112,26 @@ public final class SocketLoadBalancer {
     return Optional.empty();
   }
 
+  /**
+   * The cgroup v2 directory to link to: {@code configured} (or its {@code unified/}, where a
+   * hybrid host keeps the v2 hierarchy), else the first cgroup2 mount of this process.
+   */
+  public static Path cgroupRoot(Optional<Path> configured) {
+    if (configured.isEmpty()) {
+      return cgroup2Mount().orElseThrow(() -> new BpfException(
+          "no cgroup v2 hierarchy is mounted (/proc/self/mountinfo has no cgroup2); set"
+              + " cgroup-root"));
+    }
+    Path dir = configured.get();
+    for (Path candidate : List.of(dir, dir.resolve("unified"))) {
+      if (Files.exists(candidate.resolve("cgroup.controllers"))) { // a file only cgroup v2 has
+        return candidate;
+      }
+    }
+    throw new BpfException("cgroup-root " + dir + " is not a cgroup v2 directory (no"
+        + " cgroup.controllers in it or in unified/)");
+  }
+
   /** {@link #cgroup2Mount(String)} of this process's mount namespace. */
   public static Optional<Path> cgroup2Mount() {
     try {

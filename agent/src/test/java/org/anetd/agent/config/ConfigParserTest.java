@@ -75,7 +75,9 @@ class ConfigParserTest {
             Optional.of(new ListenAddress("::1", 9962))),
         Arguments.of("prometheus-serve-addr", "", Optional.empty()),
         Arguments.of("health-serve-addr", "localhost:9876", new ListenAddress("localhost", 9876)),
-        Arguments.of("bpf-root", "/sys/fs/bpf/tc/anetd", Path.of("/sys/fs/bpf/tc/anetd")));
+        Arguments.of("bpf-root", "/sys/fs/bpf/tc/anetd", Path.of("/sys/fs/bpf/tc/anetd")),
+        Arguments.of("cgroup-root", "/run/anetd/cgroup", Optional.of(Path.of("/run/anetd/cgroup"))),
+        Arguments.of("cgroup-root", "", Optional.empty()));
   }
 
   @ParameterizedTest(name = "{0}: \"{1}\"")
@@ -163,6 +165,9 @@ class ConfigParserTest {
             "policy-action-log: \"policy.log\" is not an absolute path (allowed: absolute path)"),
         Arguments.of("bpf-root", "",
             "bpf-root: \"\" is empty (allowed: absolute path on a bpffs mount)"),
+        Arguments.of("cgroup-root", "sys/fs/cgroup",
+            "cgroup-root: \"sys/fs/cgroup\" is not an absolute path"
+                + " (allowed: absolute path of a cgroup v2 directory, or empty)"),
         Arguments.of("prometheus-serve-addr", "9962",
             "prometheus-serve-addr: \"9962\" is not a listen address"
                 + " (allowed: [host]:port with port 1..65535, or empty to disable)"),
@@ -228,6 +233,7 @@ class ConfigParserTest {
     assertThat(d.prometheusServeAddr()).contains(new ListenAddress("", 9962));
     assertThat(d.healthServeAddr()).isEqualTo(new ListenAddress("", 9879));
     assertThat(d.bpfRoot()).isEqualTo(Path.of("/sys/fs/bpf/anetd"));
+    assertThat(d.cgroupRoot()).isEmpty();
   }
 
   @ParameterizedTest
@@ -250,7 +256,8 @@ class ConfigParserTest {
         Map.entry(ConfigKey.LOG_FORMAT, "json"),
         Map.entry(ConfigKey.PROMETHEUS_SERVE_ADDR, ":9090"),
         Map.entry(ConfigKey.HEALTH_SERVE_ADDR, ":9880"),
-        Map.entry(ConfigKey.BPF_ROOT, "/sys/fs/bpf/other"));
+        Map.entry(ConfigKey.BPF_ROOT, "/sys/fs/bpf/other"),
+        Map.entry(ConfigKey.CGROUP_ROOT, "/run/anetd/cgroup"));
     assertThat(nonDefault).containsOnlyKeys(ConfigKey.values());
     AgentConfig config = accepted(Map.of(key.configName(), nonDefault.get(key)));
     for (ConfigKey other : ConfigKey.values()) {

@@ -2,10 +2,17 @@ package org.anetd.agent.datapath;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Where the node's cgroup v2 root is, from /proc/self/mountinfo. */
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.anetd.agent.bpf.BpfException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Where the node's cgroup v2 root is: cgroup-root, or the cgroup2 mount in /proc/self/mountinfo. */
 class SocketLoadBalancerTest {
 
   @Test
@@ -44,5 +51,27 @@ class SocketLoadBalancerTest {
     String mountinfo = "32 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
 
     assertThat(SocketLoadBalancer.cgroup2Mount(mountinfo)).isEmpty();
+  }
+
+  @Test
+  void configuredCgroupV2DirectoryIsUsedAsIs(@TempDir Path dir) throws IOException {
+    Files.writeString(dir.resolve("cgroup.controllers"), "cpu memory\n");
+
+    assertThat(SocketLoadBalancer.cgroupRoot(Optional.of(dir))).isEqualTo(dir);
+  }
+
+  @Test
+  void configuredHybridHierarchyIsFollowedToUnified(@TempDir Path dir) throws IOException {
+    Files.createDirectories(dir.resolve("unified"));
+    Files.writeString(dir.resolve("unified/cgroup.controllers"), "\n");
+
+    assertThat(SocketLoadBalancer.cgroupRoot(Optional.of(dir))).isEqualTo(dir.resolve("unified"));
+  }
+
+  @Test
+  void configuredDirectoryWithoutCgroupV2IsRefusedNamingIt(@TempDir Path dir) {
+    assertThatThrownBy(() -> SocketLoadBalancer.cgroupRoot(Optional.of(dir)))
+        .isInstanceOf(BpfException.class)
+        .hasMessageContaining("cgroup-root " + dir + " is not a cgroup v2 directory");
   }
 }
