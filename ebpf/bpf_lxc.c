@@ -31,6 +31,7 @@ int from_container(struct __sk_buff *skb)
 	__u8 reason = REASON_FORWARDED;
 	const struct lxc4_info *local = NULL;
 	int forward = 0;
+	__u64 now = 0;
 	struct pkt4 p, orig;
 	int verdict;
 
@@ -39,13 +40,14 @@ int from_container(struct __sk_buff *skb)
 		return metrics_drop(REASON_MALFORMED, DIR_EGRESS, len);
 	case PKT_OK:
 		orig = p;
-		verdict = svc4_from_container(skb, &p, len, &reason, &forward);
+		now = bpf_ktime_get_ns(); /* one clock read for every step of this packet */
+		verdict = svc4_from_container(skb, &p, len, now, &reason, &forward);
 		if (verdict != TC_ACT_OK) {
 			/* dropped, or refused with a RST / ICMP error sent back to the pod */
 			metrics_update(reason, DIR_EGRESS, len);
 			return verdict;
 		}
-		verdict = policy_egress_hook(&orig, &p, len, &reason);
+		verdict = policy_egress_hook(&orig, &p, len, now, &reason);
 		if (verdict == TC_ACT_OK && !forward)
 			local = lxc4_local_peer(&orig, &p);
 		break;
@@ -58,7 +60,7 @@ int from_container(struct __sk_buff *skb)
 		verdict = fib4_redirect(skb, &p); /* NodePort reply: out of the node's uplink */
 	metrics_update(reason, DIR_EGRESS, len);
 	if (local)
-		return lxc4_deliver(skb, &p, local, len); /* another pod of this node */
+		return lxc4_deliver(skb, &p, local, len, now); /* another pod of this node */
 	return verdict;
 }
 
@@ -74,7 +76,7 @@ int to_container(struct __sk_buff *skb)
 	case PKT_MALFORMED:
 		return metrics_drop(REASON_MALFORMED, DIR_INGRESS, len);
 	case PKT_OK:
-		verdict = policy_ingress_hook(&p, len, &reason);
+		verdict = policy_ingress_hook(&p, len, bpf_ktime_get_ns(), &reason);
 		break;
 	default:
 		break; /* not policed: non-IPv4, other protocols, ICMP errors, later fragments */

@@ -13,8 +13,10 @@
 //       one TCP stream of zeros for SECONDS; prints {"bytes": N, "gbit_per_s": R}.
 //   svc_bench mix SLICE_MS SECONDS THREADS TARGET...
 //       the rr load against several targets, interleaved in time slices: each cycle of k slices
-//       gives one slice to every target, in a random order, and every thread moves into that target's netns (setns) before its next
-//       connection, so slow noise on a shared machine hits every target alike. A target is
+//       gives one slice to every target, in a random order, so slow noise on a shared machine
+//       hits every target alike. Every target has THREADS client threads of its own, which enter
+//       its netns (and cgroup) once and sleep outside its slices: moving threads between
+//       cgroups costs an RCU grace period, which would land in the measured slices. A target is
 //       NETNS_PATH,IP[+IP...],PORT[,CGROUP]; each connection goes to one of the IPs at random.
 //       With CGROUP (a threaded cgroup v2 directory under the one this process runs in), the
 //       thread also moves into it (cgroup.threads) with the netns: that target's sockets meet the
@@ -279,6 +281,7 @@ static double mix_start, mix_slice, mix_end;
 
 struct mix_thread {
 	int idx;
+	int target; // the only target this thread serves
 	struct samples lat[16];
 	long errors[16];
 	long long bytes[16];
@@ -300,24 +303,44 @@ static void enter_target(int k) {
 	}
 }
 
+// Every thread has entered its target before the clock of the slices starts (two phases:
+// entered, then the main thread set mix_start).
+static pthread_barrier_t entered, started;
+
+static void enter_and_wait(int k) {
+	enter_target(k);
+	pthread_barrier_wait(&entered);
+	pthread_barrier_wait(&started);
+}
+
 static int *slice_order; // target of each slice: a fresh random permutation per cycle of k
 
 static int slice_target(double t) {
 	return slice_order[(long)((t - mix_start) / mix_slice)];
 }
 
+// Sleeps until the start of the slice after the one that contains t.
+static void sleep_to_next_slice(double t) {
+	double next = mix_start + ((long)((t - mix_start) / mix_slice) + 1) * mix_slice;
+	double d = next - now_s();
+	if (d > 0) {
+		struct timespec ts = {(time_t)d, (long)((d - (time_t)d) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void *mix_rr_thread(void *p) {
 	struct mix_thread *m = p;
-	int cur = -1;
+	int k = m->target;
 	uint64_t rng = 0x9E3779B97F4A7C15ull * (m->idx + 1) ^ (uint64_t)(now_s() * 1e9);
+	enter_and_wait(k);
 	for (;;) {
 		double t0 = now_s();
 		if (t0 >= mix_end)
 			break;
-		int k = slice_target(t0);
-		if (k != cur) {
-			enter_target(k);
-			cur = k;
+		if (slice_target(t0) != k) {
+			sleep_to_next_slice(t0);
+			continue;
 		}
 		struct target *t = &targets[k];
 		// A random destination per connection, as a service picks a random backend: direct
@@ -337,13 +360,17 @@ static void *mix_rr_thread(void *p) {
 static void *mix_stream_thread(void *p) {
 	struct mix_thread *m = p;
 	static char buf[128 * 1024];
+	int k = m->target;
+	enter_and_wait(k);
 	for (;;) {
 		double t0 = now_s();
 		if (t0 >= mix_end)
 			break;
-		int k = slice_target(t0);
+		if (slice_target(t0) != k) {
+			sleep_to_next_slice(t0);
+			continue;
+		}
 		double slice_end = mix_start + ((int)((t0 - mix_start) / mix_slice) + 1) * mix_slice;
-		enter_target(k);
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 		if (connect(s, (struct sockaddr *)&targets[k].dst[0], sizeof targets[k].dst[0]) < 0) {
 			m->errors[k]++;
@@ -376,6 +403,7 @@ static int mix(int stream_mode, double slice_ms, double seconds, int threads, in
 		}
 	mix_slice = slice_ms / 1000;
 	long nslices = (long)(seconds / mix_slice / ntargets + 0.5) * ntargets;
+	threads *= ntargets; // THREADS per target
 	struct mix_thread *m = calloc(threads, sizeof *m);
 	pthread_t *t = calloc(threads, sizeof *t);
 	// Random order within each cycle: no configuration always follows the same other one.
@@ -391,12 +419,17 @@ static int mix(int stream_mode, double slice_ms, double seconds, int threads, in
 			o[j] = x;
 		}
 	}
-	mix_start = now_s() + 0.01;
-	mix_end = mix_start + nslices * mix_slice;
+	pthread_barrier_init(&entered, NULL, threads + 1);
+	pthread_barrier_init(&started, NULL, threads + 1);
 	for (int i = 0; i < threads; i++) {
 		m[i].idx = i;
+		m[i].target = i % ntargets;
 		pthread_create(&t[i], NULL, stream_mode ? mix_stream_thread : mix_rr_thread, &m[i]);
 	}
+	pthread_barrier_wait(&entered);
+	mix_start = now_s() + 0.01;
+	mix_end = mix_start + nslices * mix_slice;
+	pthread_barrier_wait(&started);
 	for (int i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
 	double per_target = nslices / ntargets * mix_slice;

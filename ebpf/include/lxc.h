@@ -60,7 +60,7 @@ static __always_inline const struct lxc4_info *lxc4_local_peer(const struct pkt4
  * Returns the tc verdict.
  */
 static __always_inline int lxc4_deliver(struct __sk_buff *skb, const struct pkt4 *p,
-					const struct lxc4_info *dst, __u32 len)
+					const struct lxc4_info *dst, __u32 len, __u64 now)
 {
 	__u32 ifindex = dst->ifindex;
 	__u8 eth[12];
@@ -79,7 +79,7 @@ static __always_inline int lxc4_deliver(struct __sk_buff *skb, const struct pkt4
 
 	__builtin_memcpy(eth, dst->mac, 6);
 	__builtin_memcpy(eth + 6, dst->node_mac, 6);
-	int verdict = policy_ingress_hook(p, len, &reason);
+	int verdict = policy_ingress_hook(p, len, now, &reason);
 
 	metrics_update(reason, DIR_INGRESS, len);
 	if (verdict != TC_ACT_OK)

@@ -284,9 +284,9 @@ static __noinline int policy_enforce(struct policy_ctx *c)
  * sent it (the conntrack view), p as it leaves (the policy view: the backend, not the VIP).
  */
 static __always_inline int policy_egress_hook(const struct pkt4 *orig, const struct pkt4 *p,
-					      __u32 len, __u8 *reason)
+					      __u32 len, __u64 now, __u8 *reason)
 {
-	struct policy_ctx c = { .wire = *p, .now = bpf_ktime_get_ns(), .orig_saddr = orig->saddr,
+	struct policy_ctx c = { .wire = *p, .now = now, .orig_saddr = orig->saddr,
 				.len = len, .dir = DIR_EGRESS };
 
 	ct4_key_of(&c.own, orig, CT_KEY_F_POL_TX);
@@ -299,9 +299,10 @@ static __always_inline int policy_egress_hook(const struct pkt4 *orig, const str
 }
 
 /* Ingress policy, in to_container: p is the packet as it is delivered to the pod. */
-static __always_inline int policy_ingress_hook(const struct pkt4 *p, __u32 len, __u8 *reason)
+static __always_inline int policy_ingress_hook(const struct pkt4 *p, __u32 len, __u64 now,
+					       __u8 *reason)
 {
-	struct policy_ctx c = { .wire = *p, .now = bpf_ktime_get_ns(), .orig_saddr = p->saddr,
+	struct policy_ctx c = { .wire = *p, .now = now, .orig_saddr = p->saddr,
 				.len = len, .dir = DIR_INGRESS };
 
 	ct4_key_of(&c.own, p, CT_KEY_F_POL_RX);

@@ -11,7 +11,7 @@
  *            the forward and reply entries, DNAT (+ SNAT to hairpin_ipv4 when the backend is
  *            the client itself). A frontend without backends is refused at once (reject.h).
  *   other    passed untouched; a TCP SYN first removes a reply entry its tuple may have
- *            from an earlier service connection (see svc4_new).
+ *            from an earlier service connection (svc4_not_frontend).
  *
  * A tracked connection whose backend disappeared from anetd_lb4_backends: UDP and ICMP pick a
  * new backend and rewrite the entries (the next datagram reaches a live backend); TCP is
@@ -59,40 +59,26 @@ static __always_inline int svc4_dnat(struct __sk_buff *skb, struct pkt4 *p, __be
 	return TC_ACT_OK;
 }
 
-/* A new connection (or a tracked one that must pick again) to the frontend p addresses. */
-static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p,
-				    const struct ct4_key *fkey, const struct svc4_stale *stale,
-				    __u32 len, __u64 now, __u8 *reason)
+/*
+ * A new connection (or a tracked one that must pick again) to the frontend p addresses, whose
+ * master entry lb4_lookup_service found (lkey, svc).
+ */
+static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p, struct lb4_key *lkey,
+				    struct lb4_service *svc, const struct ct4_key *fkey,
+				    const struct svc4_stale *stale, __u32 len, __u64 now,
+				    __u8 *reason)
 {
-	struct lb4_key lkey;
 	struct ct4_key rkey;
-	struct lb4_service *svc = lb4_lookup_service(&lkey, p);
 
 	if (stale->present) {
 		/* entries of the previous connection on this tuple: forget its reply direction */
 		svc4_reply_key(&rkey, p, stale->backend_addr, stale->backend_port, stale->flags);
 		ct4_delete(p->proto, &rkey);
-		if (!svc)
-			ct4_delete(p->proto, fkey);
-	}
-	if (!svc) {
-		/*
-		 * A new TCP connection straight to an address (a pod IP, or a backend the socket
-		 * load balancer chose at connect()) on the tuple of an earlier service connection:
-		 * that connection's reply entry would rewrite this one's replies to the service
-		 * address. The tuple is this connection's now.
-		 */
-		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
-			ct4_key_set(&rkey, p->saddr, p->daddr, p->sport, p->dport, p->proto,
-				    CT_KEY_F_REPLY);
-			ct4_delete(p->proto, &rkey);
-		}
-		return TC_ACT_OK; /* not a service */
 	}
 	__u32 backend_id;
 	__be32 backend_addr;
 	__be16 backend_port;
-	int picked = lb4_pick_or_refuse(skb, p, &lkey, svc, now, reason, &backend_id, &backend_addr,
+	int picked = lb4_pick_or_refuse(skb, p, lkey, svc, now, reason, &backend_id, &backend_addr,
 					&backend_port);
 
 	if (picked != LB4_PICKED)
@@ -166,28 +152,56 @@ static __always_inline int svc4_reply(struct __sk_buff *skb, struct pkt4 *p,
 }
 
 /*
+ * A packet not addressed to a frontend: the reply of a service connection whose backend is this
+ * pod (reverse translation), or not service traffic at all. A TCP SYN of the latter first
+ * removes the reply entry an earlier service connection may have left on its tuple: a new
+ * connection straight to an address (a pod IP, or the backend the socket load balancer chose
+ * at connect()) owns the tuple now, and that entry would rewrite its replies to the service
+ * address.
+ */
+static __always_inline int svc4_not_frontend(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
+					     __u64 now, __u8 *reason, int *forward)
+{
+	struct ct4_key rkey;
+
+	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
+	struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
+
+	if (rep && !ct4_expired(rep, now))
+		return svc4_reply(skb, p, rep, len, now, reason, forward);
+	if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		ct4_key_set(&rkey, p->saddr, p->daddr, p->sport, p->dport, p->proto,
+			    CT_KEY_F_REPLY);
+		ct4_delete(p->proto, &rkey);
+	}
+	return TC_ACT_OK;
+}
+
+/*
  * Translates a packet a pod sends. Returns the tc verdict; *reason says what to count
  * (REASON_FORWARDED unless dropped or rejected). *forward is set for replies of NodePort and
  * external connections: the caller must forward them itself (fib4_redirect) after policy.
+ *
+ * The frontend is looked up first: most packets of a node (pod to pod, and every connection the
+ * socket load balancer already sent to a backend) address none, and then only the reply
+ * direction needs a conntrack lookup.
  */
 static __always_inline int svc4_from_container(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
-					       __u8 *reason, int *forward)
+					       __u64 now, __u8 *reason, int *forward)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct svc4_stale stale = {};
 	struct ct4_key fkey, rkey;
-	struct ct4_entry *fwd;
+	struct lb4_key lkey;
+	struct lb4_service *svc = lb4_lookup_service(&lkey, p);
+
+	if (!svc)
+		return svc4_not_frontend(skb, p, len, now, reason, forward);
 
 	ct4_key_of(&fkey, p, CT_KEY_F_SERVICE);
-	fwd = ct4_lookup(p->proto, &fkey);
-	if (!fwd) {
-		ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
-		struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
+	struct ct4_entry *fwd = ct4_lookup(p->proto, &fkey);
 
-		if (rep && !ct4_expired(rep, now))
-			return svc4_reply(skb, p, rep, len, now, reason, forward);
+	if (!fwd)
 		goto new_connection;
-	}
 
 	stale.backend_addr = fwd->nat_addr;
 	stale.backend_port = fwd->nat_port;
@@ -215,7 +229,7 @@ static __always_inline int svc4_from_container(struct __sk_buff *skb, struct pkt
 	return svc4_dnat(skb, p, backend_addr, backend_port, flags, reason);
 
 new_connection:
-	return svc4_new(skb, p, &fkey, &stale, len, now, reason);
+	return svc4_new(skb, p, &lkey, svc, &fkey, &stale, len, now, reason);
 }
 
 #endif

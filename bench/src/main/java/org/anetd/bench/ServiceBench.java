@@ -117,7 +117,7 @@ public final class ServiceBench {
     Path results = Path.of(args[1]);
     boolean quick = "1".equals(System.getenv("BENCH_QUICK"));
     List<Integer> sizes = quick ? List.of(1, 1000) : List.of(1, 1000, 10_000, 50_000);
-    int rounds = intEnv("BENCH_SVC_ROUNDS", quick ? 2 : 6);
+    int rounds = intEnv("BENCH_SVC_ROUNDS", quick ? 2 : 10);
     // Seconds of one interleaved round over all configurations, and its slice length.
     double seconds = Double.parseDouble(System.getenv().getOrDefault("BENCH_SVC_SECONDS",
         quick ? "2.5" : "10"));
@@ -687,9 +687,10 @@ public final class ServiceBench {
           One run of %.1f minutes. At each N, %d rounds. A round is %.1f s of short connections
           (`bench/native/svc_bench mix`, %d client threads: connect, send a request line, read the
           answer until the server closes, close) interleaved over all configurations in %.0f ms
-          slices (each cycle of 6 slices gives one to every configuration, in a random order; every
-          client thread setns()es into the slice's client pod, and moves into the configuration's
-          threaded cgroup, before its next connection), then %.1f s of one TCP stream at
+          slices (each cycle of 6 slices gives one to every configuration, in a random order;
+          every configuration has client threads of its own, which entered its client pod and
+          its threaded cgroup before the first slice and sleep outside its slices), then %.1f s
+          of one TCP stream at
           a time, a new stream per %.0f ms slice, interleaved the same way (`svc_bench mixstream`).
           Slow noise from the shared machine thus hits every configuration alike. At N = 1,
           anetd and anetd-1 are the same setup on two nodes: their ratio is an A/A test of the

@@ -97,6 +97,8 @@ public final class Agent implements AutoCloseable {
   private Instant lastGc;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private Datapath datapath;
+  /** What bpf-lb-sock came to, for `anetd status`. */
+  private volatile String socketLoadBalancing = "not set up yet";
   private ClusterStateSource source;
   private EventRecorder events;
   private HealthCheckServer healthChecks;
@@ -196,15 +198,18 @@ public final class Agent implements AutoCloseable {
         if (sock.disable()) {
           LOG.info("bpf-lb-sock is false: socket load balancing detached");
         }
+        socketLoadBalancing = "Disabled (per packet at the pod veth)";
         return;
       }
       Path root = SocketLoadBalancer.cgroupRoot(c.cgroupRoot());
       sock.enable(root);
       LOG.info("socket load balancing on cgroup {}: TCP connects to services go straight to a"
           + " backend", root);
+      socketLoadBalancing = "Enabled on cgroup " + root + " (TCP; UDP per packet)";
     } catch (RuntimeException e) {
       LOG.error("bpf-lb-sock: socket load balancing is unavailable, services are translated per"
           + " packet: {}", e.toString());
+      socketLoadBalancing = "UNAVAILABLE, per packet only: " + e.getMessage();
     }
   }
 
@@ -546,7 +551,7 @@ public final class Agent implements AutoCloseable {
   /** What `anetd status` prints. */
   public String summary() {
     return AgentStatus.render(options, config, health(), lastReport, lastReportTime, datapath,
-        policyLogging == null ? null : policyLogging.counters());
+        socketLoadBalancing, policyLogging == null ? null : policyLogging.counters());
   }
 
   public AgentMetrics metrics() {

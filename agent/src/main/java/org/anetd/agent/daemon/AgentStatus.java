@@ -12,7 +12,7 @@ final class AgentStatus {
   private AgentStatus() {}
 
   static String render(AgentOptions options, ConfigHolder config, HealthServer.Status health,
-      Reconciler.Report last, Instant lastTime, Datapath datapath,
+      Reconciler.Report last, Instant lastTime, Datapath datapath, String socketLoadBalancing,
       org.anetd.agent.logging.PolicyLoggingCounters policyLog) {
     StringBuilder out = new StringBuilder();
     AgentConfig c = config.current();
@@ -27,6 +27,7 @@ final class AgentStatus {
         .orElse("ok") + ", node-port-range " + c.formattedValue(ConfigKey.NODE_PORT_RANGE));
     if (datapath != null) {
       line(out, "Datapath", "loaded, maps pinned under " + datapath.settings().pinRoot());
+      line(out, "Socket LB", socketLoadBalancing);
     }
     if (last == null) {
       line(out, "Last reconcile", "none yet");
