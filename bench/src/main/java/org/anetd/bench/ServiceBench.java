@@ -80,7 +80,7 @@ import org.anetd.agent.datapath.Protocol;
  * delivery info), as a real backend pod's own address is. No ipcache entries are written: policy
  * hooks find no local endpoint and pass.
  *
- * <p>Usage: ServiceBench SVC_BENCH_BINARY RESULTS_DIR (env: BENCH_QUICK=1, BENCH_SVC_ROUNDS,
+ * <p>Usage: ServiceBench SVC_BENCH_BINARY RESULTS_DIR (env: BENCH_QUICK=1, BENCH_SVC_SIZES, BENCH_SVC_ROUNDS,
  * BENCH_SVC_SECONDS, BENCH_SVC_THREADS, BENCH_IPTABLES=nft|legacy)
  */
 public final class ServiceBench {
@@ -116,7 +116,11 @@ public final class ServiceBench {
     Path binary = Path.of(args[0]);
     Path results = Path.of(args[1]);
     boolean quick = "1".equals(System.getenv("BENCH_QUICK"));
-    List<Integer> sizes = quick ? List.of(1, 1000) : List.of(1, 1000, 10_000, 50_000);
+    String sizesEnv = System.getenv("BENCH_SVC_SIZES"); // e.g. "50000": a focused run
+    List<Integer> sizes = sizesEnv != null && !sizesEnv.isBlank()
+        ? java.util.Arrays.stream(sizesEnv.split(",")).map(String::strip).map(Integer::valueOf)
+            .toList()
+        : quick ? List.of(1, 1000) : List.of(1, 1000, 10_000, 50_000);
     int rounds = intEnv("BENCH_SVC_ROUNDS", quick ? 2 : 10);
     // Seconds of one interleaved round over all configurations, and its slice length.
     double seconds = Double.parseDouble(System.getenv().getOrDefault("BENCH_SVC_SECONDS",

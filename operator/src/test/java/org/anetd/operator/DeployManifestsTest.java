@@ -285,7 +285,7 @@ class DeployManifestsTest {
         Map.entry("policy-audit-mode", "false"),
         Map.entry("debug", "false"),
         Map.entry("monitor-aggregation", "medium"),
-        Map.entry("bpf-lb-sock", "false"),
+        Map.entry("bpf-lb-sock", "true"),
         Map.entry("cgroup-root", "/run/anetd/cgroup")));
     assertThat(new CiliumConfigCheck().check(cm.getData())).isEmpty();
   }

@@ -22,7 +22,12 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import java.util.List;
+import org.anetd.agent.datapath.Datapath;
+import org.anetd.agent.testing.CgroupClient;
 import org.anetd.agent.testing.KernelTest;
+import org.anetd.agent.testing.Shell;
 import org.anetd.agent.testing.NetnsLab;
 import org.anetd.agent.testing.PodNetwork;
 import org.anetd.agent.testing.PodNetwork.Pod;
@@ -133,5 +138,57 @@ class AgentServiceMockKernelTest {
     await().atMost(SETTLE).untilAsserted(() ->
         assertThat(last.lastReport().orElseThrow().serviceTotals().serviceEntries()).isZero());
     assertThatThrownBy(() -> clientPod.greeting(VIP, 80)).isInstanceOf(RuntimeException.class);
+  }
+
+  @Test
+  void socketLoadBalancingFollowsTheConfigAndKeepsItsLinksAcrossARestart(NetnsLab lab)
+      throws Exception {
+    String vip = "198.19.0.11";
+    Path cgroup = lab.cgroup("agent-sock"); // first: removed after the links on it
+    Path pins = lab.bpffsDir("agent-sock");
+    AgentOptions options = options(pins);
+    Files.writeString(configDir.resolve("bpf-lb-sock"), "true");
+    Files.writeString(configDir.resolve("cgroup-root"), cgroup.toString());
+    client.resource(node()).createOr(NonDeletingOperation::update);
+    client.resource(clusterIp("default", "sock", vip, 80, 8080))
+        .createOr(NonDeletingOperation::update);
+    client.resource(slice("default", "sock", 8080, "198.18.0.3"))
+        .createOr(NonDeletingOperation::update);
+    Agent agent = startAgent(lab, options);
+    PodNetwork net = new PodNetwork(lab);
+    Pod clientPod = net.pod("client", "198.18.0.2", agent.datapath().fromContainer(),
+        agent.datapath().toContainer());
+    net.backend("pod-a", "198.18.0.3", agent.datapath().fromContainer(),
+        agent.datapath().toContainer());
+    String expected = vip + ":80|pod-a 198.18.0.2";
+
+    // 1. On: a connect() from the cgroup is sent to the backend by the socket program.
+    assertThat(agent.summary()).contains("Socket LB:").contains("Enabled on cgroup " + cgroup);
+    await().atMost(SETTLE).untilAsserted(() ->
+        assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
+            .isEqualTo(expected));
+    assertThat(agent.datapath().map(Datapath.LB4_SOCK_REV).keys()).isNotEmpty();
+
+    // 2. Restarted: the new agent's programs go into the same pinned links, not next to them.
+    agent.close();
+    agent = startAgent(lab, options);
+    assertThat(socketPrograms(cgroup)).isEqualTo(2);
+    assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
+        .isEqualTo(expected);
+
+    // 3. Turned off in the config (live): links detached, the per-packet path serves.
+    Files.writeString(configDir.resolve("bpf-lb-sock"), "false");
+    Agent running = agent;
+    await().atMost(SETTLE).untilAsserted(() ->
+        assertThat(running.summary()).contains("Disabled (per packet"));
+    assertThat(socketPrograms(cgroup)).isZero();
+    assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
+        .isEqualTo(expected);
+  }
+
+  /** How many of bpf_sock's programs are attached to {@code cgroup}. */
+  private static long socketPrograms(Path cgroup) {
+    return Shell.exec(List.of("bpftool", "cgroup", "show", cgroup.toString()), 10).output()
+        .lines().filter(l -> l.contains("sock4_")).count();
   }
 }

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.anetd.agent.bpf.BpfObject;
+import org.anetd.agent.testing.CgroupClient;
 import org.anetd.agent.testing.EbpfObjects;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>
  *  netns client 198.18.0.2   netns pod-a 198.18.0.3   netns pod-b 198.18.0.4   (PodNetwork)
- *  cgroup "sock": socket programs linked; python3/socat clients join it before they exec
+ *  cgroup "sock": socket programs linked; clients (CgroupClient) join it before they exec
  *  Service 198.19.0.10:80/TCP -> :8080 (pod-a, pod-b), 198.19.0.10:53/UDP -> :5353
  * </pre>
  */
@@ -32,22 +32,6 @@ class SocketLoadBalancerKernelTest {
   private static final String VIP = "198.19.0.10";
   private static final int TCP_REV_NAT = 1;
   private static final int UDP_REV_NAT = 2;
-
-  /**
-   * One TCP connection (from source port argv[3] if given): "peer-address:port|greeting", the
-   * peer as getpeername() reports it. The client closes first: TIME_WAIT stays on its side.
-   */
-  private static final String TCP_CLIENT = "import socket,sys\n"
-      + "s=socket.socket(); s.settimeout(3)\n"
-      + "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-      + "if len(sys.argv)>3: s.bind(('0.0.0.0',int(sys.argv[3])))\n"
-      + "s.connect((sys.argv[1],int(sys.argv[2])))\n"
-      + "p=s.getpeername(); l=s.makefile().readline().strip()\n"
-      + "print('%s:%d|%s' % (p[0],p[1],l))\n";
-  private static final String UDP_CLIENT = "import socket,sys\n"
-      + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
-      + "s.connect((sys.argv[1],int(sys.argv[2]))); s.send(b'hi\\n')\n"
-      + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
 
   private static final class Node {
     final NetnsLab lab;
@@ -100,17 +84,8 @@ class SocketLoadBalancerKernelTest {
       return lxc.program("to_container");
     }
 
-    /** python3 {@code script} {@code args} in netns {@code ns}, from inside cgroup {@code cg}. */
-    Shell.Result run(Path cg, NetnsLab.Netns ns, String script, String... args) {
-      List<String> cmd = new ArrayList<>(List.of("bash", "-c",
-          (cg == null ? "" : "echo $$ > " + cg.resolve("cgroup.procs") + " && ")
-              + "exec ip netns exec " + ns.name() + " python3 -c \"$0\" \"$@\"", script));
-      cmd.addAll(List.of(args));
-      return Shell.exec(cmd, 10);
-    }
-
     String tcp(Path cg, NetnsLab.Netns ns) {
-      Shell.Result r = run(cg, ns, TCP_CLIENT, VIP, "80");
+      Shell.Result r = CgroupClient.tcp(cg, ns, VIP, 80);
       assertThat(r.exitCode()).as("TCP client: %s", r.output()).isZero();
       return r.output().strip();
     }
@@ -165,12 +140,12 @@ class SocketLoadBalancerKernelTest {
     Node node = new Node(lab);
     node.maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1); // pod-a only
     node.socketLb(node.sock).enable(node.cgroup);
-    Shell.Result perPacket = node.run(null, node.client(), TCP_CLIENT, VIP, "80", "40000");
+    Shell.Result perPacket = CgroupClient.tcp(null, node.client(), VIP, 80, 40000);
     assertThat(perPacket.output()).as("per packet").contains("pod-a");
 
     // Same client address and port, now to pod-a:8080 itself: the reply entry the service
     // connection left (pod-a:8080 -> client:40000, rewrite to the VIP) must not apply.
-    Shell.Result direct = node.run(node.cgroup, node.client(), TCP_CLIENT, VIP, "80", "40000");
+    Shell.Result direct = CgroupClient.tcp(node.cgroup, node.client(), VIP, 80, 40000);
 
     assertThat(direct.exitCode()).as(direct.output()).isZero();
     assertThat(direct.output().strip()).isEqualTo(VIP + ":80|pod-a 198.18.0.2");
@@ -184,7 +159,7 @@ class SocketLoadBalancerKernelTest {
     node.socketLb(node.sock).enable(node.cgroup);
 
     long start = System.nanoTime();
-    Shell.Result r = node.run(node.cgroup, node.client(), TCP_CLIENT, VIP, "80");
+    Shell.Result r = CgroupClient.tcp(node.cgroup, node.client(), VIP, 80);
 
     assertThat(r.exitCode()).isNotZero();
     assertThat(r.output()).contains("ConnectionRefusedError");
@@ -214,7 +189,7 @@ class SocketLoadBalancerKernelTest {
     Node node = new Node(lab);
     node.socketLb(node.sock).enable(node.cgroup);
 
-    Shell.Result r = node.run(node.cgroup, node.client(), UDP_CLIENT, VIP, "53");
+    Shell.Result r = CgroupClient.udp(node.cgroup, node.client(), VIP, 53);
 
     assertThat(r.exitCode()).as(r.output()).isZero();
     assertThat(r.output().strip()).isEqualTo(VIP + ":53|pod-a 198.18.0.2");
