@@ -210,6 +210,7 @@ public final class Agent implements AutoCloseable {
       LOG.error("bpf-lb-sock: socket load balancing is unavailable, services are translated per"
           + " packet: {}", e.toString());
       socketLoadBalancing = "UNAVAILABLE, per packet only: " + e.getMessage();
+      metrics.problem("SocketLbUnavailable");
     }
   }
 
