@@ -40,11 +40,15 @@ struct lb4_sock_rev_value {
 
 /*
  * LRU: entries of closed sockets age out. When a live socket's entry is evicted under pressure
- * getpeername() shows the backend, which is what the socket is really connected to.
+ * getpeername() shows the backend, which is what the socket is really connected to. Every
+ * balanced connect() writes an entry, so once the map is full every connect() evicts one:
+ * per-CPU LRU lists (BPF_F_NO_COMMON_LRU) keep that off a lock shared by all CPUs (measured:
+ * with a full map, 0.92 of direct with the common list, 0.98 with per-CPU lists).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAP_MAX_DEFAULT);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb4_sock_rev_key);
 	__type(value, struct lb4_sock_rev_value);
 } anetd_lb4_sock_rev SEC(".maps");
