@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.anetd.agent.bpf.BpfObject;
+import org.anetd.agent.bpf.CgroupAttachment;
 import org.anetd.agent.testing.CgroupClient;
 import org.anetd.agent.testing.EbpfObjects;
 import org.anetd.agent.testing.KernelTest;
@@ -218,6 +219,11 @@ class SocketLoadBalancerKernelTest {
 
     again.enable(node.cgroup);
     String attached = cgroupPrograms(node.cgroup);
+    CgroupAttachment.Target linked;
+    try (CgroupAttachment pinned = CgroupAttachment.pinned(
+        node.pins.resolve("links/sock4_connect")).orElseThrow()) {
+      linked = pinned.target();
+    }
     node.tcp(node.cgroup, node.client());
     int translated = restarted.map(Datapath.LB4_SOCK_REV).keys().size();
     boolean hadLinks = again.disable();
@@ -226,6 +232,8 @@ class SocketLoadBalancerKernelTest {
     assertThat(attached.lines().filter(l -> l.contains("sock4_")).count())
         .as("one connect4 and one getpeername4 link, not two of each: %s", attached)
         .isEqualTo(2);
+    assertThat(linked).as("the kernel's view of the pinned link: what enable() compares with")
+        .isEqualTo(CgroupAttachment.Target.of(node.cgroup, CgroupAttachment.Hook.INET4_CONNECT));
     assertThat(translated).isEqualTo(1);
     assertThat(hadLinks).isTrue();
     assertThat(again.enabled()).isFalse();
