@@ -35,7 +35,7 @@ struct lb4_sock_rev_key {
 struct lb4_sock_rev_value {
 	__be32 address;     /* frontend address, network byte order */
 	__be16 port;        /* frontend port, network byte order */
-	__u16 rev_nat_id;
+	__u16 pad;
 };
 
 /*
@@ -84,7 +84,6 @@ int sock4_connect(struct bpf_sock_addr *ctx)
 	struct lb4_sock_rev_value rval = {
 		.address = address,
 		.port = port,
-		.rev_nat_id = svc->rev_nat_id,
 	};
 
 	/* A full LRU map evicts; an error here only costs getpeername() the service address. */

@@ -197,8 +197,7 @@ static __always_inline int ct4_expired(const struct ct4_entry *e, __u64 now)
 /* A pure SYN on a closed (or closing) connection reuses its tuple for a new connection. */
 static __always_inline int ct4_reopens(const struct ct4_entry *e, const struct pkt4 *p)
 {
-	return p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN &&
-	       (e->flags & CT_F_CLOSING);
+	return pkt4_is_tcp_syn(p) && (e->flags & CT_F_CLOSING);
 }
 
 /*

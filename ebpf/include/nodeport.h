@@ -223,7 +223,7 @@ static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p
 	struct lb4_backend *be = bpf_map_lookup_elem(&anetd_lb4_backends, &backend_id);
 
 	if (!be) {
-		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
+		if (p->proto == IPPROTO_TCP && !pkt4_is_tcp_syn(p)) {
 			*reason = REASON_STALE_SERVICE_CONNECTION;
 			return TC_ACT_SHOT;
 		}

@@ -53,6 +53,12 @@ struct pkt4 {
 	__u8 pad[2];
 };
 
+/* A TCP SYN without ACK: the first packet of a new connection. */
+static __always_inline int pkt4_is_tcp_syn(const struct pkt4 *p)
+{
+	return p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+}
+
 /* Offset of the L4 checksum field from the L4 header. */
 static __always_inline __u32 pkt4_l4_csum_off(const struct pkt4 *p)
 {

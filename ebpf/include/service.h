@@ -169,9 +169,9 @@ static __always_inline int svc4_not_frontend(struct __sk_buff *skb, struct pkt4 
 
 	if (rep && !ct4_expired(rep, now))
 		return svc4_reply(skb, p, rep, len, now, reason, forward);
-	if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
-		ct4_key_set(&rkey, p->saddr, p->daddr, p->sport, p->dport, p->proto,
-			    CT_KEY_F_REPLY);
+	if (pkt4_is_tcp_syn(p)) {
+		/* the reply key p would have if its destination were the backend picked for it */
+		svc4_reply_key(&rkey, p, p->daddr, p->dport, 0);
 		ct4_delete(p->proto, &rkey);
 	}
 	return TC_ACT_OK;
@@ -214,7 +214,7 @@ static __always_inline int svc4_from_container(struct __sk_buff *skb, struct pkt
 	struct lb4_backend *be = bpf_map_lookup_elem(&anetd_lb4_backends, &backend_id);
 
 	if (!be) {
-		if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
+		if (p->proto == IPPROTO_TCP && !pkt4_is_tcp_syn(p)) {
 			*reason = REASON_STALE_SERVICE_CONNECTION;
 			return TC_ACT_SHOT;
 		}

@@ -64,8 +64,8 @@ import org.anetd.agent.datapath.Protocol;
  *  kp:    iptables KUBE-SERVICES with N services  -> "iptables"      client -> ClusterIP of service N
  * </pre>
  *
- * Every configuration also has a threaded cgroup v2 directory of its own; the client threads
- * move into it with the netns (svc_bench), and bpf_sock's programs (socket-level load
+ * Every configuration also has a threaded cgroup v2 directory of its own; its client threads
+ * (svc_bench) enter it and its client pod's netns once, and bpf_sock's programs (socket-level load
  * balancing, bpf-lb-sock) are linked to the cgroups of the configurations that have them, so no
  * other configuration's connect() meets them.
  *

@@ -10,8 +10,9 @@ import org.anetd.agent.bpf.BpfProgram;
 
 /**
  * The loaded datapath of one node: the pod programs (bpf_lxc.o), the node interface programs
- * (bpf_host.o) and the socket load balancer (bpf_sock.o), sharing every map, sized from the settings and pinned under the pin root, so that
- * a restarted agent adopts the same maps and the connections they track.
+ * (bpf_host.o) and the socket load balancer (bpf_sock.o), sharing every map, sized from the
+ * settings and pinned under the pin root, so that a restarted agent adopts the same maps and the
+ * connections they track.
  */
 public final class Datapath implements AutoCloseable {
   public static final String LB4_SERVICES = "anetd_lb4_services";
