@@ -18,6 +18,10 @@
 #define DIR_INGRESS 0
 #define DIR_EGRESS 1
 
+#ifndef AF_INET
+#define AF_INET 2 /* not in the uapi headers a BPF object includes */
+#endif
+
 /*
  * Maps are pinned by the agent (bpf_map__set_pin_path under /sys/fs/bpf/anetd), not by
  * libbpf's pin-by-name, so that every object shares them and a restarted agent adopts them.

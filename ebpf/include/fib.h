@@ -12,10 +12,6 @@
 #include "common.h"
 #include "pkt.h"
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-
 /*
  * Sends p out of the interface the node's routes choose for its destination. Returns
  * TC_ACT_REDIRECT, or TC_ACT_OK (the stack decides) when the lookup finds no forwarding route:

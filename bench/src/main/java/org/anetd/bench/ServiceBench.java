@@ -56,8 +56,8 @@ import org.anetd.agent.datapath.Protocol;
  * touch another's:
  *
  * <pre>
- *  plain: no programs, no netfilter rules         -> "direct"        client -> pod IPs
- *  lxcD:  bpf_lxc + bpf_sock, the same N services  -> "direct-lxc"    client -> pod IPs
+ *  plain: no programs, no netfilter rules         -> "direct"        client -> service N's backends
+ *  lxcD:  bpf_lxc + bpf_sock, the same N services  -> "direct-lxc"    client -> service N's backends
  *  lxcN:  bpf_lxc + bpf_sock, N services          -> "anetd"         client -> ClusterIP of service N
  *  lxcP:  bpf_lxc only (bpf-lb-sock false), N svc -> "anetd-pkt"     client -> ClusterIP of service N
  *  lxc1:  bpf_lxc + bpf_sock, 1 service           -> "anetd-1"       client -> ClusterIP of service 1
@@ -107,7 +107,8 @@ public final class ServiceBench {
   }
 
   /** One measurement: short-connection rate, its latency, one-stream throughput. */
-  record Sample(double perSecond, double p50Us, double p99Us, long errors, double gbps) {}
+  record Sample(double perSecond, double p50Us, double p99Us, long errors, double gbps,
+      double clientCpuUs) {}
 
   /** A node netns with a client pod and two server pods. */
   record Node(String name, String ns, String client, String s1, String s2) {}
@@ -184,6 +185,7 @@ public final class ServiceBench {
         writerP.write(many.services, many.backends, many.revNat);
         bench.backendAddresses(dpN, n);
         bench.backendAddresses(dpP, n);
+        bench.backendAddresses(dpD, n);
         t0 = System.nanoTime();
         bench.iptablesRestore(kp, iptables, n);
         double iptSeconds = (System.nanoTime() - t0) / 1e9;
@@ -193,8 +195,11 @@ public final class ServiceBench {
 
         Map<String, String[]> targets = new LinkedHashMap<>();
         String vip = vip(n).toString();
-        targets.put("direct", new String[] {plain.client, S1 + "," + S2, "" + TARGET_PORT});
-        targets.put("direct-lxc", new String[] {lxcD.client, S1 + "," + S2, "" + TARGET_PORT});
+        // The baselines connect to the very endpoints service N balances to (a random one per
+        // connection): the only difference left is the service translation.
+        String endpoints = new Ipv4(BACKEND1_BASE + n) + "," + new Ipv4(BACKEND2_BASE + n);
+        targets.put("direct", new String[] {plain.client, endpoints, "" + TARGET_PORT});
+        targets.put("direct-lxc", new String[] {lxcD.client, endpoints, "" + TARGET_PORT});
         targets.put("iptables", new String[] {kp.client, vip, "" + SERVICE_PORT});
         targets.put("anetd", new String[] {lxcN.client, vip, "" + SERVICE_PORT});
         targets.put("anetd-pkt", new String[] {lxcP.client, vip, "" + SERVICE_PORT});
@@ -223,26 +228,34 @@ public final class ServiceBench {
             order.add(CONFIGS.get((k + r) % CONFIGS.size()));
           }
           List<String> specs = order.stream().map(spec).toList();
+          Map<String, Long> cpuBefore = new LinkedHashMap<>();
+          order.forEach(c -> cpuBefore.put(c, usageUsec(cgroups.get(c))));
           List<double[]> rr = bench.mix(false, slice, seconds, specs);
+          Map<String, Long> cpuUsed = new LinkedHashMap<>();
+          order.forEach(c -> cpuUsed.put(c, usageUsec(cgroups.get(c)) - cpuBefore.get(c)));
           List<double[]> st = bench.mix(true, 2 * slice, streamSeconds, specs);
           for (int k = 0; k < order.size(); k++) {
             String c = order.get(k);
+            // The configuration's client threads run only in its slices: its cgroup's CPU time
+            // over its connections (rate x its share of the round).
+            double connections = rr.get(k)[0] * seconds / order.size();
             Sample s = new Sample(rr.get(k)[0], rr.get(k)[1], rr.get(k)[2],
-                (long) (rr.get(k)[3] + st.get(k)[1]), st.get(k)[0]);
+                (long) (rr.get(k)[3] + st.get(k)[1]), st.get(k)[0],
+                connections > 0 ? cpuUsed.get(c) / connections : Double.NaN);
             perConfig.get(c).add(s);
           }
           for (String c : CONFIGS) {
             Sample s = perConfig.get(c).get(r);
             System.out.printf(Locale.ROOT, "N=%d round %d %-10s %,9.0f conn/s p99 %6.0f us"
-                + " %6.2f Gbit/s%s%n", n, r + 1, c, s.perSecond(), s.p99Us(), s.gbps(),
+                + " %6.2f Gbit/s client CPU %5.1f us/conn%s%n", n, r + 1, c, s.perSecond(),
+                s.p99Us(), s.gbps(), s.clientCpuUs(),
                 s.errors() > 0 ? " errors " + s.errors() : "");
           }
         }
         samples.put(n, perConfig);
-        int sockets = dpN.map(Datapath.LB4_SOCK_REV).keys().size();
-        if (sockets == 0) {
+        if (dpN.socketTranslations() == 0) {
           throw new IllegalStateException("anetd's connections were not load-balanced at the"
-              + " socket: anetd_lb4_sock_rev is empty");
+              + " socket: bpf_sock counted no translation");
         }
         // In-kernel cost of from_container per packet, N services vs 1, interleaved.
         List<double[]> costN = new ArrayList<>();
@@ -273,6 +286,20 @@ public final class ServiceBench {
     Files.writeString(results.resolve("services.md"), report.markdown());
     Files.writeString(results.resolve("services.json"), report.json());
     System.out.print(report.markdown());
+  }
+
+  /** usage_usec of a cgroup v2 directory's cpu.stat (present without the cpu controller). */
+  static long usageUsec(Path cgroup) {
+    try {
+      for (String line : Files.readAllLines(cgroup.resolve("cpu.stat"))) {
+        if (line.startsWith("usage_usec ")) {
+          return Long.parseLong(line.substring("usage_usec ".length()).strip());
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    throw new IllegalStateException(cgroup + "/cpu.stat has no usage_usec");
   }
 
   private static int intEnv(String name, int dflt) {
@@ -707,8 +734,8 @@ public final class ServiceBench {
 
           | configuration | node | client connects to |
           |---|---|---|
-          | direct | no BPF programs, no netfilter rules | the server pod IPs (a random one per connection) |
-          | direct-lxc | bpf_lxc on every host veth and bpf_sock on its cgroup, maps of its own with the same N services | the server pod IPs (a random one per connection) |
+          | direct | no BPF programs, no netfilter rules | service N's two endpoints themselves (a random one per connection) |
+          | direct-lxc | bpf_lxc on every host veth and bpf_sock on its cgroup, maps of its own with the same N services | service N's two endpoints themselves (a random one per connection) |
           | iptables | kube-proxy-style nat rules for N services (`iptables-%s-restore`), no programs | ClusterIP of service N |
           | anetd | `bpf-lb-sock: true`: bpf_lxc on every host veth, bpf_sock (cgroup connect4/getpeername4) on its cgroup, N services written by `LoadBalancerWriter` | ClusterIP of service N |
           | anetd-pkt | `bpf-lb-sock: false` (the default): bpf_lxc only, translating every packet, N services | ClusterIP of service N |
@@ -719,7 +746,9 @@ public final class ServiceBench {
           root) to the cgroups of direct-lxc, anetd and anetd-1 only, so no other configuration's
           connect() meets them. With them, anetd's connect() to the ClusterIP is rewritten to a
           backend before the SYN exists: the connection then costs what direct-lxc's does. The run
-          checks that anetd's connections were translated at the socket.
+          checks that anetd's connections were translated at the socket (bpf_sock's counter).
+          The frontend is noted per socket for getpeername() and the note deleted when the
+          socket is closed (`sock_release`).
 
           Service i is 10.96.0.0+i:80/TCP with 2 endpoints of its own, 10.64.0.0+i:8080 (server
           pod 1) and 10.65.0.0+i:8080 (server pod 2); the node routes those /16s to the server pods,
@@ -748,6 +777,13 @@ public final class ServiceBench {
       table(md, s -> s.p99Us(), "%,.0f");
       md.append("\n## One TCP stream, Gbit/s (median)\n\n");
       table(md, s -> s.gbps(), "%.2f");
+      md.append("\n## Client CPU per short connection, µs (median)\n\nCPU time of the"
+          + " configuration's client threads (its cgroup's `cpu.stat`) over the connections they"
+          + " made in the round: the client's syscalls and what the kernel does in them,"
+          + " including its own packets' way through the programs and into the server pod (the"
+          + " server's own syscalls are not in it). Less noisy than the rate, and where a"
+          + " per-connection cost of the socket programs shows.\n\n");
+      table(md, s -> s.clientCpuUs(), "%.1f");
 
       md.append("\n## Ratios and goals\n\nMedian of per-round ratios; in brackets the interquartile"
           + " range of the per-round connection-rate ratios (how much the shared machine moved"
@@ -861,9 +897,10 @@ public final class ServiceBench {
         for (String c : CONFIGS) {
           List<Sample> ss = samples.get(n).get(c);
           j.append(String.format(Locale.ROOT, "      \"%s\": {\"conn_per_s\": %.0f, \"p99_us\":"
-              + " %.0f, \"p50_us\": %.0f, \"gbit_per_s\": %.3f, \"rounds_conn_per_s\": %s},%n", c,
+              + " %.0f, \"p50_us\": %.0f, \"gbit_per_s\": %.3f, \"client_cpu_us_per_conn\":"
+              + " %.2f, \"rounds_conn_per_s\": %s},%n", c,
               med(n, c, Sample::perSecond), med(n, c, Sample::p99Us), med(n, c, Sample::p50Us),
-              med(n, c, Sample::gbps), Arrays.toString(ss.stream()
+              med(n, c, Sample::gbps), med(n, c, Sample::clientCpuUs), Arrays.toString(ss.stream()
                   .mapToLong(s -> Math.round(s.perSecond())).toArray())));
         }
         j.append(String.format(Locale.ROOT, "      \"ratios_conn_per_s\": {\"anetd/direct\": %.3f,"

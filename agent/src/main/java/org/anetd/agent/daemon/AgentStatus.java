@@ -27,7 +27,8 @@ final class AgentStatus {
         .orElse("ok") + ", node-port-range " + c.formattedValue(ConfigKey.NODE_PORT_RANGE));
     if (datapath != null) {
       line(out, "Datapath", "loaded, maps pinned under " + datapath.settings().pinRoot());
-      line(out, "Socket LB", socketLoadBalancing);
+      line(out, "Socket LB", socketLoadBalancing + (socketLoadBalancing.startsWith("Enabled")
+          ? ", " + datapath.socketTranslations() + " connects translated" : ""));
     }
     if (last == null) {
       line(out, "Last reconcile", "none yet");

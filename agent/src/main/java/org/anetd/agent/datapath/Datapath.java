@@ -102,7 +102,7 @@ public final class Datapath implements AutoCloseable {
         LB4_AFFINITY, settings.lbMapMax(),
         CT4_TCP, settings.ctTcpMax(),
         CT4_ANY, settings.ctAnyMax(),
-        LB4_SOCK_REV, settings.ctTcpMax()); // one entry per TCP socket connected to a service
+        LB4_SOCK_REV, settings.ctTcpMax()); // one entry per open TCP socket balanced at connect
     sizes.forEach((name, size) -> {
       if (maps.contains(name)) {
         object.setMaxEntries(name, size);
@@ -125,6 +125,20 @@ public final class Datapath implements AutoCloseable {
     return sock.map(name);
   }
 
+  /**
+   * What anetd_metrics counted under {@code key}, summed over CPUs (packets; for
+   * {@link MetricsKey#REASON_SOCK_LB_TRANSLATED} connect() calls); 0 when never counted.
+   */
+  public long count(MetricsKey key) {
+    return map(METRICS).lookup(MetricsKeyCodec.INSTANCE.encode(key))
+        .map(v -> MetricsValueCodec.INSTANCE.sumPerCpu(v).packets()).orElse(0L);
+  }
+
+  /** TCP connect() calls translated to a backend at the socket since the maps were created. */
+  public long socketTranslations() {
+    return count(new MetricsKey(MetricsKey.REASON_SOCK_LB_TRANSLATED, MetricsKey.DIR_EGRESS));
+  }
+
   public BpfProgram fromContainer() {
     return lxc.program("from_container");
   }
@@ -141,7 +155,8 @@ public final class Datapath implements AutoCloseable {
   /** Socket-level load balancing (bpf-lb-sock): links of bpf_sock's programs, pinned. */
   public SocketLoadBalancer socketLoadBalancer() {
     return new SocketLoadBalancer(settings.pinRoot().resolve("links"),
-        sock.program("sock4_connect"), sock.program("sock4_getpeername"));
+        sock.program("sock4_connect"), sock.program("sock4_getpeername"),
+        sock.program("sock_release"), sock.map(LB4_SOCK_REV));
   }
 
   /** A writer over the load-balancer maps that adopts what they hold now. */

@@ -19,6 +19,11 @@ public record MetricsKey(int reason, int direction) {
   public static final int REASON_POLICY_AUDITED = 8;
   /** No free SNAT port for a connection from outside to a backend on another node. */
   public static final int REASON_SNAT_EXHAUSTED = 9;
+  /**
+   * Not a packet: a TCP connect() translated to a backend at the socket (bpf-lb-sock), counted
+   * under {@link #DIR_EGRESS} with 0 bytes.
+   */
+  public static final int REASON_SOCK_LB_TRANSLATED = 10;
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;

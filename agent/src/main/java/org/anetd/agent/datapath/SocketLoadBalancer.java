@@ -6,13 +6,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.anetd.agent.bpf.BpfException;
+import org.anetd.agent.bpf.BpfMap;
 import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.CgroupAttachment;
 import org.anetd.agent.bpf.CgroupAttachment.Hook;
 
 /**
- * Socket-level load balancing (bpf-lb-sock): bpf_sock's connect4 and getpeername4 programs linked
- * to a cgroup v2 directory (the node's cgroup root: every process of the node, in pods and in the
+ * Socket-level load balancing (bpf-lb-sock): bpf_sock's connect4, getpeername4 and sock_release
+ * programs linked to a cgroup v2 directory (the node's cgroup root: every process of the node, in pods and in the
  * host namespace). The links are pinned under the pin root, so they outlive the agent like the
  * tc programs do; a restarted agent adopts them and swaps in its programs without a gap, and
  * disabling detaches what an earlier agent left.
@@ -23,17 +24,26 @@ import org.anetd.agent.bpf.CgroupAttachment.Hook;
 public final class SocketLoadBalancer {
   private final Path pinDir;
   private final List<Link> links;
+  private final BpfMap sockRev;
 
   private record Link(String pin, Hook hook, BpfProgram program) {}
 
-  SocketLoadBalancer(Path pinDir, BpfProgram connect, BpfProgram getpeername) {
+  /**
+   * The programs of one bpf_sock object and its {@code anetd_lb4_sock_rev}. Links are made in
+   * list order and removed in reverse: sock_release is in place before connect4 writes an entry
+   * (every entry has its delete), and is the last to go.
+   */
+  public SocketLoadBalancer(Path pinDir, BpfProgram connect, BpfProgram getpeername,
+      BpfProgram release, BpfMap sockRev) {
     this.pinDir = pinDir;
-    this.links = List.of(new Link("sock4_connect", Hook.INET4_CONNECT, connect),
+    this.links = List.of(new Link("sock_release", Hook.INET_SOCK_RELEASE, release),
+        new Link("sock4_connect", Hook.INET4_CONNECT, connect),
         new Link("sock4_getpeername", Hook.INET4_GETPEERNAME, getpeername));
+    this.sockRev = sockRev;
   }
 
   /**
-   * Links both programs to {@code cgroup}: a pinned link already there is updated in place; one
+   * Links the programs to {@code cgroup}: a pinned link already there is updated in place; one
    * pinned on another cgroup (the root moved) is detached first.
    */
   public void enable(Path cgroup) {
@@ -62,10 +72,13 @@ public final class SocketLoadBalancer {
     }
   }
 
-  /** Detaches the pinned links, this agent's or an earlier one's. Whether there were any. */
+  /**
+   * Detaches the pinned links, this agent's or an earlier one's, and empties anetd_lb4_sock_rev
+   * (with sock_release gone nothing would delete what is left). Whether there were any links.
+   */
   public boolean disable() {
     boolean any = false;
-    for (Link l : links) {
+    for (Link l : reversed(links)) {
       Path pin = pinDir.resolve(l.pin());
       Optional<CgroupAttachment> existing = CgroupAttachment.pinned(pin);
       if (existing.isPresent()) {
@@ -76,7 +89,16 @@ public final class SocketLoadBalancer {
         any = true;
       }
     }
+    for (byte[] cookie : sockRev.keys()) {
+      sockRev.delete(cookie); // one at a time: a socket may close (and delete its own) meanwhile
+    }
     return any;
+  }
+
+  private static <T> List<T> reversed(List<T> list) {
+    List<T> r = new java.util.ArrayList<>(list);
+    java.util.Collections.reverse(r);
+    return r;
   }
 
   /** Whether links are pinned (socket load balancing is on for some cgroup). */

@@ -167,12 +167,14 @@ class AgentServiceMockKernelTest {
     await().atMost(SETTLE).untilAsserted(() ->
         assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
             .isEqualTo(expected));
-    assertThat(agent.datapath().map(Datapath.LB4_SOCK_REV).keys()).isNotEmpty();
+    assertThat(agent.datapath().socketTranslations()).isPositive();
+    assertThat(agent.summary()).containsPattern("Socket LB: +Enabled on cgroup .*, [1-9][0-9]*"
+        + " connects translated");
 
     // 2. Restarted: the new agent's programs go into the same pinned links, not next to them.
     agent.close();
     agent = startAgent(lab, options);
-    assertThat(socketPrograms(cgroup)).isEqualTo(2);
+    assertThat(socketPrograms(cgroup)).isEqualTo(3);
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
 
@@ -189,6 +191,6 @@ class AgentServiceMockKernelTest {
   /** How many of bpf_sock's programs are attached to {@code cgroup}. */
   private static long socketPrograms(Path cgroup) {
     return Shell.exec(List.of("bpftool", "cgroup", "show", cgroup.toString()), 10).output()
-        .lines().filter(l -> l.contains("sock4_")).count();
+        .lines().filter(l -> l.contains("sock4_") || l.contains("sock_release")).count();
   }
 }

@@ -1,6 +1,7 @@
 package org.anetd.agent.datapath;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,7 +75,8 @@ class SocketLoadBalancerKernelTest {
 
     SocketLoadBalancer socketLb(BpfObject o) {
       return new SocketLoadBalancer(pins.resolve("links"), o.program("sock4_connect"),
-          o.program("sock4_getpeername"));
+          o.program("sock4_getpeername"), o.program("sock_release"),
+          o.map(Datapath.LB4_SOCK_REV));
     }
 
     org.anetd.agent.bpf.BpfProgram from() {
@@ -101,8 +103,14 @@ class SocketLoadBalancerKernelTest {
           .filter(k -> (k.flags() & Ct4Key.F_SERVICE) != 0).count();
     }
 
+    /** Entries in anetd_lb4_sock_rev: one per open socket balanced at connect(). */
     int sockRevEntries() {
       return sock.map(Datapath.LB4_SOCK_REV).keys().size();
+    }
+
+    /** connect() calls the socket program translated, as it counts them in anetd_metrics. */
+    long socketTranslations() {
+      return maps.packets(MetricsKey.REASON_SOCK_LB_TRANSLATED, MetricsKey.DIR_EGRESS);
     }
   }
 
@@ -121,7 +129,8 @@ class SocketLoadBalancerKernelTest {
 
     assertThat(backends).containsExactlyInAnyOrder("pod-a", "pod-b");
     assertThat(node.serviceConntrackEntries()).as("no per-packet service translation").isZero();
-    assertThat(node.sockRevEntries()).isEqualTo(20);
+    assertThat(node.socketTranslations()).isEqualTo(20);
+    assertThat(node.sockRevEntries()).as("closed sockets left no entry").isZero();
   }
 
   @Test
@@ -133,7 +142,7 @@ class SocketLoadBalancerKernelTest {
 
     assertThat(out).matches(VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.2");
     assertThat(node.serviceConntrackEntries()).isPositive();
-    assertThat(node.sockRevEntries()).isZero();
+    assertThat(node.socketTranslations()).isZero();
   }
 
   @Test
@@ -165,7 +174,7 @@ class SocketLoadBalancerKernelTest {
     assertThat(r.exitCode()).isNotZero();
     assertThat(r.output()).contains("ConnectionRefusedError");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
-    assertThat(node.sockRevEntries()).isZero();
+    assertThat(node.socketTranslations()).isZero();
   }
 
   @Test
@@ -181,7 +190,7 @@ class SocketLoadBalancerKernelTest {
     }
 
     assertThat(backends).as("one client sticks to one backend").hasSize(1);
-    assertThat(node.sockRevEntries()).isZero();
+    assertThat(node.socketTranslations()).isZero();
     assertThat(node.maps.affinity("198.18.0.2", TCP_REV_NAT)).isPresent();
   }
 
@@ -194,7 +203,7 @@ class SocketLoadBalancerKernelTest {
 
     assertThat(r.exitCode()).as(r.output()).isZero();
     assertThat(r.output().strip()).isEqualTo(VIP + ":53|pod-a 198.18.0.2");
-    assertThat(node.sockRevEntries()).isZero();
+    assertThat(node.socketTranslations()).isZero();
   }
 
   @Test
@@ -211,7 +220,31 @@ class SocketLoadBalancerKernelTest {
   }
 
   @Test
-  void enablingAgainUpdatesThePinnedLinksAndDisablingRemovesThem(NetnsLab lab) {
+  void aSocketConnectedBeforeARestartStillShowsTheServiceAsItsPeer(NetnsLab lab)
+      throws Exception {
+    Node node = new Node(lab);
+    node.socketLb(node.sock).enable(node.cgroup);
+
+    try (CgroupClient.HeldConnection held =
+        CgroupClient.heldTcp(node.cgroup, node.client(), VIP, 80)) {
+      String before = held.peer();
+      int entriesWhileOpen = node.sockRevEntries();
+      node.socketLb(node.loadSock()).enable(node.cgroup); // a restarted agent's programs
+      String after = held.peer();
+
+      assertThat(before).isEqualTo(VIP + ":80");
+      assertThat(entriesWhileOpen).isEqualTo(1);
+      assertThat(after).as("the new getpeername4 reads the socket storage the old connect4"
+          + " wrote: the pinned map was adopted").isEqualTo(VIP + ":80");
+    }
+    assertThat(node.socketTranslations()).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+        assertThat(node.sockRevEntries()).as("the restarted sock_release deleted it").isZero());
+  }
+
+  @Test
+  void enablingAgainUpdatesThePinnedLinksAndDisablingRemovesThem(NetnsLab lab)
+      throws Exception {
     Node node = new Node(lab);
     node.socketLb(node.sock).enable(node.cgroup);
     BpfObject restarted = node.loadSock();
@@ -225,21 +258,35 @@ class SocketLoadBalancerKernelTest {
       linked = pinned.target();
     }
     node.tcp(node.cgroup, node.client());
-    int translated = restarted.map(Datapath.LB4_SOCK_REV).keys().size();
-    boolean hadLinks = again.disable();
+    long translated = node.socketTranslations();
+    boolean hadLinks;
+    int entriesAfterDisable;
+    try (CgroupClient.HeldConnection open =
+        CgroupClient.heldTcp(node.cgroup, node.client(), VIP, 80)) {
+      hadLinks = again.disable();
+      entriesAfterDisable = node.sockRevEntries();
+    }
     node.tcp(node.cgroup, node.client());
 
-    assertThat(attached.lines().filter(l -> l.contains("sock4_")).count())
-        .as("one connect4 and one getpeername4 link, not two of each: %s", attached)
-        .isEqualTo(2);
+    assertThat(socketPrograms(attached))
+        .as("one connect4, getpeername4 and sock_release link, not two of each: %s", attached)
+        .isEqualTo(3);
     assertThat(linked).as("the kernel's view of the pinned link: what enable() compares with")
         .isEqualTo(CgroupAttachment.Target.of(node.cgroup, CgroupAttachment.Hook.INET4_CONNECT));
-    assertThat(translated).isEqualTo(1);
+    assertThat(translated).as("by the restarted object's program").isEqualTo(1);
     assertThat(hadLinks).isTrue();
     assertThat(again.enabled()).isFalse();
-    assertThat(cgroupPrograms(node.cgroup)).doesNotContain("sock4_");
+    assertThat(socketPrograms(cgroupPrograms(node.cgroup))).isZero();
+    assertThat(entriesAfterDisable).as("with sock_release gone nothing would delete them")
+        .isZero();
     assertThat(Files.exists(node.pins.resolve("links/sock4_connect"))).isFalse();
     assertThat(node.serviceConntrackEntries()).as("after disable: per packet").isPositive();
+  }
+
+  /** bpf_sock's programs in `bpftool cgroup show` output (names cut at 15 characters). */
+  static long socketPrograms(String bpftoolCgroupShow) {
+    return bpftoolCgroupShow.lines()
+        .filter(l -> l.contains("sock4_") || l.contains("sock_release")).count();
   }
 
   private static String cgroupPrograms(Path cgroup) {

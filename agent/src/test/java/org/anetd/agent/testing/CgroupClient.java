@@ -24,7 +24,71 @@ public final class CgroupClient {
       + "s.connect((sys.argv[1],int(sys.argv[2]))); s.send(b'hi\\n')\n"
       + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
 
+  /** TCP kept open: prints "connected", then the peer once per line read from stdin. */
+  private static final String HELD_TCP = "import socket,sys\n"
+      + "s=socket.socket(); s.settimeout(3)\n"
+      + "s.connect((sys.argv[1],int(sys.argv[2]))); print('connected', flush=True)\n"
+      + "for _ in sys.stdin:\n"
+      + "  p=s.getpeername(); print('%s:%d' % (p[0],p[1]), flush=True)\n";
+
   private CgroupClient() {}
+
+  /** A TCP connection that stays open, whose peer the test asks for when it wants. */
+  public static final class HeldConnection implements AutoCloseable {
+    private final Process process;
+    private final java.io.BufferedReader out;
+    private final java.io.Writer in;
+
+    private HeldConnection(Process process) {
+      this.process = process;
+      this.out = process.inputReader();
+      this.in = process.outputWriter();
+    }
+
+    /** getpeername() of the open socket, now. */
+    public String peer() throws java.io.IOException {
+      in.write("\n");
+      in.flush();
+      return readLine();
+    }
+
+    private String readLine() throws java.io.IOException {
+      String line = out.readLine();
+      if (line == null) {
+        throw new java.io.IOException("client exited: "
+            + new String(process.getErrorStream().readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8));
+      }
+      return line;
+    }
+
+    @Override
+    public void close() {
+      process.destroyForcibly();
+      try {
+        process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** {@link #tcp} kept open: returns once connected. Close it to end the client. */
+  public static HeldConnection heldTcp(Path cgroup, NetnsLab.Netns ns, String host, int port)
+      throws java.io.IOException {
+    Process p = new ProcessBuilder(command(cgroup, ns, HELD_TCP, host, "" + port)).start();
+    HeldConnection held = new HeldConnection(p);
+    try {
+      String first = held.readLine();
+      if (!first.equals("connected")) {
+        throw new java.io.IOException("client: " + first);
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      held.close();
+      throw e;
+    }
+    return held;
+  }
 
   /** A TCP connection from netns {@code ns}, inside {@code cgroup} (null: the test's own). */
   public static Shell.Result tcp(Path cgroup, NetnsLab.Netns ns, String host, int port) {
@@ -43,10 +107,15 @@ public final class CgroupClient {
 
   private static Shell.Result run(Path cgroup, NetnsLab.Netns ns, String script,
       String... args) {
+    return Shell.exec(command(cgroup, ns, script, args), 10);
+  }
+
+  private static List<String> command(Path cgroup, NetnsLab.Netns ns, String script,
+      String... args) {
     List<String> cmd = new ArrayList<>(List.of("bash", "-c",
         (cgroup == null ? "" : "echo $$ > " + cgroup.resolve("cgroup.procs") + " && ")
             + "exec ip netns exec " + ns.name() + " python3 -c \"$0\" \"$@\"", script));
     cmd.addAll(List.of(args));
-    return Shell.exec(cmd, 10);
+    return cmd;
   }
 }
