@@ -22,7 +22,8 @@ public enum ConfigKey {
           + " a warning; partial and probe are rejected."),
 
   BPF_LB_SOCK("bpf-lb-sock", ValueType.BOOLEAN, "false", "true|false", ValueParsers.bool(),
-      "Load-balance TCP at the socket (cgroup connect4/getpeername4 on cgroup-root): a connect() to"
+      "Load-balance TCP at the socket (cgroup connect4/getpeername4/sock_release on"
+          + " cgroup-root): a connect() to"
           + " a service goes straight to a backend, for pods and host processes, with no"
           + " per-packet NAT. UDP, session affinity and NodePorts stay per packet.",
       "Same as Cilium. The deprecated alias enable-host-reachable-services is read with a"
