@@ -126,17 +126,18 @@ public final class Datapath implements AutoCloseable {
   }
 
   /**
-   * What anetd_metrics counted under {@code key}, summed over CPUs (packets; for
-   * {@link MetricsKey#REASON_SOCK_LB_TRANSLATED} connect() calls); 0 when never counted.
+   * What an anetd_metrics map counted under {@code key}, summed over CPUs (packets; for
+   * {@link MetricsKey#REASON_SOCK_LB_TRANSLATED} connect() calls); zero when never counted.
    */
-  public long count(MetricsKey key) {
-    return map(METRICS).lookup(MetricsKeyCodec.INSTANCE.encode(key))
-        .map(v -> MetricsValueCodec.INSTANCE.sumPerCpu(v).packets()).orElse(0L);
+  public static MetricsValue counted(BpfMap metrics, MetricsKey key) {
+    return metrics.lookup(MetricsKeyCodec.INSTANCE.encode(key))
+        .map(MetricsValueCodec.INSTANCE::sumPerCpu).orElse(new MetricsValue(0, 0));
   }
 
   /** TCP connect() calls translated to a backend at the socket since the maps were created. */
   public long socketTranslations() {
-    return count(new MetricsKey(MetricsKey.REASON_SOCK_LB_TRANSLATED, MetricsKey.DIR_EGRESS));
+    return counted(map(METRICS), new MetricsKey(MetricsKey.REASON_SOCK_LB_TRANSLATED,
+        MetricsKey.DIR_EGRESS)).packets();
   }
 
   public BpfProgram fromContainer() {

@@ -13,8 +13,8 @@ import org.anetd.agent.bpf.CgroupAttachment.Hook;
 
 /**
  * Socket-level load balancing (bpf-lb-sock): bpf_sock's connect4, getpeername4 and sock_release
- * programs linked to a cgroup v2 directory (the node's cgroup root: every process of the node, in pods and in the
- * host namespace). The links are pinned under the pin root, so they outlive the agent like the
+ * programs linked to a cgroup v2 directory (the node's cgroup root: every process of the node,
+ * in pods and in the host namespace). The links are pinned under the pin root, so they outlive the agent like the
  * tc programs do; a restarted agent adopts them and swaps in its programs without a gap, and
  * disabling detaches what an earlier agent left.
  *

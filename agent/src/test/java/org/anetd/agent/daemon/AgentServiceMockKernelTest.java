@@ -23,11 +23,9 @@ import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
-import java.util.List;
-import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.testing.CgroupClient;
+import org.anetd.agent.testing.CgroupPrograms;
 import org.anetd.agent.testing.KernelTest;
-import org.anetd.agent.testing.Shell;
 import org.anetd.agent.testing.NetnsLab;
 import org.anetd.agent.testing.PodNetwork;
 import org.anetd.agent.testing.PodNetwork.Pod;
@@ -174,7 +172,7 @@ class AgentServiceMockKernelTest {
     // 2. Restarted: the new agent's programs go into the same pinned links, not next to them.
     agent.close();
     agent = startAgent(lab, options);
-    assertThat(socketPrograms(cgroup)).isEqualTo(3);
+    assertThat(CgroupPrograms.socketPrograms(cgroup)).isEqualTo(3);
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
 
@@ -183,14 +181,8 @@ class AgentServiceMockKernelTest {
     Agent running = agent;
     await().atMost(SETTLE).untilAsserted(() ->
         assertThat(running.summary()).contains("Disabled (per packet"));
-    assertThat(socketPrograms(cgroup)).isZero();
+    assertThat(CgroupPrograms.socketPrograms(cgroup)).isZero();
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
-  }
-
-  /** How many of bpf_sock's programs are attached to {@code cgroup}. */
-  private static long socketPrograms(Path cgroup) {
-    return Shell.exec(List.of("bpftool", "cgroup", "show", cgroup.toString()), 10).output()
-        .lines().filter(l -> l.contains("sock4_") || l.contains("sock_release")).count();
   }
 }

@@ -122,8 +122,7 @@ final class ServiceMaps {
 
   /** Packets counted under (reason, direction), summed over CPUs; 0 when never counted. */
   long packets(int reason, int direction) {
-    return metrics.lookup(MetricsKeyCodec.INSTANCE.encode(new MetricsKey(reason, direction)))
-        .map(v -> MetricsValueCodec.INSTANCE.sumPerCpu(v).packets()).orElse(0L);
+    return Datapath.counted(metrics, new MetricsKey(reason, direction)).packets();
   }
 
   private static byte[] u32(long v) {

@@ -7,11 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.CgroupAttachment;
 import org.anetd.agent.testing.CgroupClient;
+import org.anetd.agent.testing.CgroupPrograms;
 import org.anetd.agent.testing.EbpfObjects;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
@@ -234,8 +234,8 @@ class SocketLoadBalancerKernelTest {
 
       assertThat(before).isEqualTo(VIP + ":80");
       assertThat(entriesWhileOpen).isEqualTo(1);
-      assertThat(after).as("the new getpeername4 reads the socket storage the old connect4"
-          + " wrote: the pinned map was adopted").isEqualTo(VIP + ":80");
+      assertThat(after).as("the new getpeername4 reads the entry the old connect4 wrote: the"
+          + " pinned map was adopted").isEqualTo(VIP + ":80");
     }
     assertThat(node.socketTranslations()).isEqualTo(1);
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
@@ -251,7 +251,7 @@ class SocketLoadBalancerKernelTest {
     SocketLoadBalancer again = node.socketLb(restarted);
 
     again.enable(node.cgroup);
-    String attached = cgroupPrograms(node.cgroup);
+    String attached = CgroupPrograms.show(node.cgroup);
     CgroupAttachment.Target linked;
     try (CgroupAttachment pinned = CgroupAttachment.pinned(
         node.pins.resolve("links/sock4_connect")).orElseThrow()) {
@@ -268,7 +268,7 @@ class SocketLoadBalancerKernelTest {
     }
     node.tcp(node.cgroup, node.client());
 
-    assertThat(socketPrograms(attached))
+    assertThat(CgroupPrograms.socketPrograms(attached))
         .as("one connect4, getpeername4 and sock_release link, not two of each: %s", attached)
         .isEqualTo(3);
     assertThat(linked).as("the kernel's view of the pinned link: what enable() compares with")
@@ -276,20 +276,11 @@ class SocketLoadBalancerKernelTest {
     assertThat(translated).as("by the restarted object's program").isEqualTo(1);
     assertThat(hadLinks).isTrue();
     assertThat(again.enabled()).isFalse();
-    assertThat(socketPrograms(cgroupPrograms(node.cgroup))).isZero();
+    assertThat(CgroupPrograms.socketPrograms(node.cgroup)).isZero();
     assertThat(entriesAfterDisable).as("with sock_release gone nothing would delete them")
         .isZero();
     assertThat(Files.exists(node.pins.resolve("links/sock4_connect"))).isFalse();
     assertThat(node.serviceConntrackEntries()).as("after disable: per packet").isPositive();
   }
 
-  /** bpf_sock's programs in `bpftool cgroup show` output (names cut at 15 characters). */
-  static long socketPrograms(String bpftoolCgroupShow) {
-    return bpftoolCgroupShow.lines()
-        .filter(l -> l.contains("sock4_") || l.contains("sock_release")).count();
-  }
-
-  private static String cgroupPrograms(Path cgroup) {
-    return Shell.exec(List.of("bpftool", "cgroup", "show", cgroup.toString()), 10).output();
-  }
 }

@@ -1,8 +1,13 @@
 package org.anetd.agent.testing;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One client connection from a new process (python3) that first joins a cgroup, then enters a
@@ -36,8 +41,8 @@ public final class CgroupClient {
   /** A TCP connection that stays open, whose peer the test asks for when it wants. */
   public static final class HeldConnection implements AutoCloseable {
     private final Process process;
-    private final java.io.BufferedReader out;
-    private final java.io.Writer in;
+    private final BufferedReader out;
+    private final Writer in;
 
     private HeldConnection(Process process) {
       this.process = process;
@@ -46,18 +51,17 @@ public final class CgroupClient {
     }
 
     /** getpeername() of the open socket, now. */
-    public String peer() throws java.io.IOException {
+    public String peer() throws IOException {
       in.write("\n");
       in.flush();
       return readLine();
     }
 
-    private String readLine() throws java.io.IOException {
+    private String readLine() throws IOException {
       String line = out.readLine();
       if (line == null) {
-        throw new java.io.IOException("client exited: "
-            + new String(process.getErrorStream().readAllBytes(),
-                java.nio.charset.StandardCharsets.UTF_8));
+        throw new IOException("client exited: "
+            + new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
       }
       return line;
     }
@@ -66,7 +70,7 @@ public final class CgroupClient {
     public void close() {
       process.destroyForcibly();
       try {
-        process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        process.waitFor(10, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -75,15 +79,15 @@ public final class CgroupClient {
 
   /** {@link #tcp} kept open: returns once connected. Close it to end the client. */
   public static HeldConnection heldTcp(Path cgroup, NetnsLab.Netns ns, String host, int port)
-      throws java.io.IOException {
+      throws IOException {
     Process p = new ProcessBuilder(command(cgroup, ns, HELD_TCP, host, "" + port)).start();
     HeldConnection held = new HeldConnection(p);
     try {
       String first = held.readLine();
       if (!first.equals("connected")) {
-        throw new java.io.IOException("client: " + first);
+        throw new IOException("client: " + first);
       }
-    } catch (java.io.IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       held.close();
       throw e;
     }
