@@ -552,7 +552,8 @@ public final class Agent implements AutoCloseable {
   /** What `anetd status` prints. */
   public String summary() {
     return AgentStatus.render(options, config, health(), lastReport, lastReportTime, datapath,
-        socketLoadBalancing, policyLogging == null ? null : policyLogging.counters());
+        socketLoadBalancing, policyLogging == null ? null : policyLogging.counters(),
+        source == null ? Optional.empty() : source.latest());
   }
 
   public AgentMetrics metrics() {

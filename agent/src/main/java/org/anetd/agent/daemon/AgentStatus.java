@@ -1,10 +1,12 @@
 package org.anetd.agent.daemon;
 
 import java.time.Instant;
+import java.util.Optional;
 import org.anetd.agent.config.AgentConfig;
 import org.anetd.agent.config.ConfigHolder;
 import org.anetd.agent.config.ConfigKey;
 import org.anetd.agent.datapath.Datapath;
+import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.metrics.HealthServer;
 
 /** The summary `anetd status` prints, in the spirit of `cilium status` (pure formatting). */
@@ -13,7 +15,8 @@ final class AgentStatus {
 
   static String render(AgentOptions options, ConfigHolder config, HealthServer.Status health,
       Reconciler.Report last, Instant lastTime, Datapath datapath, String socketLoadBalancing,
-      org.anetd.agent.logging.PolicyLoggingCounters policyLog) {
+      org.anetd.agent.logging.PolicyLoggingCounters policyLog,
+      Optional<ClusterState> watched) {
     StringBuilder out = new StringBuilder();
     AgentConfig c = config.current();
     line(out, "Node", options.nodeName());
@@ -30,6 +33,12 @@ final class AgentStatus {
       line(out, "Socket LB", socketLoadBalancing + (socketLoadBalancing.startsWith("Enabled")
           ? ", " + datapath.socketTranslations() + " connects translated" : ""));
     }
+    // What the informers hold, next to what was last written: a watch that misses changes shows
+    // here as counts that differ from kubectl's.
+    line(out, "Cluster state", watched.map(w -> "v" + w.version() + ": " + w.services().size()
+        + " services, " + w.endpointSlices().size() + " endpoint slices, " + w.pods().size()
+        + " pods, " + w.namespaces().size() + " namespaces, " + w.networkPolicies().size()
+        + " network policies").orElse("none yet"));
     if (last == null) {
       line(out, "Last reconcile", "none yet");
     } else {

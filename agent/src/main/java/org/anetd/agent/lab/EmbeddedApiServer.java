@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
@@ -28,9 +27,10 @@ import java.util.stream.Collectors;
 
 /**
  * The lab's API server: fabric8's CRUD mock server (objects kept in memory, watches, finalizers,
- * the status subresource) on 127.0.0.1, plus the discovery documents kubectl and clients ask
- * for first, serving the core, apps, discovery.k8s.io, networking.k8s.io and networking.gke.io
- * kinds. Plain HTTP on loopback, no authentication: a lab, not a cluster.
+ * the status subresource; a watch that resumes from before a deletion expires, see
+ * {@link ResumableWatchDispatcher}) on 127.0.0.1, plus the discovery documents kubectl and
+ * clients ask for first, serving the core, apps, discovery.k8s.io, networking.k8s.io and
+ * networking.gke.io kinds. Plain HTTP on loopback, no authentication: a lab, not a cluster.
  */
 public final class EmbeddedApiServer implements AutoCloseable {
   private final KubernetesMockServer server;
@@ -63,7 +63,7 @@ public final class EmbeddedApiServer implements AutoCloseable {
   public static EmbeddedApiServer start(int port) {
     Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
     Map<String, String> discovery = discovery();
-    KubernetesMixedDispatcher crud = new KubernetesMixedDispatcher(responses);
+    ResumableWatchDispatcher crud = new ResumableWatchDispatcher();
     KubernetesMockServer server = new KubernetesMockServer(new Context(Serialization.jsonMapper()),
         new MockWebServer(), responses, new io.fabric8.mockwebserver.http.Dispatcher() {
           @Override

@@ -115,6 +115,11 @@ public final class Lab implements AutoCloseable {
     return List.copyOf(nodes);
   }
 
+  /** Each node agent's `anetd status` text: what a failing lab check prints next to its probes. */
+  public List<String> agentSummaries() {
+    return agents.stream().map(Agent::summary).toList();
+  }
+
   private boolean embedded() {
     return options.kubeconfig().isEmpty();
   }

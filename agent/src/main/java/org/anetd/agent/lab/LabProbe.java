@@ -15,6 +15,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.anetd.agent.bpf.NetworkNamespace;
 
 /**
@@ -50,7 +51,7 @@ public final class LabProbe {
         "no lab at " + stateDir + ": run `anetd lab up` first"));
     LabState.Pod source = LabState.readPod(stateDir, pod[0], pod[1]).orElseThrow(
         () -> new IllegalArgumentException("pod " + from + " is not running in the lab"));
-    String ip = resolve(lab, source, t.target());
+    String ip = resolve(stateDir, lab, source, t.target());
     Path netns = NetworkNamespace.named(source.netns());
     if (!Files.exists(netns)) {
       throw new IllegalArgumentException("pod " + from + " has no network namespace " + netns);
@@ -60,13 +61,25 @@ public final class LabProbe {
         : udp(address, timeoutMs));
   }
 
-  static String resolve(LabState.Lab lab, LabState.Pod source, ProbeTarget target) {
+  /**
+   * The address to probe. A pod the lab runs is looked up in its record (the address its CNI ADD
+   * gave it), so probing a pod costs the API server nothing; services and pods the lab does not
+   * run are asked of the API server.
+   */
+  static String resolve(Path stateDir, LabState.Lab lab, LabState.Pod source,
+      ProbeTarget target) {
     if (target instanceof ProbeTarget.Address a) {
       return a.ip();
     }
     if (target instanceof ProbeTarget.Node) {
       return lab.nodes().stream().filter(x -> x.name().equals(source.node())).findFirst()
           .map(LabState.Node::ip).orElseThrow();
+    }
+    if (target instanceof ProbeTarget.PodName p) {
+      Optional<LabState.Pod> running = LabState.readPod(stateDir, p.namespace(), p.name());
+      if (running.isPresent() && !running.get().ip().isEmpty()) {
+        return running.get().ip();
+      }
     }
     try (KubernetesClient client = EmbeddedApiServer.clientFor(lab.apiServer())) {
       if (target instanceof ProbeTarget.ServiceName s) {

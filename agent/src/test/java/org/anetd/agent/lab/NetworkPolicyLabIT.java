@@ -17,6 +17,7 @@ import java.util.concurrent.Future;
 import java.util.function.Predicate;
 import org.anetd.agent.endpoint.CniPlugin;
 import org.anetd.agent.testing.KernelTest;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -134,10 +135,22 @@ class NetworkPolicyLabIT {
     return wrong;
   }
 
-  /** Waits for the agent to enforce {@code allowed} (a pass takes a moment), then checks it. */
+  /**
+   * Waits for the agent to enforce {@code allowed} (a pass takes a moment), then checks it. A
+   * failure says what the API server holds and what the agent saw and wrote, so that a stale
+   * watch, a failing pass and a wrong datapath tell themselves apart in a CI log.
+   */
   private static void expect(String name, Predicate<Conn> allowed) {
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
-        .untilAsserted(() -> assertThat(mismatches(allowed)).as(name).isEmpty());
+    try {
+      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
+          .untilAsserted(() -> assertThat(mismatches(allowed)).as(name).isEmpty());
+    } catch (ConditionTimeoutException e) {
+      List<String> policies = client.network().networkPolicies().inAnyNamespace().list()
+          .getItems().stream().map(p -> p.getMetadata().getNamespace() + "/"
+              + p.getMetadata().getName()).toList();
+      throw new AssertionError(e.getMessage() + "\nAPI server network policies: " + policies
+          + "\nagent status:\n" + String.join("\n", lab.agentSummaries()), e);
+    }
   }
 
   @Test
