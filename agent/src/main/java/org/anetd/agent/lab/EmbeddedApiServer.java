@@ -33,6 +33,14 @@ import java.util.stream.Collectors;
  * networking.gke.io kinds. Plain HTTP on loopback, no authentication: a lab, not a cluster.
  */
 public final class EmbeddedApiServer implements AutoCloseable {
+  /**
+   * The mock server logs two java.util.logging lines per request at INFO: thousands a minute in a
+   * lab under probes, on the terminal of `anetd lab up` and in test logs. Held here: JUL keeps
+   * only weak references to loggers, and a collected logger forgets its level.
+   */
+  private static final java.util.logging.Logger MOCK_SERVER_LOG =
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
   private final KubernetesMockServer server;
 
   private record Kind(String group, String version, String plural, String kind,
@@ -61,6 +69,7 @@ public final class EmbeddedApiServer implements AutoCloseable {
 
   /** Starts on 127.0.0.1:{@code port} (0 = any free port). */
   public static EmbeddedApiServer start(int port) {
+    MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
     Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
     Map<String, String> discovery = discovery();
     ResumableWatchDispatcher crud = new ResumableWatchDispatcher();
