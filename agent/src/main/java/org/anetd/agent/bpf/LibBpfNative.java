@@ -136,6 +136,18 @@ public interface LibBpfNative {
   long btf__resolve_size(Pointer btf, int typeId);
 
   // --- misc ----------------------------------------------------------------------------------
+  /**
+   * libbpf_print_fn_t: (enum libbpf_print_level, const char *format, va_list). A va_list argument
+   * arrives as a pointer on x86_64 and arm64; it is handed to vsnprintf unread.
+   */
+  interface PrintCallback {
+    @Delegate
+    int print(int level, Pointer format, Pointer args);
+  }
+
+  /** Returns the previous print function (ignored: it is libbpf's stderr default). */
+  Pointer libbpf_set_print(PrintCallback callback);
+
   int libbpf_strerror(int err, @Out byte[] buf, @size_t long size);
 
   int libbpf_num_possible_cpus();

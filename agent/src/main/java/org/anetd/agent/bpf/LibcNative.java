@@ -1,8 +1,14 @@
 package org.anetd.agent.bpf;
 
+import jnr.ffi.Pointer;
+import jnr.ffi.byref.PointerByReference;
+import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
-/** The few libc calls the bridge needs: fds, network namespaces, interface indexes, euid. */
+/**
+ * The few libc calls the bridge needs: fds, network namespaces, interface indexes, euid, and
+ * formatting libbpf's log messages.
+ */
 public interface LibcNative {
   @SaveError
   int open(String path, int flags);
@@ -15,4 +21,9 @@ public interface LibcNative {
   int if_nametoindex(String name);
 
   int geteuid();
+
+  /** glibc: allocates the formatted string (any length: a verifier log is megabytes). */
+  int vasprintf(@Out PointerByReference result, Pointer format, Pointer args);
+
+  void free(Pointer p);
 }

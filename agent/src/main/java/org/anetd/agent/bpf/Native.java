@@ -4,8 +4,9 @@ import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
 
 /**
- * Loads libbpf.so.1 and libc once per JVM. A missing libbpf is reported as a
- * {@link BpfException} telling the user which package to install.
+ * Loads libbpf.so.1 and libc once per JVM and sends libbpf's messages to the agent's log
+ * ({@link LibBpfLog}). A missing libbpf is reported as a {@link BpfException} telling the user
+ * which package to install.
  */
 final class Native {
   private static volatile Native instance;
@@ -31,6 +32,7 @@ final class Native {
           LibBpfNative bpf = LibraryLoader.create(LibBpfNative.class).failImmediately().load("libbpf.so.1");
           LibcNative libc = LibraryLoader.create(LibcNative.class).failImmediately()
               .load(jnr.ffi.Platform.getNativePlatform().getStandardCLibraryName());
+          LibBpfLog.install(bpf, libc);
           instance = new Native(bpf, libc);
         } catch (UnsatisfiedLinkError e) {
           throw new BpfException("cannot load libbpf.so.1 (install the Debian package libbpf1): "

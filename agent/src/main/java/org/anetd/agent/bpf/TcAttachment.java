@@ -61,7 +61,7 @@ public final class TcAttachment implements AutoCloseable {
     LibBpfNative bpf = Native.get().bpf;
     String target = "tc " + direction.name().toLowerCase() + " of ifindex " + ifindex;
     Pointer hook = hook(ifindex, direction);
-    int rc = bpf.bpf_tc_hook_create(hook);
+    int rc = LibBpfLog.expecting(() -> bpf.bpf_tc_hook_create(hook)); // EEXIST: reused
     boolean created = rc == 0;
     if (rc < 0 && rc != -EEXIST) {
       throw new BpfException("bpf_tc_hook_create", target, rc);
@@ -80,7 +80,8 @@ public final class TcAttachment implements AutoCloseable {
     Pointer opts = NativeStruct.opts(OPTS_SIZE);
     opts.putInt(20, DEFAULT_HANDLE);
     opts.putInt(24, DEFAULT_PRIORITY);
-    int rc = Native.get().bpf.bpf_tc_query(hook(ifindex, direction), opts);
+    int rc = LibBpfLog.expecting(() -> Native.get().bpf.bpf_tc_query(hook(ifindex, direction),
+        opts)); // ENOENT, EINVAL: nothing attached
     if (rc == -ENOENT || rc == -22) {
       return 0;
     }
@@ -113,7 +114,7 @@ public final class TcAttachment implements AutoCloseable {
     Pointer opts = NativeStruct.opts(OPTS_SIZE);
     opts.putInt(20, handle);
     opts.putInt(24, priority);
-    int rc = bpf.bpf_tc_detach(hook(ifindex, direction), opts);
+    int rc = LibBpfLog.expecting(() -> bpf.bpf_tc_detach(hook(ifindex, direction), opts));
     // ENOENT/ENODEV: the filter or the interface is already gone, which is what we wanted.
     if (rc < 0 && rc != -ENOENT && rc != -19) {
       throw new BpfException("bpf_tc_detach", target, rc);
@@ -121,7 +122,7 @@ public final class TcAttachment implements AutoCloseable {
     attached = false;
     if (destroyHookIfCreated && hookCreated) {
       Pointer both = hook(ifindex, null);
-      int d = bpf.bpf_tc_hook_destroy(both);
+      int d = LibBpfLog.expecting(() -> bpf.bpf_tc_hook_destroy(both));
       if (d < 0 && d != -ENOENT && d != -19) {
         throw new BpfException("bpf_tc_hook_destroy", target, d);
       }
