@@ -738,7 +738,7 @@ public final class ServiceBench {
           | direct-lxc | bpf_lxc on every host veth and bpf_sock on its cgroup, maps of its own with the same N services | service N's two endpoints themselves (a random one per connection) |
           | iptables | kube-proxy-style nat rules for N services (`iptables-%s-restore`), no programs | ClusterIP of service N |
           | anetd | `bpf-lb-sock: true`: bpf_lxc on every host veth, bpf_sock (cgroup connect4/getpeername4) on its cgroup, N services written by `LoadBalancerWriter` | ClusterIP of service N |
-          | anetd-pkt | `bpf-lb-sock: false` (the default): bpf_lxc only, translating every packet, N services | ClusterIP of service N |
+          | anetd-pkt | `bpf-lb-sock: false`: bpf_lxc only, translating every packet, N services | ClusterIP of service N |
           | anetd-1 | as anetd, 1 service (a second node measured in the same rounds) | ClusterIP of service 1 |
 
           Every configuration has a threaded cgroup v2 directory of its own; the socket programs

@@ -12,12 +12,14 @@ import java.util.Optional;
  * value came from. Immutable; a new load makes a new instance.
  *
  * @param prometheusServeAddr empty when metrics are disabled ({@code prometheus-serve-addr: ""})
+ * @param bpfLbSock empty: as {@code kubeProxyReplacement} ({@code bpf-lb-sock: ""}); see
+ *     {@link #socketLoadBalancing()}
  * @param cgroupRoot empty: find the cgroup v2 mount ({@code cgroup-root: ""})
  * @param origins where each key's value came from; holds every key
  */
 public record AgentConfig(
     boolean kubeProxyReplacement,
-    boolean bpfLbSock,
+    Optional<Boolean> bpfLbSock,
     int bpfLbMapMax,
     int bpfCtGlobalTcpMax,
     int bpfCtGlobalAnyMax,
@@ -45,12 +47,21 @@ public record AgentConfig(
     Objects.requireNonNull(healthServeAddr, "healthServeAddr");
     Objects.requireNonNull(bpfRoot, "bpfRoot");
     Objects.requireNonNull(cgroupRoot, "cgroupRoot");
+    Objects.requireNonNull(bpfLbSock, "bpfLbSock");
     EnumMap<ConfigKey, ConfigOrigin> copy = new EnumMap<>(ConfigKey.class);
     copy.putAll(origins);
     if (copy.size() != ConfigKey.values().length) {
       throw new IllegalArgumentException("origins must name every key, got " + copy.keySet());
     }
     origins = Collections.unmodifiableMap(copy);
+  }
+
+  /**
+   * Whether TCP is load-balanced at the socket: bpf-lb-sock when it is set, else
+   * kube-proxy-replacement (Cilium enables socket load balancing with a full replacement).
+   */
+  public boolean socketLoadBalancing() {
+    return bpfLbSock.orElse(kubeProxyReplacement);
   }
 
   /** Every key at its default. */
@@ -99,7 +110,7 @@ public record AgentConfig(
   static AgentConfig of(Map<ConfigKey, Object> values, Map<ConfigKey, ConfigOrigin> origins) {
     return new AgentConfig(
         (Boolean) values.get(ConfigKey.KUBE_PROXY_REPLACEMENT),
-        (Boolean) values.get(ConfigKey.BPF_LB_SOCK),
+        (Optional<Boolean>) values.get(ConfigKey.BPF_LB_SOCK),
         (Integer) values.get(ConfigKey.BPF_LB_MAP_MAX),
         (Integer) values.get(ConfigKey.BPF_CT_GLOBAL_TCP_MAX),
         (Integer) values.get(ConfigKey.BPF_CT_GLOBAL_ANY_MAX),

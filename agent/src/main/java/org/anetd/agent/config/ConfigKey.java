@@ -21,13 +21,17 @@ public enum ConfigKey {
       "Cilium >= 1.14 spelling. The legacy strict and disabled are read as true and false with"
           + " a warning; partial and probe are rejected."),
 
-  BPF_LB_SOCK("bpf-lb-sock", ValueType.BOOLEAN, "false", "true|false", ValueParsers.bool(),
+  BPF_LB_SOCK("bpf-lb-sock", ValueType.BOOLEAN, "", "true|false, or empty: as"
+      + " kube-proxy-replacement", ValueParsers.optionalBool(),
       "Load-balance TCP at the socket (cgroup connect4/getpeername4/sock_release on"
           + " cgroup-root): a connect() to"
           + " a service goes straight to a backend, for pods and host processes, with no"
-          + " per-packet NAT. UDP, session affinity and NodePorts stay per packet.",
-      "Same as Cilium. The deprecated alias enable-host-reachable-services is read with a"
-          + " warning; both set and disagreeing is rejected.",
+          + " per-packet NAT. UDP, session affinity and NodePorts stay per packet. Unset: on"
+          + " exactly when kube-proxy-replacement is true.",
+      "Cilium turns socket load balancing on with kube-proxy-replacement true whatever"
+          + " bpf-lb-sock says; anetd does the same unless bpf-lb-sock is set, and an explicit"
+          + " false keeps it off. The deprecated alias enable-host-reachable-services is read"
+          + " with a warning; both set and disagreeing is rejected.",
       "enable-host-reachable-services"),
 
   BPF_LB_MAP_MAX("bpf-lb-map-max", ValueType.INTEGER, "65536", "1..16777216",

@@ -37,6 +37,18 @@ final class ValueParsers {
     };
   }
 
+  /** true, false, or empty (Optional.empty(): decided by another key). */
+  static ValueParser optionalBool() {
+    ValueParser bool = bool();
+    return raw -> {
+      if (raw.isEmpty()) {
+        return ParsedValue.of(Optional.empty());
+      }
+      ParsedValue p = bool.parse(raw);
+      return p.problem() != null ? p : ParsedValue.of(Optional.of(p.value()));
+    };
+  }
+
   static ValueParser intInRange(int min, int max) {
     return raw -> {
       if (!DECIMAL.matcher(raw).matches()) {

@@ -194,9 +194,10 @@ public final class Agent implements AutoCloseable {
   private void applySocketLoadBalancing(AgentConfig c) {
     SocketLoadBalancer sock = datapath.socketLoadBalancer();
     try {
-      if (!c.bpfLbSock()) {
+      if (!c.socketLoadBalancing()) {
         if (sock.disable()) {
-          LOG.info("bpf-lb-sock is false: socket load balancing detached");
+          LOG.info("socket load balancing is off (bpf-lb-sock {}): detached",
+              c.bpfLbSock().isPresent() ? "false" : "unset, kube-proxy-replacement false");
         }
         socketLoadBalancing = "Disabled (per packet at the pod veth)";
         return;

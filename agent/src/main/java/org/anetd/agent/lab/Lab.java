@@ -237,6 +237,10 @@ public final class Lab implements AutoCloseable {
         Files.writeString(config.resolve(ConfigKey.PROMETHEUS_SERVE_ADDR.configName()), "");
         // As deploy/'s cilium-config: NodePorts are served on the lab node's uplink.
         Files.writeString(config.resolve(ConfigKey.KUBE_PROXY_REPLACEMENT.configName()), "true");
+        // Lab agents run on the host, not in a pod: socket load balancing would link its
+        // programs to the host's cgroup root, under every process of the machine. Lab services
+        // are translated per packet at the pod veths.
+        Files.writeString(config.resolve(ConfigKey.BPF_LB_SOCK.configName()), "false");
         // The node's policy action log stays in the lab's state, not the machine's /var/log.
         Files.writeString(config.resolve(ConfigKey.POLICY_ACTION_LOG.configName()),
             policyActionLog(options.stateDir(), n.name()).toString());

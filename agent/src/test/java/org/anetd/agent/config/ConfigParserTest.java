@@ -12,6 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -37,10 +38,11 @@ class ConfigParserTest {
         Arguments.of("kube-proxy-replacement", "strict", true),
         Arguments.of("kube-proxy-replacement", "disabled", false),
         Arguments.of("kube-proxy-replacement", "Strict", true),
-        Arguments.of("bpf-lb-sock", "true", true),
-        Arguments.of("bpf-lb-sock", "FALSE", false),
-        Arguments.of("bpf-lb-sock", "1", true),
-        Arguments.of("bpf-lb-sock", "f", false),
+        Arguments.of("bpf-lb-sock", "true", Optional.of(true)),
+        Arguments.of("bpf-lb-sock", "FALSE", Optional.of(false)),
+        Arguments.of("bpf-lb-sock", "1", Optional.of(true)),
+        Arguments.of("bpf-lb-sock", "f", Optional.of(false)),
+        Arguments.of("bpf-lb-sock", "", Optional.empty()),
         Arguments.of("bpf-lb-map-max", "1", 1),
         Arguments.of("bpf-lb-map-max", "65536", 65536),
         Arguments.of("bpf-lb-map-max", "262145", 262145), // past 262144 must be allowed
@@ -128,7 +130,8 @@ class ConfigParserTest {
             "kube-proxy-replacement: \"yes\" is not a boolean"
                 + " (allowed: true|false (legacy: strict, disabled))"),
         Arguments.of("bpf-lb-sock", "enabled",
-            "bpf-lb-sock: \"enabled\" is not a boolean (allowed: true|false)"),
+            "bpf-lb-sock: \"enabled\" is not a boolean (allowed: true|false, or empty: as"
+                + " kube-proxy-replacement)"),
         Arguments.of("debug", "on", "debug: \"on\" is not a boolean (allowed: true|false)"),
         Arguments.of("policy-audit-mode", "",
             "policy-audit-mode: \"\" is not a boolean (allowed: true|false)"),
@@ -180,7 +183,8 @@ class ConfigParserTest {
         Arguments.of("health-serve-addr", "",
             "health-serve-addr: \"\" is empty (allowed: [host]:port with port 1..65535)"),
         Arguments.of("enable-host-reachable-services", "maybe",
-            "enable-host-reachable-services: \"maybe\" is not a boolean (allowed: true|false)"));
+            "enable-host-reachable-services: \"maybe\" is not a boolean (allowed: true|false, or"
+                + " empty: as kube-proxy-replacement)"));
   }
 
   @ParameterizedTest(name = "{0}: \"{1}\"")
@@ -218,7 +222,8 @@ class ConfigParserTest {
   void defaultsAreCiliums() {
     AgentConfig d = AgentConfig.defaults();
     assertThat(d.kubeProxyReplacement()).isFalse();
-    assertThat(d.bpfLbSock()).isFalse();
+    assertThat(d.bpfLbSock()).isEmpty();
+    assertThat(d.socketLoadBalancing()).isFalse();
     assertThat(d.bpfLbMapMax()).isEqualTo(65536);
     assertThat(d.bpfCtGlobalTcpMax()).isEqualTo(524288);
     assertThat(d.bpfCtGlobalAnyMax()).isEqualTo(262144);
@@ -275,11 +280,21 @@ class ConfigParserTest {
         "legacy value \"strict\" read as \"true\"; write \"true\""));
   }
 
+  @ParameterizedTest(name = "kube-proxy-replacement={0}, bpf-lb-sock={1} -> {2}")
+  @CsvSource({"false, '', false", "true, '', true", "true, false, false", "false, true, true",
+      "true, true, true"})
+  void socketLoadBalancingFollowsKubeProxyReplacementUnlessBpfLbSockIsSet(String kpr,
+      String bpfLbSock, boolean expected) {
+    AgentConfig config = accepted(Map.of("kube-proxy-replacement", kpr, "bpf-lb-sock",
+        bpfLbSock));
+    assertThat(config.socketLoadBalancing()).isEqualTo(expected);
+  }
+
   @Test
   void aliasAloneSetsBpfLbSockWithADeprecationWarning() {
     ConfigResult.Accepted result = (ConfigResult.Accepted) ConfigParser.parse(
         Map.of("enable-host-reachable-services", "true"), DIR);
-    assertThat(result.config().bpfLbSock()).isTrue();
+    assertThat(result.config().bpfLbSock()).contains(true);
     assertThat(result.config().origin(ConfigKey.BPF_LB_SOCK)).isEqualTo(DIR);
     assertThat(result.notices()).singleElement().satisfies(n -> {
       assertThat(n.severity()).isEqualTo(ConfigNotice.Severity.WARNING);
@@ -292,7 +307,7 @@ class ConfigParserTest {
   void aliasAndKeyAgreeingIsAcceptedWithAWarning() {
     ConfigResult.Accepted result = (ConfigResult.Accepted) ConfigParser.parse(
         Map.of("enable-host-reachable-services", "true", "bpf-lb-sock", "True"), DIR);
-    assertThat(result.config().bpfLbSock()).isTrue();
+    assertThat(result.config().bpfLbSock()).contains(true);
     assertThat(result.notices()).extracting(ConfigNotice::key)
         .containsExactly("enable-host-reachable-services");
   }
@@ -305,7 +320,8 @@ class ConfigParserTest {
     assertThat(result.errors()).extracting(ConfigError::toString).containsExactly(
         "bpf-lb-sock: \"" + key + "\" conflicts with its deprecated alias"
             + " enable-host-reachable-services: \"" + alias + "\"; remove"
-            + " enable-host-reachable-services (allowed: true|false)");
+            + " enable-host-reachable-services (allowed: true|false, or empty: as"
+            + " kube-proxy-replacement)");
   }
 
   static Stream<Arguments> disagreeingAlias() {

@@ -37,7 +37,9 @@ class AgentNodePortKernelTest {
     client.resource(ClusterFixtures.node()).create();
     client.resource(ClusterFixtures.namespace("default")).create();
     AgentHarness harness = new AgentHarness(lab, client, dir);
-    harness.start(Map.of("kube-proxy-replacement", "true"));
+    // bpf-lb-sock off: with kube-proxy-replacement alone the agent would link socket programs to
+    // the cgroup root of the machine running the test.
+    harness.start(Map.of("kube-proxy-replacement", "true", "bpf-lb-sock", "false"));
     PodNetwork.Pod web = harness.pod("web", Map.of("app", "web"));
     web.ns().spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
         "SYSTEM:echo web $SOCAT_PEERADDR; exec cat");

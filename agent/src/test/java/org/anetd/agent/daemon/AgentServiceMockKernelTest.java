@@ -184,5 +184,17 @@ class AgentServiceMockKernelTest {
     assertThat(CgroupPrograms.socketPrograms(cgroup)).isZero();
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
+
+    // 4. bpf-lb-sock unset, kube-proxy-replacement true: on, as Cilium has it with a full
+    //    kube-proxy replacement.
+    Files.writeString(configDir.resolve("kube-proxy-replacement"), "true");
+    Files.delete(configDir.resolve("bpf-lb-sock"));
+    await().atMost(SETTLE).untilAsserted(() ->
+        assertThat(running.summary()).contains("Enabled on cgroup " + cgroup));
+    assertThat(CgroupPrograms.socketPrograms(cgroup)).isEqualTo(3);
+    long before = running.datapath().socketTranslations();
+    assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
+        .isEqualTo(expected);
+    assertThat(running.datapath().socketTranslations()).isGreaterThan(before);
   }
 }
