@@ -28,12 +28,17 @@ import org.anetd.agent.service.ServiceCompilerConfig;
 import org.anetd.agent.service.ServiceIds;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
+import org.anetd.agent.datapath.Ipcache4Key;
+import org.anetd.agent.datapath.Ipcache4KeyCodec;
+import org.anetd.agent.datapath.Ipcache4Value;
+import org.anetd.agent.datapath.Ipcache4ValueCodec;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Lb4Backend;
 import org.anetd.agent.datapath.Lb4Key;
 import org.anetd.agent.datapath.Lb4ReverseNat;
 import org.anetd.agent.datapath.Lb4Service;
 import org.anetd.agent.datapath.LoadBalancerWriter;
+import org.anetd.agent.datapath.Lxc4Info;
 import org.anetd.agent.datapath.LxcWriter;
 import org.anetd.agent.datapath.SocketLoadBalancer;
 import org.anetd.agent.endpoint.AttachmentKey;
@@ -77,8 +82,10 @@ import org.anetd.agent.datapath.Protocol;
  * ({@link BpfEndpointDatapath#reattach}: programs plus the endpoint's anetd_lxc entry), so traffic
  * between them takes the datapath's local delivery as on a real node. The measured service's
  * backend addresses are entered in anetd_lxc as addresses of s1 and s2 (with s1's and s2's
- * delivery info), as a real backend pod's own address is. No ipcache entries are written: policy
- * hooks find no local endpoint and pass.
+ * delivery info), as a real backend pod's own address is. Every pod address (and those backend
+ * addresses) has the ipcache entry the agent writes: an identity and the local endpoint id, so the
+ * policy hooks track every connection in its endpoints' policy conntrack pairs as on a real node;
+ * no policy selects the pods, so nothing is dropped.
  *
  * <p>Usage: ServiceBench SVC_BENCH_BINARY RESULTS_DIR (env: BENCH_QUICK=1, BENCH_SVC_SIZES, BENCH_SVC_ROUNDS,
  * BENCH_SVC_SECONDS, BENCH_SVC_THREADS, BENCH_IPTABLES=nft|legacy)
@@ -398,7 +405,21 @@ public final class ServiceBench {
         NetworkNamespace.named(pod).toString());
     new BpfEndpointDatapath(dp.fromContainer(), dp.toContainer(), nodeNs, EndpointPublisher.NONE,
         lxc(dp)).reattach(e);
+    ipcache(dp, Ipv4.parse(ip), e.id());
   }
+
+  /**
+   * The ipcache entry the agent writes for every pod: its identity and, for a pod of this node, its
+   * endpoint id. With it the policy hooks find a local endpoint and track each connection in
+   * its policy conntrack pair, as on a real node (no policy selects it: nothing is dropped).
+   */
+  private static void ipcache(Datapath dp, Ipv4 address, int endpointId) {
+    dp.map(Datapath.IPCACHE4).update(Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(address)),
+        Ipcache4ValueCodec.INSTANCE.encode(new Ipcache4Value(BENCH_IDENTITY + endpointId,
+            new Ipv4(0), (int) endpointId)));
+  }
+
+  private static final long BENCH_IDENTITY = 70_000;
 
   private final Map<Datapath, LxcWriter> lxcWriters = new java.util.HashMap<>();
   private int endpoints;
@@ -410,8 +431,12 @@ public final class ServiceBench {
   /** Service i's backend addresses are s1's and s2's: delivered like the pods' own addresses. */
   void backendAddresses(Datapath dp, int i) {
     LxcWriter lxc = lxc(dp);
-    lxc.put(new Ipv4(BACKEND1_BASE + i), lxc.find(Ipv4.parse(S1)).orElseThrow());
-    lxc.put(new Ipv4(BACKEND2_BASE + i), lxc.find(Ipv4.parse(S2)).orElseThrow());
+    Lxc4Info s1 = lxc.find(Ipv4.parse(S1)).orElseThrow();
+    Lxc4Info s2 = lxc.find(Ipv4.parse(S2)).orElseThrow();
+    lxc.put(new Ipv4(BACKEND1_BASE + i), s1);
+    lxc.put(new Ipv4(BACKEND2_BASE + i), s2);
+    ipcache(dp, new Ipv4(BACKEND1_BASE + i), s1.endpointId());
+    ipcache(dp, new Ipv4(BACKEND2_BASE + i), s2.endpointId());
   }
 
   /** {connections/s, p50 us, p99 us, errors}. */
@@ -762,9 +787,12 @@ public final class ServiceBench {
           (`BpfEndpointDatapath.reattach`: the programs and the endpoint's `anetd_lxc` entry), so
           traffic between them takes local delivery (`bpf_redirect_peer`, no node IP stack), as on
           a real node; the measured service's backend addresses are entered in `anetd_lxc` as
-          addresses of server pods 1 and 2, as a backend pod's own address is. No ipcache entries
-          are written: the policy hooks (egress, and the receiver's ingress on local delivery)
-          find no local endpoint and pass after a conntrack and an ipcache lookup each.
+          addresses of server pods 1 and 2, as a backend pod's own address is. Every pod address
+          (and those backend addresses) has the ipcache entry the agent writes for a pod of its
+          node (an identity, the endpoint id): the policy hooks (egress, and the receiver's
+          ingress on local delivery) find a local endpoint, and, with no policy selecting it,
+          track each connection in that endpoint's policy conntrack pair (so that a later policy
+          never cuts it), as on a real node. direct-lxc pays that too; direct does not.
 
           """, quick ? " (BENCH_QUICK smoke run)" : "",
           ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")),
