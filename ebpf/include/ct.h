@@ -13,9 +13,10 @@
 #define CT_KEY_F_REPLY 0x01       /* entry describes the reply direction */
 #define CT_KEY_F_SERVICE 0x02     /* entry keyed by the service frontend (pre-DNAT tuple) */
 /*
- * Policy entries (include/policy.h): one pair per connection and local endpoint, keyed by the
- * tuples as the endpoint itself sends and receives them (before service translation on the way
- * out, as delivered on the way in). The pod's own address makes them unique per hook.
+ * Policy entries (include/policy.h): one entry per connection and local endpoint, keyed by the
+ * tuple of the connection's first packet as the endpoint itself sent or received it (before
+ * service translation on the way out, as delivered on the way in); replies find it under the
+ * reverse tuple with the other flag. The pod's own address makes entries unique per endpoint.
  */
 #define CT_KEY_F_POL_TX 0x04      /* a tuple the endpoint sends (looked up in from_container) */
 #define CT_KEY_F_POL_RX 0x08      /* a tuple the endpoint receives (looked up in to_container) */
@@ -60,10 +61,12 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
  * Both carry backend_id, rev_nat_id and the same flags and expiry: a packet that changes the
  * state, or moves the expiry by a second or more, refreshes both (ct4_account).
  *
- * A policy pair (include/policy.h) is written by the first hook of a local endpoint that sees a
- * connection: {what the endpoint sends, CT_KEY_F_POL_TX} and {what it receives, CT_KEY_F_POL_RX},
- * one tuple the reverse of the other; the entry of the reply direction carries CT_F_REPLY_DIR.
- * backend_id and rev_nat_id are 0, policy_id names the allowing policy set.
+ * A policy entry (include/policy.h) is written by the first hook of a local endpoint that sees a
+ * connection: {what the endpoint sent, CT_KEY_F_POL_TX} for a connection it opened,
+ * {what it received, CT_KEY_F_POL_RX} for one opened to it. Its other hook finds it for the
+ * replies under the reverse tuple and the other flag; both directions count in the one entry.
+ * backend_id and rev_nat_id are 0, policy_id names the allowing policy set. (CT_F_REPLY_DIR
+ * marked the second entry of the pair that earlier versions wrote; it is no longer set.)
  */
 struct ct4_entry {
 	__u64 expires_ns;   /* bpf_ktime_get_ns() after which the entry is dead */
@@ -217,7 +220,8 @@ static __always_inline int ct4_stale(const struct ct4_entry *e, __u16 flags, __u
 
 /*
  * Accounts a packet in its direction's entry and mirrors the connection state into the other
- * direction's entry (key peer_key, when there is one), so both directions expire together.
+ * direction's entry (key peer_key, when there is one; NULL for policy entries, which hold both
+ * directions), so both directions expire together.
  * Both entries get every state change (the pair is written together), so the shared flags of
  * own already hold the other direction's: as long as own needs no write, neither does the
  * other entry, and it is not even looked up. When own needs one (new state, or its expiry moves
@@ -234,7 +238,7 @@ static __always_inline void ct4_account(struct ct4_entry *own, const struct ct4_
 	if (!ct4_stale(own, flags, expires))
 		return;
 
-	struct ct4_entry *peer = ct4_lookup(proto, peer_key);
+	struct ct4_entry *peer = peer_key ? ct4_lookup(proto, peer_key) : NULL;
 
 	if (peer) {
 		flags |= peer->flags & ~CT_F_PER_ENTRY;

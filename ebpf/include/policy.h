@@ -93,7 +93,8 @@ const volatile __u32 policy_audit_mode = 0;     /* 1: report denials but let the
 struct policy_ctx {
 	struct pkt4 wire;      /* the packet as policy judges it: after translation */
 	struct ct4_key own;    /* this packet's policy conntrack key at this hook */
-	struct ct4_key peer;   /* the key of the other direction, looked up at the other hook */
+	struct ct4_key peer;   /* the reverse tuple with the other hook's flag: where the entry
+				  is when this packet is a reply */
 	__u64 now;
 	__be32 orig_saddr;     /* egress: the source before translation (the sending pod) */
 	__u32 len;
@@ -193,14 +194,15 @@ static __always_inline int policy_is_hairpin_in(const struct policy_ctx *c)
 /*
  * The policy step of one hook. Returns the tc verdict and sets c->reason.
  *
- *   tracked   the endpoint's policy entry for this tuple is live: account both entries, pass.
+ *   tracked   the endpoint has a live policy entry for this connection (under this packet's
+ *             tuple, or for a reply under the reverse tuple of the other hook): account, pass.
  *   untracked the address of this side is not a local endpoint (no ipcache endpoint id): pass,
  *             nothing written.
  *   self      a pod reaching itself through its own service (hairpin): pass, no verdict.
  *   new       endpoint not isolated in this direction: pass. Isolated: look up the allow entry
  *             (peer identity, then any peer); report the verdict; deny drops it
  *             (REASON_POLICY_DENIED) unless policy_audit_mode, which lets it pass.
- *             Every passing new connection writes the endpoint's policy pair, so later packets
+ *             Every passing new connection writes the endpoint's policy entry, so later packets
  *             and replies (at both hooks of this endpoint) are not evaluated again and a policy
  *             change never cuts a connection that was allowed when it started.
  */
@@ -208,12 +210,18 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 {
 	__u8 proto = c->wire.proto;
 	struct ct4_entry *e = ct4_lookup(proto, &c->own);
+	int reply = 0;
 
+	if (!e) {
+		/* the reply of a connection this endpoint's other hook saw first */
+		e = ct4_lookup(proto, &c->peer);
+		reply = 1;
+	}
 	c->reason = REASON_FORWARDED;
 	if (e && !ct4_expired(e, c->now) && !ct4_reopens(e, &c->wire)) {
-		__u16 add = ct4_flags_of(&c->wire, e->flags & CT_F_REPLY_DIR);
+		__u16 add = ct4_flags_of(&c->wire, reply);
 
-		ct4_account(e, &c->peer, add, proto, c->len, c->now);
+		ct4_account(e, NULL, add, proto, c->len, c->now);
 		return TC_ACT_OK;
 	}
 
@@ -265,14 +273,6 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 	};
 
 	if (ct4_update(proto, &c->own, &v) < 0) {
-		c->reason = REASON_CT_MAP_FULL;
-		return TC_ACT_SHOT;
-	}
-	v.packets = 0;
-	v.bytes = 0;
-	v.flags = flags | CT_F_REPLY_DIR;
-	if (ct4_update(proto, &c->peer, &v) < 0) {
-		ct4_delete(proto, &c->own);
 		c->reason = REASON_CT_MAP_FULL;
 		return TC_ACT_SHOT;
 	}
