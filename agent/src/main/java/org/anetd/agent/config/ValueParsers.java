@@ -39,12 +39,16 @@ final class ValueParsers {
 
   /** true, false, or empty (Optional.empty(): decided by another key). */
   static ValueParser optionalBool() {
-    ValueParser bool = bool();
+    return optional(bool());
+  }
+
+  /** Empty: Optional.empty(); anything else as {@code inner} parses it, wrapped in an Optional. */
+  private static ValueParser optional(ValueParser inner) {
     return raw -> {
       if (raw.isEmpty()) {
         return ParsedValue.of(Optional.empty());
       }
-      ParsedValue p = bool.parse(raw);
+      ParsedValue p = inner.parse(raw);
       return p.problem() != null ? p : ParsedValue.of(Optional.of(p.value()));
     };
   }
@@ -130,14 +134,7 @@ final class ValueParsers {
 
   /** An absolute path, or empty (Optional.empty(): the agent's own choice). */
   static ValueParser optionalAbsolutePath() {
-    ValueParser path = absolutePath();
-    return raw -> {
-      if (raw.isEmpty()) {
-        return ParsedValue.of(Optional.empty());
-      }
-      ParsedValue p = path.parse(raw);
-      return p.problem() != null ? p : ParsedValue.of(Optional.of(p.value()));
-    };
+    return optional(absolutePath());
   }
 
   static ValueParser absolutePath() {
