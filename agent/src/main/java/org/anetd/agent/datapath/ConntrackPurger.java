@@ -11,6 +11,11 @@ import org.anetd.agent.bpf.BpfMap;
  * (docs/dev/service-datapath.md), so an entry goes when that id is gone: the next UDP datagram of
  * the flow is then balanced to a live backend, and a TCP connection to a vanished pod stops
  * holding a table slot. Terminating backends stay in the backend map and keep their connections.
+ *
+ * <p>It also removes entries whose lifetime has ended ({@link #purgeExpired}). The datapath treats
+ * them as absent already, but an LRU map keeps them until it is full and then evicts by last use:
+ * an idle connection that is still alive goes before the closed ones of the last minutes. Deleting
+ * the dead ones keeps the tables below capacity, so eviction takes nothing alive.
  */
 public final class ConntrackPurger {
   private ConntrackPurger() {}
@@ -30,6 +35,26 @@ public final class ConntrackPurger {
       }
       if (backendId != 0 && removed.contains(backendId)) {
         doomed.add(e.key());
+      }
+    }
+    return doomed.isEmpty() ? 0 : table.delete(doomed);
+  }
+
+  /**
+   * Deletes entries of {@code table} whose lifetime ended at or before {@code nowNs}, on the clock
+   * of bpf_ktime_get_ns (CLOCK_MONOTONIC, which is what System.nanoTime reads on Linux); returns
+   * how many. A packet that revives an entry between the read and the delete loses it again and is
+   * treated as a new connection, as it would have been an instant earlier.
+   */
+  public static int purgeExpired(MapBackend table, long nowNs) {
+    List<byte[]> doomed = new ArrayList<>();
+    for (BpfMap.Entry e : table.entries()) {
+      try {
+        if (Ct4EntryCodec.INSTANCE.decode(e.value()).expiresNs() <= nowNs) {
+          doomed.add(e.key());
+        }
+      } catch (IllegalArgumentException ex) {
+        // not a conntrack entry this agent can read: left to the map's own eviction
       }
     }
     return doomed.isEmpty() ? 0 : table.delete(doomed);

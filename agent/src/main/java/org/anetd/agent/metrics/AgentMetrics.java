@@ -25,6 +25,7 @@ public final class AgentMetrics {
   private final Counter apiEvents;
   private final Counter problems;
   private final Counter configRejections;
+  private final Counter conntrackGcDeleted;
 
   public AgentMetrics(PrometheusRegistry registry) {
     this.registry = registry;
@@ -51,6 +52,9 @@ public final class AgentMetrics {
     configRejections = Counter.builder().name("anetd_config_rejections_total")
         .help("cilium-config versions rejected (the last good config stayed in force)")
         .register(registry);
+    conntrackGcDeleted = Counter.builder().name("anetd_conntrack_gc_deleted_total")
+        .help("Conntrack entries whose lifetime had ended, deleted by the agent's GC")
+        .labelNames("map").register(registry);
   }
 
   public static AgentMetrics create() {
@@ -78,6 +82,10 @@ public final class AgentMetrics {
 
   public void problem(String reason) {
     problems.labelValues(reason).inc();
+  }
+
+  public void conntrackGc(String map, int deleted) {
+    conntrackGcDeleted.labelValues(map).inc(deleted);
   }
 
   public void configRejected() {

@@ -47,4 +47,23 @@ class ConntrackPurgerTest {
     assertThat(ConntrackPurger.purge(ct, Set.of())).isZero();
     assertThat(ct.size()).isEqualTo(2);
   }
+
+  private void entry(int sport, long expiresNs) {
+    ct.putRaw(Ct4KeyCodec.INSTANCE.encode(new Ct4Key(LIVE, CLIENT, 80, sport, Protocol.TCP,
+        Ct4Key.F_POL_TX)), Ct4EntryCodec.INSTANCE.encode(
+            new Ct4Entry(expiresNs, 1, 60, 0, new Ipv4(0), 0, 0, Ct4Entry.F_POLICY_ALLOWED, 0)));
+  }
+
+  @Test
+  void entriesWhoseLifetimeEndedAreDeletedLiveOnesStay() {
+    long now = 1_000_000_000_000L;
+    entry(40000, now - 1);
+    entry(40001, now);
+    entry(40002, now + 1);
+    entry(40003, now + 60_000_000_000L);
+
+    assertThat(ConntrackPurger.purgeExpired(ct, now)).isEqualTo(2);
+    assertThat(ct.size()).isEqualTo(2);
+    assertThat(ConntrackPurger.purgeExpired(ct, now)).as("a second pass finds nothing").isZero();
+  }
 }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.RingBuffer;
@@ -240,6 +241,21 @@ class PolicyProgramKernelTest {
         .get().satisfies(e -> assertThat(e.flags() & Ct4Entry.F_POLICY_ALLOWED).isNotZero());
     assertThat(ct(A, C, 40020, 80, Protocol.TCP, Ct4Key.F_POL_RX)).as("no second entry").isEmpty();
     assertThat(ct(B, WORLD, 443, 40021, Protocol.TCP, Ct4Key.F_POL_RX)).isPresent();
+  }
+
+  /** The agent's GC reads expiries on the datapath's clock: a live entry stays, a dead one goes. */
+  @Test
+  void pol_6b_conntrackGcDeletesAnEntryOnlyOnceItsLifetimeHasEnded(NetnsLab lab) {
+    load(lab);
+    assertThat(egress(syn(A, 40025, C, 80))).isEqualTo(TC_ACT_OK);
+    MapBackend tcp = MapBackend.of(lxc.map(Datapath.CT4_TCP));
+
+    assertThat(ConntrackPurger.purgeExpired(tcp, System.nanoTime())).as("SYN entry, 60 s left")
+        .isZero();
+    assertThat(ct(C, A, 80, 40025, Protocol.TCP, Ct4Key.F_POL_TX)).isPresent();
+    long afterItsLifetime = System.nanoTime() + TimeUnit.SECONDS.toNanos(61);
+    assertThat(ConntrackPurger.purgeExpired(tcp, afterItsLifetime)).isEqualTo(1);
+    assertThat(ct(C, A, 80, 40025, Protocol.TCP, Ct4Key.F_POL_TX)).isEmpty();
   }
 
   @Test
