@@ -14,12 +14,12 @@
 #define CT_KEY_F_SERVICE 0x02     /* entry keyed by the service frontend (pre-DNAT tuple) */
 /*
  * Policy entries (include/policy.h): one entry per connection and local endpoint, keyed by the
- * tuple of the connection's first packet as the endpoint itself sent or received it (before
- * service translation on the way out, as delivered on the way in); replies find it under the
- * reverse tuple with the other flag. The pod's own address makes entries unique per endpoint.
+ * tuple as the endpoint itself sends it (before service translation), CT_KEY_F_POL_TX, which
+ * both of its hooks compute for every packet of the connection. The pod's own address makes
+ * entries unique per endpoint.
  */
 #define CT_KEY_F_POL_TX 0x04      /* a tuple the endpoint sends (looked up in from_container) */
-#define CT_KEY_F_POL_RX 0x08      /* a tuple the endpoint receives (looked up in to_container) */
+#define CT_KEY_F_POL_RX 0x08      /* no longer written: the received tuple of older agents' pairs */
 
 /*
  * A 5-tuple as the packet carries it, plus which side of the connection it is.
@@ -43,9 +43,10 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
 #define CT_F_NODEPORT 0x0008     /* connection entered through a NodePort/external frontend */
 #define CT_F_SNAT 0x0010         /* source was rewritten (nodeport SNAT or hairpin) */
 #define CT_F_POLICY_ALLOWED 0x0020 /* policy entries: allowed by policy (absent: audit mode) */
-#define CT_F_REPLY_DIR 0x0040      /* policy entries: this entry's tuple is the reply direction */
+#define CT_F_REPLY_DIR 0x0040      /* policy entries: the key's tuple is the reply direction
+				      (the peer opened the connection) */
 
-/* Flags that belong to one entry of a pair and are never mirrored into the other. */
+/* Flags that belong to one entry and are never mirrored into the other of a service pair. */
 #define CT_F_PER_ENTRY CT_F_REPLY_DIR
 
 /*
@@ -62,11 +63,9 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
  * state, or moves the expiry by a second or more, refreshes both (ct4_account).
  *
  * A policy entry (include/policy.h) is written by the first hook of a local endpoint that sees a
- * connection: {what the endpoint sent, CT_KEY_F_POL_TX} for a connection it opened,
- * {what it received, CT_KEY_F_POL_RX} for one opened to it. Its other hook finds it for the
- * replies under the reverse tuple and the other flag; both directions count in the one entry.
- * backend_id and rev_nat_id are 0, policy_id names the allowing policy set. (CT_F_REPLY_DIR
- * marked the second entry of the pair that earlier versions wrote; it is no longer set.)
+ * connection, under {what the endpoint sends, CT_KEY_F_POL_TX}; both directions count in it.
+ * CT_F_REPLY_DIR marks a connection the peer opened (that key's direction answers).
+ * backend_id and rev_nat_id are 0, policy_id names the allowing policy set.
  */
 struct ct4_entry {
 	__u64 expires_ns;   /* bpf_ktime_get_ns() after which the entry is dead */

@@ -92,9 +92,8 @@ const volatile __u32 policy_audit_mode = 0;     /* 1: report denials but let the
  */
 struct policy_ctx {
 	struct pkt4 wire;      /* the packet as policy judges it: after translation */
-	struct ct4_key own;    /* this packet's policy conntrack key at this hook */
-	struct ct4_key peer;   /* the reverse tuple with the other hook's flag: where the entry
-				  is when this packet is a reply */
+	struct ct4_key key;    /* the connection's policy conntrack key: the tuple as the endpoint
+				  sends it, CT_KEY_F_POL_TX, whichever hook and direction */
 	__u64 now;
 	__be32 orig_saddr;     /* egress: the source before translation (the sending pod) */
 	__u32 len;
@@ -194,8 +193,8 @@ static __always_inline int policy_is_hairpin_in(const struct policy_ctx *c)
 /*
  * The policy step of one hook. Returns the tc verdict and sets c->reason.
  *
- *   tracked   the endpoint has a live policy entry for this connection (under this packet's
- *             tuple, or for a reply under the reverse tuple of the other hook): account, pass.
+ *   tracked   the endpoint has a live policy entry for this connection (one key for both
+ *             hooks and directions: the tuple as the endpoint sends it): account, pass.
  *   untracked the address of this side is not a local endpoint (no ipcache endpoint id): pass,
  *             nothing written.
  *   self      a pod reaching itself through its own service (hairpin): pass, no verdict.
@@ -209,16 +208,13 @@ static __always_inline int policy_is_hairpin_in(const struct policy_ctx *c)
 static __noinline int policy_enforce(struct policy_ctx *c)
 {
 	__u8 proto = c->wire.proto;
-	struct ct4_entry *e = ct4_lookup(proto, &c->own);
-	int reply = 0;
+	struct ct4_entry *e = ct4_lookup(proto, &c->key);
 
-	if (!e) {
-		/* the reply of a connection this endpoint's other hook saw first */
-		e = ct4_lookup(proto, &c->peer);
-		reply = 1;
-	}
 	c->reason = REASON_FORWARDED;
 	if (e && !ct4_expired(e, c->now) && !ct4_reopens(e, &c->wire)) {
+		/* CT_F_REPLY_DIR: the key's direction (endpoint -> peer) answers, the peer opened */
+		int opened_inbound = !!(e->flags & CT_F_REPLY_DIR);
+		int reply = (c->dir == DIR_EGRESS) == opened_inbound;
 		__u16 add = ct4_flags_of(&c->wire, reply);
 
 		ct4_account(e, NULL, add, proto, c->len, c->now);
@@ -264,6 +260,8 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 	}
 
 	flags |= ct4_flags_of(&c->wire, 0);
+	if (c->dir == DIR_INGRESS)
+		flags |= CT_F_REPLY_DIR; /* opened by the peer: what the endpoint sends answers */
 	struct ct4_entry v = {
 		.expires_ns = c->now + ct4_lifetime_ns(proto, flags),
 		.packets = 1,
@@ -272,7 +270,7 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 		.policy_id = set_id < CT_POLICY_ID_OVERFLOW ? set_id : CT_POLICY_ID_OVERFLOW,
 	};
 
-	if (ct4_update(proto, &c->own, &v) < 0) {
+	if (ct4_update(proto, &c->key, &v) < 0) {
 		c->reason = REASON_CT_MAP_FULL;
 		return TC_ACT_SHOT;
 	}
@@ -289,9 +287,7 @@ static __always_inline int policy_egress_hook(const struct pkt4 *orig, const str
 	struct policy_ctx c = { .wire = *p, .now = now, .orig_saddr = orig->saddr,
 				.len = len, .dir = DIR_EGRESS };
 
-	ct4_key_of(&c.own, orig, CT_KEY_F_POL_TX);
-	ct4_key_set(&c.peer, orig->saddr, orig->daddr, orig->sport, orig->dport, orig->proto,
-		    CT_KEY_F_POL_RX);
+	ct4_key_of(&c.key, orig, CT_KEY_F_POL_TX);
 	int verdict = policy_enforce(&c);
 
 	*reason = c.reason;
@@ -305,8 +301,8 @@ static __always_inline int policy_ingress_hook(const struct pkt4 *p, __u32 len, 
 	struct policy_ctx c = { .wire = *p, .now = now, .orig_saddr = p->saddr,
 				.len = len, .dir = DIR_INGRESS };
 
-	ct4_key_of(&c.own, p, CT_KEY_F_POL_RX);
-	ct4_key_set(&c.peer, p->saddr, p->daddr, p->sport, p->dport, p->proto, CT_KEY_F_POL_TX);
+	/* the received tuple reversed: what the endpoint sends in this connection */
+	ct4_key_set(&c.key, p->saddr, p->daddr, p->sport, p->dport, p->proto, CT_KEY_F_POL_TX);
 	int verdict = policy_enforce(&c);
 
 	*reason = c.reason;

@@ -176,10 +176,11 @@ class LocalDeliveryKernelTest {
       assertThat(e.allowed()).isTrue();
       assertThat(e.policySetId()).isEqualTo(7);
     });
-    assertThat(node.maps.conntrack(Protocol.TCP).keySet()).as("the receiver's policy pair")
-        .anySatisfy(k -> {
-          assertThat(k.flags()).isEqualTo(Ct4Key.F_POL_RX);
-          assertThat(k.daddr()).isEqualTo(Ipv4.parse(POD_A));
+    assertThat(node.maps.conntrack(Protocol.TCP)).as("the receiver's policy entry")
+        .anySatisfy((k, e) -> {
+          assertThat(k.flags()).isEqualTo(Ct4Key.F_POL_TX);
+          assertThat(k.saddr()).isEqualTo(Ipv4.parse(POD_A));
+          assertThat(e.flags() & Ct4Entry.F_REPLY_DIR).as("opened by the client").isNotZero();
         });
     assertThat(node.routedByTheNode()).as("packets the node's stack routed to pods").isZero();
   }

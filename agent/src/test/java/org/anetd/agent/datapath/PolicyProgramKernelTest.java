@@ -155,14 +155,15 @@ class PolicyProgramKernelTest {
     assertThat(ingress(syn(C, 40003, B, 80))).as("C -> B:80 (other identity)")
         .isEqualTo(TC_ACT_SHOT);
 
-    Ct4Entry rx = ct(B, A, 80, 40001, Protocol.TCP, Ct4Key.F_POL_RX).orElseThrow();
-    assertThat(rx.flags() & Ct4Entry.F_POLICY_ALLOWED).as("F_POLICY_ALLOWED").isNotZero();
-    assertThat(rx.flags() & Ct4Entry.F_REPLY_DIR).as("F_REPLY_DIR").isZero();
-    assertThat(rx.policyId()).as("policy_id").isEqualTo(7);
-    assertThat(rx.backendId()).as("backend_id").isZero();
-    assertThat(ct(A, B, 40001, 80, Protocol.TCP, Ct4Key.F_POL_TX))
-        .as("one entry per endpoint and connection: none under the reverse tuple").isEmpty();
-    assertThat(ct(B, A, 81, 40002, Protocol.TCP, Ct4Key.F_POL_RX)).as("denied: no entry")
+    // B's one entry: the tuple as B sends it, marked as opened by the peer.
+    Ct4Entry b = ct(A, B, 40001, 80, Protocol.TCP, Ct4Key.F_POL_TX).orElseThrow();
+    assertThat(b.flags() & Ct4Entry.F_POLICY_ALLOWED).as("F_POLICY_ALLOWED").isNotZero();
+    assertThat(b.flags() & Ct4Entry.F_REPLY_DIR).as("opened by the peer").isNotZero();
+    assertThat(b.policyId()).as("policy_id").isEqualTo(7);
+    assertThat(b.backendId()).as("backend_id").isZero();
+    assertThat(ct(B, A, 80, 40001, Protocol.TCP, Ct4Key.F_POL_RX))
+        .as("one entry per endpoint and connection: none under the received tuple").isEmpty();
+    assertThat(ct(A, B, 40002, 81, Protocol.TCP, Ct4Key.F_POL_TX)).as("denied: no entry")
         .isEmpty();
   }
 
@@ -223,8 +224,8 @@ class PolicyProgramKernelTest {
     allow(PolicyKey.allPorts(EP_B, ID_A, INGRESS), 2);
     assertThat(ingress(Packets.icmpEcho4(A, B, 8, 101, 1))).as("ping with an all-ports entry")
         .isEqualTo(TC_ACT_OK);
-    Ct4Entry rx = ct(B, A, 101, 101, Protocol.ICMP, Ct4Key.F_POL_RX).orElseThrow();
-    assertThat(rx.policyId()).isEqualTo(2);
+    Ct4Entry b = ct(A, B, 101, 101, Protocol.ICMP, Ct4Key.F_POL_TX).orElseThrow();
+    assertThat(b.policyId()).isEqualTo(2);
   }
 
   @Test
@@ -240,7 +241,7 @@ class PolicyProgramKernelTest {
     assertThat(ct(C, A, 80, 40020, Protocol.TCP, Ct4Key.F_POL_TX)).isPresent()
         .get().satisfies(e -> assertThat(e.flags() & Ct4Entry.F_POLICY_ALLOWED).isNotZero());
     assertThat(ct(A, C, 40020, 80, Protocol.TCP, Ct4Key.F_POL_RX)).as("no second entry").isEmpty();
-    assertThat(ct(B, WORLD, 443, 40021, Protocol.TCP, Ct4Key.F_POL_RX)).isPresent();
+    assertThat(ct(WORLD, B, 40021, 443, Protocol.TCP, Ct4Key.F_POL_TX)).isPresent();
   }
 
   /** The agent's GC reads expiries on the datapath's clock: a live entry stays, a dead one goes. */
@@ -280,12 +281,12 @@ class PolicyProgramKernelTest {
     Ct4Entry aTx = ct(B, A, 80, 40030, Protocol.TCP, Ct4Key.F_POL_TX).orElseThrow();
     assertThat(aTx.flags() & Ct4Entry.F_SEEN_REPLY).as("A's entry saw the reply").isNotZero();
     assertThat(aTx.packets()).as("A's packets, both ways: SYN, SYN-ACK, ACK").isEqualTo(3);
-    Ct4Entry bRx = ct(B, A, 80, 40030, Protocol.TCP, Ct4Key.F_POL_RX).orElseThrow();
-    assertThat(bRx.flags() & Ct4Entry.F_SEEN_REPLY).as("B's entry saw its own answer")
+    Ct4Entry bTx = ct(A, B, 40030, 80, Protocol.TCP, Ct4Key.F_POL_TX).orElseThrow();
+    assertThat(bTx.flags() & Ct4Entry.F_SEEN_REPLY).as("B's entry saw its own answer")
         .isNotZero();
-    assertThat(bRx.packets()).as("B's packets, both ways").isEqualTo(3);
-    assertThat(ct(A, B, 40030, 80, Protocol.TCP, Ct4Key.F_POL_TX)).as("no reverse entry")
-        .isEmpty();
+    assertThat(bTx.flags() & Ct4Entry.F_REPLY_DIR).as("opened by A").isNotZero();
+    assertThat(bTx.packets()).as("B's packets, both ways").isEqualTo(3);
+    assertThat(aTx.flags() & Ct4Entry.F_REPLY_DIR).as("A opened it").isZero();
   }
 
   @Test
@@ -354,8 +355,8 @@ class PolicyProgramKernelTest {
     assertThat(svc.packets(MetricsKey.REASON_POLICY_AUDITED, MetricsKey.DIR_INGRESS))
         .isEqualTo(1);
     assertThat(svc.packets(MetricsKey.REASON_POLICY_DENIED, MetricsKey.DIR_INGRESS)).isZero();
-    Ct4Entry rx = ct(B, C, 80, 40050, Protocol.TCP, Ct4Key.F_POL_RX).orElseThrow();
-    assertThat(rx.flags() & Ct4Entry.F_POLICY_ALLOWED).as("not allowed by policy").isZero();
+    Ct4Entry b = ct(C, B, 40050, 80, Protocol.TCP, Ct4Key.F_POL_TX).orElseThrow();
+    assertThat(b.flags() & Ct4Entry.F_POLICY_ALLOWED).as("not allowed by policy").isZero();
   }
 
   @Test
