@@ -18,7 +18,7 @@
  * both of its hooks compute for every packet of the connection. The pod's own address makes
  * entries unique per endpoint.
  */
-#define CT_KEY_F_POL_TX 0x04      /* a tuple the endpoint sends (looked up in from_container) */
+#define CT_KEY_F_POL_TX 0x04      /* a tuple the endpoint sends (looked up by both hooks) */
 #define CT_KEY_F_POL_RX 0x08      /* no longer written: the received tuple of older agents' pairs */
 
 /*

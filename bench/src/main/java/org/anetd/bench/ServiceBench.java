@@ -84,7 +84,7 @@ import org.anetd.agent.datapath.Protocol;
  * backend addresses are entered in anetd_lxc as addresses of s1 and s2 (with s1's and s2's
  * delivery info), as a real backend pod's own address is. Every pod address (and those backend
  * addresses) has the ipcache entry the agent writes: an identity and the local endpoint id, so the
- * policy hooks track every connection in its endpoints' policy conntrack pairs as on a real node;
+ * policy hooks track every connection in its endpoints' policy conntrack entries as on a real node;
  * no policy selects the pods, so nothing is dropped.
  *
  * <p>Usage: ServiceBench SVC_BENCH_BINARY RESULTS_DIR (env: BENCH_QUICK=1, BENCH_SVC_SIZES, BENCH_SVC_ROUNDS,
@@ -99,6 +99,8 @@ public final class ServiceBench {
   static final int BACKEND2_BASE = Ipv4.parse("10.65.0.0").bits();
   static final int SERVICE_PORT = 80;
   static final int TARGET_PORT = 8080;
+  /** Pod identities: this plus the endpoint id (any value above the reserved ones would do). */
+  private static final long BENCH_IDENTITY = 70_000;
 
   static final List<String> CONFIGS = List.of("direct", "direct-lxc", "iptables", "anetd",
       "anetd-pkt", "anetd-1");
@@ -411,15 +413,13 @@ public final class ServiceBench {
   /**
    * The ipcache entry the agent writes for every pod: its identity and, for a pod of this node, its
    * endpoint id. With it the policy hooks find a local endpoint and track each connection in
-   * its policy conntrack pair, as on a real node (no policy selects it: nothing is dropped).
+   * its policy conntrack entry, as on a real node (no policy selects it: nothing is dropped).
    */
   private static void ipcache(Datapath dp, Ipv4 address, int endpointId) {
     dp.map(Datapath.IPCACHE4).update(Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(address)),
         Ipcache4ValueCodec.INSTANCE.encode(new Ipcache4Value(BENCH_IDENTITY + endpointId,
-            new Ipv4(0), (int) endpointId)));
+            new Ipv4(0), endpointId)));
   }
-
-  private static final long BENCH_IDENTITY = 70_000;
 
   private final Map<Datapath, LxcWriter> lxcWriters = new java.util.HashMap<>();
   private int endpoints;
@@ -791,7 +791,7 @@ public final class ServiceBench {
           (and those backend addresses) has the ipcache entry the agent writes for a pod of its
           node (an identity, the endpoint id): the policy hooks (egress, and the receiver's
           ingress on local delivery) find a local endpoint, and, with no policy selecting it,
-          track each connection in that endpoint's policy conntrack pair (so that a later policy
+          track each connection in that endpoint's policy conntrack entry (so that a later policy
           never cuts it), as on a real node. direct-lxc pays that too; direct does not.
 
           """, quick ? " (BENCH_QUICK smoke run)" : "",

@@ -6,6 +6,7 @@ import jnr.ffi.Pointer;
 import jnr.ffi.byref.PointerByReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Routes libbpf's messages into the agent's log (logger {@code org.anetd.agent.bpf.libbpf}, so
@@ -41,20 +42,12 @@ public final class LibBpfLog {
     }
   }
 
-  private static int print(int level, Pointer format, Pointer args) {
-    boolean warn = level == LIBBPF_WARN && !EXPECTED.get();
-    boolean info = level == LIBBPF_INFO;
+  private static int print(int libbpfLevel, Pointer format, Pointer args) {
+    Level level = libbpfLevel == LIBBPF_WARN && !EXPECTED.get() ? Level.WARN
+        : libbpfLevel == LIBBPF_INFO ? Level.INFO : Level.DEBUG;
     // libbpf's debug output is large (lines per relocation): formatted only when it is wanted.
-    if (warn ? !LOG.isWarnEnabled() : info ? !LOG.isInfoEnabled() : !LOG.isDebugEnabled()) {
-      return 0;
-    }
-    String message = format(format, args);
-    if (warn) {
-      LOG.warn(message);
-    } else if (info) {
-      LOG.info(message);
-    } else {
-      LOG.debug(message);
+    if (LOG.isEnabledForLevel(level)) {
+      LOG.atLevel(level).log(format(format, args));
     }
     return 0;
   }

@@ -138,7 +138,7 @@ public interface LibBpfNative {
   // --- misc ----------------------------------------------------------------------------------
   /**
    * libbpf_print_fn_t: (enum libbpf_print_level, const char *format, va_list). A va_list argument
-   * arrives as a pointer on x86_64 and arm64; it is handed to vsnprintf unread.
+   * arrives as a pointer on x86_64 and arm64; it is handed to vasprintf unread.
    */
   interface PrintCallback {
     @Delegate

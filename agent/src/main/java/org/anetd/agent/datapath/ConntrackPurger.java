@@ -3,6 +3,7 @@ package org.anetd.agent.datapath;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.anetd.agent.bpf.BpfMap;
 
 /**
@@ -25,19 +26,7 @@ public final class ConntrackPurger {
     if (removed.isEmpty()) {
       return 0;
     }
-    List<byte[]> doomed = new ArrayList<>();
-    for (BpfMap.Entry e : table.entries()) {
-      long backendId;
-      try {
-        backendId = Ct4EntryCodec.INSTANCE.decode(e.value()).backendId();
-      } catch (IllegalArgumentException ex) {
-        continue;
-      }
-      if (backendId != 0 && removed.contains(backendId)) {
-        doomed.add(e.key());
-      }
-    }
-    return doomed.isEmpty() ? 0 : table.delete(doomed);
+    return deleteWhere(table, e -> e.backendId() != 0 && removed.contains(e.backendId()));
   }
 
   /**
@@ -47,16 +36,21 @@ public final class ConntrackPurger {
    * treated as a new connection, as it would have been an instant earlier.
    */
   public static int purgeExpired(MapBackend table, long nowNs) {
-    List<byte[]> doomed = new ArrayList<>();
+    return deleteWhere(table, e -> e.expiresNs() <= nowNs);
+  }
+
+  /** One read of the table, one batch delete; entries this agent cannot decode are left alone. */
+  private static int deleteWhere(MapBackend table, Predicate<Ct4Entry> doomed) {
+    List<byte[]> keys = new ArrayList<>();
     for (BpfMap.Entry e : table.entries()) {
       try {
-        if (Ct4EntryCodec.INSTANCE.decode(e.value()).expiresNs() <= nowNs) {
-          doomed.add(e.key());
+        if (doomed.test(Ct4EntryCodec.INSTANCE.decode(e.value()))) {
+          keys.add(e.key());
         }
       } catch (IllegalArgumentException ex) {
         // not a conntrack entry this agent can read: left to the map's own eviction
       }
     }
-    return doomed.isEmpty() ? 0 : table.delete(doomed);
+    return keys.isEmpty() ? 0 : table.delete(keys);
   }
 }

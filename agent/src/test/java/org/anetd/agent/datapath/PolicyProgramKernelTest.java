@@ -330,7 +330,7 @@ class PolicyProgramKernelTest {
       assertThat(deny.reason()).as("reason").isEqualTo(MetricsKey.REASON_POLICY_DENIED);
     }
 
-    // The reply comes back from the VIP and passes A's ingress by A's policy pair.
+    // The reply comes back from the VIP and passes A's ingress by A's policy entry.
     isolate(EP_A, EndpointPolicy.F_EGRESS_ISOLATED | EndpointPolicy.F_INGRESS_ISOLATED);
     byte[] synAck = Frame4.tcp(B, 8080, A, 40040, TCP_SYN | TCP_ACK).build();
     PacketView back = PacketView.of(from.testRun(synAck, 1).dataOut());
