@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
@@ -26,6 +28,7 @@ import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.service.IncrementalServiceCompiler;
 import org.anetd.agent.service.ServiceCompilerConfig;
 import org.anetd.agent.service.ServiceIds;
+import org.anetd.agent.datapath.ConntrackPurger;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
 import org.anetd.agent.datapath.Ipcache4Key;
@@ -40,6 +43,7 @@ import org.anetd.agent.datapath.Lb4Service;
 import org.anetd.agent.datapath.LoadBalancerWriter;
 import org.anetd.agent.datapath.Lxc4Info;
 import org.anetd.agent.datapath.LxcWriter;
+import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.datapath.SocketLoadBalancer;
 import org.anetd.agent.endpoint.AttachmentKey;
 import org.anetd.agent.endpoint.BpfEndpointDatapath;
@@ -101,6 +105,8 @@ public final class ServiceBench {
   static final int TARGET_PORT = 8080;
   /** Pod identities: this plus the endpoint id (any value above the reserved ones would do). */
   private static final long BENCH_IDENTITY = 70_000;
+  /** The agent's conntrack GC interval (Agent.CT_GC_INTERVAL). */
+  private static final long CT_GC_SECONDS = 30;
 
   static final List<String> CONFIGS = List.of("direct", "direct-lxc", "iptables", "anetd",
       "anetd-pkt", "anetd-1");
@@ -164,6 +170,13 @@ public final class ServiceBench {
       lab.onClose(dpD::close);
       Datapath dpP = Datapath.load(base.withPinRoot(lab.bpffsDir("lxcp")));
       lab.onClose(dpP::close);
+      // The agent deletes expired conntrack entries every 30 s; so does the benchmark, for every
+      // node (without it the tables fill and every new connection evicts one)
+      ScheduledExecutorService gc = Executors.newSingleThreadScheduledExecutor();
+      lab.onClose(gc::shutdownNow);
+      List<Datapath> gcNodes = List.of(dpN, dp1, dpD, dpP);
+      gc.scheduleWithFixedDelay(() -> gcNodes.forEach(ServiceBench::collectConntrackGarbage),
+          CT_GC_SECONDS, CT_GC_SECONDS, TimeUnit.SECONDS);
       Map<String, Path> cgroups = bench.cgroups();
       bench.socketLoadBalancing(dpN, cgroups.get("anetd"));
       bench.socketLoadBalancing(dp1, cgroups.get("anetd-1"));
@@ -342,6 +355,13 @@ public final class ServiceBench {
   private Path parentCgroup;
 
   /** bpf-lb-sock for one configuration: dp's socket programs linked to its cgroup. */
+  /** What the agent's conntrack GC does every CT_GC_SECONDS, on one node's maps. */
+  static void collectConntrackGarbage(Datapath dp) {
+    for (String name : List.of(Datapath.CT4_TCP, Datapath.CT4_ANY)) {
+      ConntrackPurger.purgeExpired(MapBackend.of(dp.map(name)), System.nanoTime());
+    }
+  }
+
   void socketLoadBalancing(Datapath dp, Path cgroup) {
     SocketLoadBalancer sock = dp.socketLoadBalancer();
     sock.enable(cgroup);

@@ -1,6 +1,5 @@
 package org.anetd.agent.datapath;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
@@ -32,25 +31,37 @@ public final class ConntrackPurger {
   /**
    * Deletes entries of {@code table} whose lifetime ended at or before {@code nowNs}, on the clock
    * of bpf_ktime_get_ns (CLOCK_MONOTONIC, which is what System.nanoTime reads on Linux); returns
-   * how many. A packet that revives an entry between the read and the delete loses it again and is
-   * treated as a new connection, as it would have been an instant earlier.
+   * how many.
    */
   public static int purgeExpired(MapBackend table, long nowNs) {
     return deleteWhere(table, e -> e.expiresNs() <= nowNs);
   }
 
-  /** One read of the table, one batch delete; entries this agent cannot decode are left alone. */
+  /**
+   * One read of the table, then each doomed entry is read again just before it is deleted, and
+   * kept if it no longer is doomed. The datapath writes the table all the time: between the read
+   * and the delete (up to a second on a full table) a new connection may take over the tuple of
+   * an entry read as dead (ports come round every few seconds under load), and deleting its
+   * fresh entry would break it: a service connection translated per packet would lose one half of
+   * its pair (its replies no longer translated back). Entries this agent cannot decode are left
+   * alone.
+   */
   private static int deleteWhere(MapBackend table, Predicate<Ct4Entry> doomed) {
-    List<byte[]> keys = new ArrayList<>();
+    int deleted = 0;
     for (BpfMap.Entry e : table.entries()) {
-      try {
-        if (doomed.test(Ct4EntryCodec.INSTANCE.decode(e.value()))) {
-          keys.add(e.key());
-        }
-      } catch (IllegalArgumentException ex) {
-        // not a conntrack entry this agent can read: left to the map's own eviction
+      if (isDoomed(e.value(), doomed)
+          && table.lookup(e.key()).filter(now -> isDoomed(now, doomed)).isPresent()) {
+        deleted += table.delete(List.of(e.key()));
       }
     }
-    return keys.isEmpty() ? 0 : table.delete(keys);
+    return deleted;
+  }
+
+  private static boolean isDoomed(byte[] value, Predicate<Ct4Entry> doomed) {
+    try {
+      return doomed.test(Ct4EntryCodec.INSTANCE.decode(value));
+    } catch (IllegalArgumentException ex) {
+      return false; // not a conntrack entry this agent can read: left to the map's own eviction
+    }
   }
 }

@@ -1,6 +1,7 @@
 package org.anetd.agent.datapath;
 
 import java.util.List;
+import java.util.Optional;
 import org.anetd.agent.bpf.BpfMap;
 
 /**
@@ -14,6 +15,9 @@ public interface MapBackend {
 
   /** Every entry currently stored. */
   List<BpfMap.Entry> entries();
+
+  /** The value stored under {@code key} now, if any. */
+  Optional<byte[]> lookup(byte[] key);
 
   /** Writes entries (batched where the map type allows); throws naming the map on failure. */
   void upsert(List<byte[]> keys, List<byte[]> values);
@@ -36,6 +40,11 @@ public interface MapBackend {
       @Override
       public List<BpfMap.Entry> entries() {
         return map.entries();
+      }
+
+      @Override
+      public Optional<byte[]> lookup(byte[] key) {
+        return map.lookup(key);
       }
 
       @Override

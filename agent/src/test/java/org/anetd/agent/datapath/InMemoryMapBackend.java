@@ -5,6 +5,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.anetd.agent.bpf.BpfException;
 import org.anetd.agent.bpf.BpfMap;
@@ -53,6 +54,11 @@ public final class InMemoryMapBackend implements MapBackend {
     List<BpfMap.Entry> out = new ArrayList<>();
     entries.forEach((k, v) -> out.add(new BpfMap.Entry(hex.parseHex(k), v.clone())));
     return out;
+  }
+
+  @Override
+  public Optional<byte[]> lookup(byte[] key) {
+    return Optional.ofNullable(entries.get(hex.formatHex(key))).map(byte[]::clone);
   }
 
   @Override
