@@ -2,7 +2,9 @@
 /*
  * Programs on the host end of each pod veth.
  *   from_container: tc ingress of the host veth = packets the pod sends.
- *                   Service translation and conntrack (include/service.h), then egress
+ *                   A packet of a connection the pod's policy entry tracks and no service
+ *                   translates per packet passes at once (policy_egress_tracked). Others:
+ *                   service translation and conntrack (include/service.h), then egress
  *                   policy on the translated packet (include/policy.h); replies to clients
  *                   outside the node are forwarded (fib.h); packets to another pod of this
  *                   node are delivered to it directly, with its ingress policy (lxc.h).
@@ -39,8 +41,14 @@ int from_container(struct __sk_buff *skb)
 	case PKT_MALFORMED:
 		return metrics_drop(REASON_MALFORMED, DIR_EGRESS, len);
 	case PKT_OK:
-		orig = p;
 		now = bpf_ktime_get_ns(); /* one clock read for every step of this packet */
+		if (policy_egress_tracked(&p, len, now)) {
+			/* a tracked connection no service translates: nothing to decide */
+			verdict = TC_ACT_OK;
+			local = lxc4_local_peer(&p, &p);
+			break;
+		}
+		orig = p;
 		verdict = svc4_from_container(skb, &p, len, now, &reason, &forward);
 		if (verdict != TC_ACT_OK) {
 			/* dropped, or refused with a RST / ICMP error sent back to the pod */

@@ -13,7 +13,6 @@
 #include "include/events.h"
 #include "include/lxc.h"
 
-struct metrics_key _metrics_key;
 struct metrics_value _metrics_value;
 struct lb4_key _lb4_key;
 struct lb4_service _lb4_service;

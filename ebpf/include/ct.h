@@ -45,9 +45,15 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
 #define CT_F_POLICY_ALLOWED 0x0020 /* policy entries: allowed by policy (absent: audit mode) */
 #define CT_F_REPLY_DIR 0x0040      /* policy entries: the key's tuple is the reply direction
 				      (the peer opened the connection) */
+/*
+ * Policy entries: a service translates this connection per packet (the endpoint is its client,
+ * or the backend whose replies are translated back). Packets of a tracked connection without it
+ * skip the service step altogether (bpf_lxc.c).
+ */
+#define CT_F_XLATED 0x0080
 
 /* Flags that belong to one entry and are never mirrored into the other of a service pair. */
-#define CT_F_PER_ENTRY CT_F_REPLY_DIR
+#define CT_F_PER_ENTRY (CT_F_REPLY_DIR | CT_F_XLATED)
 
 /*
  * Mirrored by Ct4EntryCodec.
@@ -200,6 +206,23 @@ static __always_inline int ct4_expired(const struct ct4_entry *e, __u64 now)
 static __always_inline int ct4_reopens(const struct ct4_entry *e, const struct pkt4 *p)
 {
 	return pkt4_is_tcp_syn(p) && (e->flags & CT_F_CLOSING);
+}
+
+/*
+ * A service connection was just set up with reply entry reply_key, whose tuple is what the
+ * backend sends: if the backend is a local endpoint that already tracks that tuple (a UDP flow
+ * it had with the same client port straight to its address), its policy entry now needs the
+ * service step for its replies. New policy entries find the reply entry themselves (policy.h).
+ */
+static __always_inline void ct4_mark_translated(__u8 proto, const struct ct4_key *reply_key)
+{
+	struct ct4_key k = *reply_key;
+
+	k.flags = CT_KEY_F_POL_TX;
+	struct ct4_entry *e = ct4_lookup(proto, &k);
+
+	if (e && !(e->flags & CT_F_XLATED))
+		e->flags |= CT_F_XLATED;
 }
 
 /*

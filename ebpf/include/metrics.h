@@ -23,13 +23,13 @@
 /* Not a packet: a TCP connect() translated at the socket (bpf_sock, bpf-lb-sock); bytes 0. */
 #define REASON_SOCK_LB_TRANSLATED 10
 
-/* Mirrored by MetricsKeyCodec. */
-struct metrics_key {
-	__u8 reason;
-	__u8 dir;  /* DIR_INGRESS / DIR_EGRESS */
-	__u16 pad;
-};
-_Static_assert(sizeof(struct metrics_key) == 4, "metrics_key");
+/*
+ * Reasons 0..METRICS_REASONS-1 per direction: counter slot dir * METRICS_REASONS + reason of a
+ * per-CPU array, whose lookup the verifier inlines (no hashing on every packet).
+ * Mirrored by MetricsKey.slot().
+ */
+#define METRICS_REASONS 16
+#define METRICS_SLOTS (2 * METRICS_REASONS)
 
 /* Mirrored by MetricsValueCodec (one value per CPU; the reader sums them). */
 struct metrics_value {
@@ -39,24 +39,21 @@ struct metrics_value {
 _Static_assert(sizeof(struct metrics_value) == 16, "metrics_value");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct metrics_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, METRICS_SLOTS);
+	__type(key, __u32);
 	__type(value, struct metrics_value);
 } anetd_metrics SEC(".maps");
 
 static __always_inline void metrics_update(__u8 reason, __u8 dir, __u64 bytes)
 {
-	struct metrics_key key = { .reason = reason, .dir = dir };
-	struct metrics_value *val = bpf_map_lookup_elem(&anetd_metrics, &key);
+	__u32 slot = (dir & 1) * METRICS_REASONS + (reason & (METRICS_REASONS - 1));
+	struct metrics_value *val = bpf_map_lookup_elem(&anetd_metrics, &slot);
 
 	if (val) {
 		val->packets += 1; /* per-CPU slot: no atomics needed */
 		val->bytes += bytes;
-		return;
 	}
-	struct metrics_value init = { .packets = 1, .bytes = bytes };
-	bpf_map_update_elem(&anetd_metrics, &key, &init, BPF_NOEXIST);
 }
 
 /* Counts a dropped (or, for rejections, replaced) packet and returns TC_ACT_SHOT. */

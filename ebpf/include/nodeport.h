@@ -91,9 +91,9 @@ static __always_inline int np4_new(struct __sk_buff *skb, struct pkt4 *p,
 	if (!svc || !(svc->flags & (LB_F_NODEPORT | LB_F_EXTERNAL)))
 		return TC_ACT_OK; /* not a frontend reachable from outside */
 	*translated = 1;
-	__u32 backend_id;
-	__be32 backend_addr;
-	__be16 backend_port;
+	__u32 backend_id = 0; /* set when picked; 0 keeps clang from reading undefined */
+	__be32 backend_addr = 0;
+	__be16 backend_port = 0;
 	int picked = lb4_pick_or_refuse(skb, p, &lkey, svc, now, reason, &backend_id, &backend_addr,
 					&backend_port);
 
@@ -131,6 +131,8 @@ static __always_inline int np4_new(struct __sk_buff *skb, struct pkt4 *p,
 		*reason = REASON_CT_MAP_FULL;
 		return TC_ACT_SHOT;
 	}
+	if (local)
+		ct4_mark_translated(p->proto, &rkey);
 	if (nat4_dnat(skb, p, backend_addr, backend_port) < 0) {
 		*reason = REASON_NAT_FAILED;
 		return TC_ACT_SHOT;

@@ -59,6 +59,13 @@ static __always_inline int pkt4_is_tcp_syn(const struct pkt4 *p)
 	return p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
 }
 
+/* Whether a and b carry the same 5-tuple (a rewrite left it as it was). */
+static __always_inline int pkt4_same_tuple(const struct pkt4 *a, const struct pkt4 *b)
+{
+	return a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport &&
+	       a->dport == b->dport;
+}
+
 /* Offset of the L4 checksum field from the L4 header. */
 static __always_inline __u32 pkt4_l4_csum_off(const struct pkt4 *p)
 {

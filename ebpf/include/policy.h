@@ -99,7 +99,8 @@ struct policy_ctx {
 	__u32 len;
 	__u8 dir;              /* DIR_EGRESS in from_container, DIR_INGRESS in to_container */
 	__u8 reason;           /* out: REASON_* to count */
-	__u8 pad[2];
+	__u8 translated;       /* egress: the service step rewrote the packet (wire != as sent) */
+	__u8 pad;
 };
 
 /* The identity of an address (world when the ipcache has no prefix for it). */
@@ -191,6 +192,42 @@ static __always_inline int policy_is_hairpin_in(const struct policy_ctx *c)
 }
 
 /*
+ * A live policy entry that packet wire continues: not expired, and not a new connection on the
+ * tuple of a closed one.
+ */
+static __always_inline int policy_continues(const struct ct4_entry *e, const struct pkt4 *wire,
+					    __u64 now)
+{
+	return e && !ct4_expired(e, now) && !ct4_reopens(e, wire);
+}
+
+/* Counts a packet that hook dir sees in the endpoint's policy entry e of its connection. */
+static __always_inline void policy_account(struct ct4_entry *e, __u8 dir,
+					   const struct pkt4 *wire, __u32 len, __u64 now)
+{
+	/* CT_F_REPLY_DIR: the key's direction (endpoint -> peer) answers, the peer opened */
+	int opened_inbound = !!(e->flags & CT_F_REPLY_DIR);
+	int reply = (dir == DIR_EGRESS) == opened_inbound;
+
+	ct4_account(e, NULL, ct4_flags_of(wire, reply), wire->proto, len, now);
+}
+
+/*
+ * Whether the endpoint's replies in connection c (seen at ingress) are translated back by a
+ * service: the service reply entry of the key's tuple (what the endpoint sends) exists.
+ * Written before the first packet reaches the backend (service.h, nodeport.h).
+ */
+static __always_inline int policy_replies_translated(const struct policy_ctx *c)
+{
+	struct ct4_key k = c->key;
+
+	k.flags = CT_KEY_F_REPLY;
+	struct ct4_entry *e = ct4_lookup(c->wire.proto, &k);
+
+	return e && !ct4_expired(e, c->now);
+}
+
+/*
  * The policy step of one hook. Returns the tc verdict and sets c->reason.
  *
  *   tracked   the endpoint has a live policy entry for this connection (one key for both
@@ -211,13 +248,8 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 	struct ct4_entry *e = ct4_lookup(proto, &c->key);
 
 	c->reason = REASON_FORWARDED;
-	if (e && !ct4_expired(e, c->now) && !ct4_reopens(e, &c->wire)) {
-		/* CT_F_REPLY_DIR: the key's direction (endpoint -> peer) answers, the peer opened */
-		int opened_inbound = !!(e->flags & CT_F_REPLY_DIR);
-		int reply = (c->dir == DIR_EGRESS) == opened_inbound;
-		__u16 add = ct4_flags_of(&c->wire, reply);
-
-		ct4_account(e, NULL, add, proto, c->len, c->now);
+	if (policy_continues(e, &c->wire, c->now)) {
+		policy_account(e, c->dir, &c->wire, c->len, c->now);
 		return TC_ACT_OK;
 	}
 
@@ -262,6 +294,8 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 	flags |= ct4_flags_of(&c->wire, 0);
 	if (c->dir == DIR_INGRESS)
 		flags |= CT_F_REPLY_DIR; /* opened by the peer: what the endpoint sends answers */
+	if (c->dir == DIR_EGRESS ? c->translated : policy_replies_translated(c))
+		flags |= CT_F_XLATED;
 	struct ct4_entry v = {
 		.expires_ns = c->now + ct4_lifetime_ns(proto, flags),
 		.packets = 1,
@@ -270,6 +304,14 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 		.policy_id = set_id < CT_POLICY_ID_OVERFLOW ? set_id : CT_POLICY_ID_OVERFLOW,
 	};
 
+	if (e) {
+		/*
+		 * the dead entry of an earlier connection on this tuple (ports come round): rewritten
+		 * where it is, not replaced by a new element of the LRU map
+		 */
+		*e = v;
+		return TC_ACT_OK;
+	}
 	if (ct4_update(proto, &c->key, &v) < 0) {
 		c->reason = REASON_CT_MAP_FULL;
 		return TC_ACT_SHOT;
@@ -285,7 +327,8 @@ static __always_inline int policy_egress_hook(const struct pkt4 *orig, const str
 					      __u32 len, __u64 now, __u8 *reason)
 {
 	struct policy_ctx c = { .wire = *p, .now = now, .orig_saddr = orig->saddr,
-				.len = len, .dir = DIR_EGRESS };
+				.len = len, .dir = DIR_EGRESS,
+				.translated = !pkt4_same_tuple(orig, p) };
 
 	ct4_key_of(&c.key, orig, CT_KEY_F_POL_TX);
 	int verdict = policy_enforce(&c);
@@ -307,6 +350,25 @@ static __always_inline int policy_ingress_hook(const struct pkt4 *p, __u32 len, 
 
 	*reason = c.reason;
 	return verdict;
+}
+
+/*
+ * The fast path of from_container: a packet of a connection the sending endpoint tracks and no
+ * service translates per packet (CT_F_XLATED clear: a pod address, or the backend the socket
+ * load balancer chose at connect()) needs neither the service step nor a policy decision. Counted
+ * in its entry, it passes: returns 1. Otherwise 0, and nothing was written.
+ */
+static __always_inline int policy_egress_tracked(const struct pkt4 *p, __u32 len, __u64 now)
+{
+	struct ct4_key k;
+
+	ct4_key_of(&k, p, CT_KEY_F_POL_TX);
+	struct ct4_entry *e = ct4_lookup(p->proto, &k);
+
+	if (!policy_continues(e, p, now) || (e->flags & CT_F_XLATED))
+		return 0;
+	policy_account(e, DIR_EGRESS, p, len, now);
+	return 1;
 }
 
 #endif

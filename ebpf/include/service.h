@@ -75,9 +75,9 @@ static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p, struc
 		svc4_reply_key(&rkey, p, stale->backend_addr, stale->backend_port, stale->flags);
 		ct4_delete(p->proto, &rkey);
 	}
-	__u32 backend_id;
-	__be32 backend_addr;
-	__be16 backend_port;
+	__u32 backend_id = 0; /* set when picked; 0 keeps clang from reading undefined */
+	__be32 backend_addr = 0;
+	__be16 backend_port = 0;
 	int picked = lb4_pick_or_refuse(skb, p, lkey, svc, now, reason, &backend_id, &backend_addr,
 					&backend_port);
 
@@ -117,6 +117,7 @@ static __always_inline int svc4_new(struct __sk_buff *skb, struct pkt4 *p, struc
 		*reason = REASON_CT_MAP_FULL;
 		return TC_ACT_SHOT;
 	}
+	ct4_mark_translated(p->proto, &rkey);
 	return svc4_dnat(skb, p, backend_addr, backend_port, flags, reason);
 }
 
@@ -172,7 +173,8 @@ static __always_inline int svc4_not_frontend(struct __sk_buff *skb, struct pkt4 
 	if (pkt4_is_tcp_syn(p)) {
 		/* the reply key p would have if its destination were the backend picked for it */
 		svc4_reply_key(&rkey, p, p->daddr, p->dport, 0);
-		ct4_delete(p->proto, &rkey);
+		if (ct4_lookup(p->proto, &rkey)) /* rarely there: a lookup takes no lock */
+			ct4_delete(p->proto, &rkey);
 	}
 	return TC_ACT_OK;
 }

@@ -8,7 +8,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import jnr.ffi.Pointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A compiled eBPF object through its lifecycle, as a libbpf skeleton would walk it:
@@ -17,11 +20,13 @@ import jnr.ffi.Pointer;
  * {@link BpfException} naming the object and the map or program concerned.
  */
 public final class BpfObject implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(BpfObject.class);
   private static final int BTF_KIND_DATASEC = 15;
 
   private final String name;
   private final LibBpfNative bpf;
   private final Map<String, Path> pinPaths = new LinkedHashMap<>();
+  private Set<String> recreatedOnLayoutChange = Set.of();
   private Pointer obj;
   private boolean loaded;
 
@@ -154,6 +159,17 @@ public final class BpfObject implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Maps whose content can be lost (counters): a pinned one whose shape differs from the object's
+   * (an upgrade changed it) is unpinned and created afresh instead of failing the load. Programs
+   * still attached keep the old map until they are replaced.
+   */
+  public BpfObject recreatingOnLayoutChange(String... mapNames) {
+    requireNotLoaded("choose maps to recreate");
+    this.recreatedOnLayoutChange = Set.of(mapNames);
+    return this;
+  }
+
   /** Loads programs and creates (or adopts pinned) maps. */
   public BpfObject load() {
     requireNotLoaded("load");
@@ -221,8 +237,17 @@ public final class BpfObject implements AutoCloseable {
         int value = bpf.bpf_map__value_size(m);
         int max = bpf.bpf_map__max_entries(m);
         MapType type = MapType.of(bpf.bpf_map__type(m));
-        if (pinned.keySize() != key || pinned.valueSize() != value || pinned.maxEntries() != max
-            || pinned.type() != type) {
+        boolean differs = pinned.keySize() != key || pinned.valueSize() != value
+            || pinned.maxEntries() != max || pinned.type() != type;
+        if (differs && recreatedOnLayoutChange.contains(e.getKey())) {
+          LOG.warn("pinned map {} has {} key={} value={} max={}, object {} needs {} key={} value={}"
+              + " max={}: recreating it (its counters start from zero)", e.getValue(),
+              pinned.type(), pinned.keySize(), pinned.valueSize(), pinned.maxEntries(), name,
+              type, key, value, max);
+          unpin(e.getValue());
+          continue;
+        }
+        if (differs) {
           throw new BpfException(String.format("pinned map %s has %s key=%d value=%d max=%d but"
               + " object %s needs %s key=%d value=%d max=%d: the map layout or size changed;"
               + " remove the pin to recreate it (connections tracked in it are lost)",
@@ -230,6 +255,14 @@ public final class BpfObject implements AutoCloseable {
               pinned.maxEntries(), name, type, key, value, max));
         }
       }
+    }
+  }
+
+  private static void unpin(Path pin) {
+    try {
+      Files.delete(pin);
+    } catch (IOException ex) {
+      throw new BpfException("remove pin " + pin + " of a map to recreate: " + ex.getMessage(), ex);
     }
   }
 

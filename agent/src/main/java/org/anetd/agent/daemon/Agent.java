@@ -193,6 +193,11 @@ public final class Agent implements AutoCloseable {
         IdentityAllocation.EMPTY, clock);
     reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
+    Datapath loaded = datapath;
+    metrics.datapathCounters(() -> loaded.counters().entrySet().stream()
+        .map(e -> new AgentMetrics.DatapathCount(e.getKey().reasonName(),
+            e.getKey().directionName(), e.getValue().packets(), e.getValue().bytes()))
+        .toList());
     collectConntrackGarbage();
     attachNodeDevices(c);
     applySocketLoadBalancing(c);

@@ -10,7 +10,6 @@ public final class CodecRegistry {
   private CodecRegistry() {}
 
   public static final List<Codec<?>> CODECS = List.of(
-      MetricsKeyCodec.INSTANCE,
       MetricsValueCodec.INSTANCE,
       Lb4KeyCodec.INSTANCE,
       Lb4ServiceCodec.INSTANCE,

@@ -69,7 +69,9 @@ public final class Datapath implements AutoCloseable {
       sized(lxc, settings)
           .setRodataU32("policy_audit_mode", settings.policyAuditMode() ? 1 : 0)
           .setRodataU32("policy_verdict_events", settings.policyVerdictEvents() ? 1 : 0)
-          .pinMapsUnder(settings.pinRoot()).load();
+          .pinMapsUnder(settings.pinRoot())
+          .recreatingOnLayoutChange(METRICS) // counters only (older agents pinned a hash)
+          .load();
       host = BpfObject.openResource("bpf_host.o");
       sized(host, settings)
           .setRodataU32("snat_port_min", hostSettings.snatPortMin())
@@ -132,6 +134,27 @@ public final class Datapath implements AutoCloseable {
   public static MetricsValue counted(BpfMap metrics, MetricsKey key) {
     return metrics.lookup(MetricsKeyCodec.INSTANCE.encode(key))
         .map(MetricsValueCodec.INSTANCE::sumPerCpu).orElse(new MetricsValue(0, 0));
+  }
+
+  /**
+   * Every counter of an anetd_metrics map that counted something, summed over CPUs, in slot order
+   * (for anetd_datapath_packets_total and _bytes_total).
+   */
+  public static java.util.Map<MetricsKey, MetricsValue> counters(BpfMap metrics) {
+    java.util.Map<MetricsKey, MetricsValue> out = new java.util.LinkedHashMap<>();
+    for (int slot = 0; slot < MetricsKey.SLOTS; slot++) {
+      MetricsKey key = MetricsKey.ofSlot(slot);
+      MetricsValue v = counted(metrics, key);
+      if (v.packets() != 0) {
+        out.put(key, v);
+      }
+    }
+    return out;
+  }
+
+  /** This datapath's counters, see {@link #counters(BpfMap)}. */
+  public java.util.Map<MetricsKey, MetricsValue> counters() {
+    return counters(map(METRICS));
   }
 
   /** TCP connect() calls translated to a backend at the socket since the maps were created. */

@@ -2,6 +2,11 @@ package org.anetd.agent.datapath;
 
 /** A counter bucket: verdict reason and direction. See {@link MetricsKeyCodec}. */
 public record MetricsKey(int reason, int direction) {
+  /** Reasons per direction in the counter array (METRICS_REASONS). */
+  public static final int REASONS = 16;
+  /** Counters in the array: every reason in both directions (METRICS_SLOTS). */
+  public static final int SLOTS = 2 * REASONS;
+
   public static final int REASON_FORWARDED = 0;
   public static final int REASON_POLICY_DENIED = 1;
   public static final int REASON_NO_SERVICE_BACKEND = 2;
@@ -27,4 +32,45 @@ public record MetricsKey(int reason, int direction) {
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;
+
+  public MetricsKey {
+    if (reason < 0 || reason >= REASONS || (direction != DIR_INGRESS && direction != DIR_EGRESS)) {
+      throw new IllegalArgumentException("no counter for reason " + reason + " direction "
+          + direction);
+    }
+  }
+
+  /** The index of this counter in anetd_metrics. */
+  public int slot() {
+    return direction * REASONS + reason;
+  }
+
+  public static MetricsKey ofSlot(int slot) {
+    if (slot < 0 || slot >= SLOTS) {
+      throw new IllegalArgumentException("no counter slot " + slot);
+    }
+    return new MetricsKey(slot % REASONS, slot / REASONS);
+  }
+
+  /** The reason's name as metrics and logs show it, e.g. "policy_denied". */
+  public String reasonName() {
+    return switch (reason) {
+      case REASON_FORWARDED -> "forwarded";
+      case REASON_POLICY_DENIED -> "policy_denied";
+      case REASON_NO_SERVICE_BACKEND -> "no_service_backend";
+      case REASON_CT_MAP_FULL -> "ct_map_full";
+      case REASON_MALFORMED -> "malformed";
+      case REASON_UNSUPPORTED_L3 -> "unsupported_l3";
+      case REASON_STALE_SERVICE_CONNECTION -> "stale_service_connection";
+      case REASON_NAT_FAILED -> "nat_failed";
+      case REASON_POLICY_AUDITED -> "policy_audited";
+      case REASON_SNAT_EXHAUSTED -> "snat_exhausted";
+      case REASON_SOCK_LB_TRANSLATED -> "sock_lb_translated";
+      default -> "reason_" + reason;
+    };
+  }
+
+  public String directionName() {
+    return direction == DIR_INGRESS ? "ingress" : "egress";
+  }
 }

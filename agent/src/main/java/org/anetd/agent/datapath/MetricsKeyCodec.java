@@ -4,15 +4,14 @@ import static org.anetd.agent.datapath.Layout.field;
 
 import java.nio.ByteBuffer;
 
-/** Mirrors {@code struct metrics_key} in {@code ebpf/include/metrics.h}. */
+/**
+ * The key of {@code anetd_metrics} ({@code ebpf/include/metrics.h}): a per-CPU array whose
+ * __u32 index is the counter's slot, {@link MetricsKey#slot()}.
+ */
 public final class MetricsKeyCodec implements Codec<MetricsKey> {
   public static final MetricsKeyCodec INSTANCE = new MetricsKeyCodec();
-  static final int REASON = 0;
-  static final int DIR = 1;
-  static final int PAD = 2;
   public static final int SIZE = 4;
-  private static final Layout LAYOUT = Layout.of("metrics_key", SIZE,
-      field("reason", REASON, 1), field("dir", DIR, 1), field("pad", PAD, 2));
+  private static final Layout LAYOUT = Layout.of("metrics_slot", SIZE, field("slot", 0, 4));
 
   @Override
   public Layout layout() {
@@ -22,14 +21,12 @@ public final class MetricsKeyCodec implements Codec<MetricsKey> {
   @Override
   public byte[] encode(MetricsKey k) {
     ByteBuffer b = Bytes.writer(SIZE);
-    Bytes.putU8(b, REASON, k.reason());
-    Bytes.putU8(b, DIR, k.direction());
+    Bytes.putU32(b, 0, k.slot());
     return b.array();
   }
 
   @Override
   public MetricsKey decode(byte[] bytes) {
-    ByteBuffer b = Bytes.reader(bytes, LAYOUT);
-    return new MetricsKey(Bytes.getU8(b, REASON), Bytes.getU8(b, DIR));
+    return MetricsKey.ofSlot((int) Bytes.getU32(Bytes.reader(bytes, LAYOUT), 0));
   }
 }

@@ -102,7 +102,7 @@ class MapOperationsKernelTest {
   void perCpuValuesCarryOneSlotPerPossibleCpu(NetnsLab lab) {
     BpfMap metrics = lxc(lab).map("anetd_metrics");
 
-    assertThat(metrics.type()).isEqualTo(MapType.PERCPU_HASH);
+    assertThat(metrics.type()).isEqualTo(MapType.PERCPU_ARRAY);
     assertThat(metrics.valueBufferSize()).isEqualTo(16 * Bpf.possibleCpus());
   }
 }

@@ -2,6 +2,7 @@ package org.anetd.agent.bpf;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.MetricsKey;
 import org.anetd.agent.datapath.MetricsKeyCodec;
 import org.anetd.agent.datapath.MetricsValue;
@@ -51,6 +52,11 @@ class VethTrafficKernelTest {
     assertThat(fromPod.packets()).isGreaterThanOrEqualTo(5);
     assertThat(toPod.packets()).isGreaterThanOrEqualTo(5);
     assertThat(fromPod.bytes()).isGreaterThanOrEqualTo(5L * 98);
+    assertThat(Datapath.counters(metrics)).as("what anetd_datapath_packets_total exports")
+        .containsEntry(new MetricsKey(MetricsKey.REASON_FORWARDED, MetricsKey.DIR_EGRESS), fromPod)
+        .containsEntry(new MetricsKey(MetricsKey.REASON_FORWARDED, MetricsKey.DIR_INGRESS), toPod)
+        .doesNotContainKey(new MetricsKey(MetricsKey.REASON_POLICY_DENIED,
+            MetricsKey.DIR_INGRESS));
   }
 
   private static MetricsValue read(BpfMap metrics, int direction) {

@@ -68,6 +68,13 @@ class AgentEndpointsKernelTest {
         .map(Ipcache4ValueCodec.INSTANCE::decode);
   }
 
+  private static java.util.List<String> scrape(int port) throws Exception {
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+            + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    return r.body().lines().filter(l -> !l.startsWith("#")).toList();
+  }
+
   @Test
   void podsAddedThroughTheAgentReachAClusterIpAndDelRemovesThem(NetnsLab lab) throws Exception {
     AgentHarness harness = new AgentHarness(lab, client, tmp);
@@ -77,7 +84,8 @@ class AgentEndpointsKernelTest {
     // As with kubelet, the pods exist (without an IP) before their sandboxes are added.
     client.pods().resource(pending("pod-a", "client")).create();
     client.pods().resource(pending("pod-b", "web")).create();
-    Agent agent = harness.start(Map.of());
+    int metricsPort = AgentHarness.freePort();
+    Agent agent = harness.start(Map.of("prometheus-serve-addr", "127.0.0.1:" + metricsPort));
     NetnsLab.Netns podA = lab.netns("pod-a");
     NetnsLab.Netns podB = lab.netns("pod-b");
 
@@ -115,6 +123,10 @@ class AgentEndpointsKernelTest {
       assertThat(PodNetwork.echo(s, "hello through the ClusterIP"))
           .isEqualTo("hello through the ClusterIP");
     }
+    assertThat(scrape(metricsPort)).as("the datapath's counters at /metrics").anySatisfy(line ->
+        assertThat(line).startsWith("anetd_datapath_packets_total{")
+            .contains("reason=\"forwarded\"", "direction=\"egress\"")
+            .doesNotEndWith(" 0.0"));
 
     CniPlugin.Run del = harness.cni("DEL", "ctr-a", podA, "pod-a");
     assertThat(del.exitCode()).as(del.stdout()).isZero();

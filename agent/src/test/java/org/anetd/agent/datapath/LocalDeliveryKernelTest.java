@@ -8,7 +8,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.UncheckedIOException;
 import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -267,6 +269,88 @@ class LocalDeliveryKernelTest {
     Shell.Result expired = client.ns().exec(10, "ping", "-c", "1", "-W", "2", "-t", "1", POD_A);
     assertThat(expired.output()).as("TTL 1 is the node's to answer")
         .containsIgnoringCase("time to live exceeded");
+  }
+
+  @Test
+  void local_8_trackedPodsReachServicesAndPodsAndOnlyServiceConnectionsAreMarkedTranslated(
+      NetnsLab lab) throws Exception {
+    Node node = new Node(lab);
+    Pod client = node.pod("client", CLIENT);
+    node.backend("pod-a", POD_A);
+    node.backend("pod-b", POD_B);
+    trackWithoutPolicy(node, CLIENT, POD_A, POD_B);
+    node.maps.backend(1, POD_A, 8080, Protocol.TCP);
+    node.maps.backend(2, POD_B, 8080, Protocol.TCP);
+    node.maps.frontend(VIP, 80, Protocol.TCP, REV_NAT, 1, 2);
+
+    for (int i = 0; i < 10; i++) {
+      try (Socket s = client.connect(VIP, 80)) {
+        assertThat(readLine(s)).matches("pod-[ab] 198\\.18\\.0\\.2");
+        assertThat(echo(s, "line " + i)).isEqualTo("line " + i);
+      }
+      assertThat(client.greeting(POD_A, 8080)).isEqualTo("pod-a " + CLIENT);
+    }
+
+    Map<Ct4Key, Ct4Entry> ct = node.maps.conntrack(Protocol.TCP);
+    assertThat(ct).as("the client's entries of its service connections").anySatisfy((k, e) -> {
+      assertThat(k.flags()).isEqualTo(Ct4Key.F_POL_TX);
+      assertThat(k.daddr()).isEqualTo(Ipv4.parse(VIP));
+      assertThat(e.flags() & Ct4Entry.F_XLATED).isNotZero();
+    });
+    assertThat(ct).as("the backends' entries of service connections: replies translated back")
+        .anySatisfy((k, e) -> {
+          assertThat(k.flags()).isEqualTo(Ct4Key.F_POL_TX);
+          assertThat(k.sport()).isEqualTo(8080);
+          assertThat(k.daddr()).isEqualTo(Ipv4.parse(CLIENT));
+          assertThat(e.flags() & Ct4Entry.F_XLATED).isNotZero();
+        });
+    assertThat(ct).as("the client's entries of its connections straight to pod-a")
+        .anySatisfy((k, e) -> {
+          assertThat(k.flags()).isEqualTo(Ct4Key.F_POL_TX);
+          assertThat(k.daddr()).isEqualTo(Ipv4.parse(POD_A));
+          assertThat(e.flags() & Ct4Entry.F_XLATED).isZero();
+        });
+    assertThat(node.routedByTheNode()).as("packets the node's stack routed to pods").isZero();
+  }
+
+  @Test
+  void local_9_aUdpFlowThatMovesFromThePodAddressToItsServiceGetsRepliesFromTheVip(NetnsLab lab)
+      throws Exception {
+    Node node = new Node(lab);
+    Pod client = node.pod("client", CLIENT);
+    node.backend("pod-a", POD_A);
+    trackWithoutPolicy(node, CLIENT, POD_A);
+    node.maps.backend(1, POD_A, 5353, Protocol.UDP);
+    node.maps.frontend(VIP, 53, Protocol.UDP, REV_NAT, 1);
+
+    try (DatagramSocket s = client.udp(POD_A, 5353)) {
+      assertThat(exchange(s, "straight")).isEqualTo("pod-a " + CLIENT);
+      // pod-a now tracks (pod-a:5353 -> client:port) as a flow of its own; the same client port
+      // then sends to the service: pod-a's replies must be translated back to the VIP, or the
+      // socket, connected to the VIP, never sees them
+      SocketAddress local = s.getLocalSocketAddress();
+      s.disconnect();
+      s.connect(new InetSocketAddress(VIP, 53)); // the socket stays in the pod's namespace
+      assertThat(s.getLocalSocketAddress()).isEqualTo(local);
+      assertThat(exchange(s, "through the service")).isEqualTo("pod-a " + CLIENT);
+    }
+  }
+
+  /** Every given pod a local endpoint of the node (ipcache), none isolated: all tracked. */
+  private static void trackWithoutPolicy(Node node, String... ips) {
+    PolicyWriter policy = new PolicyWriter(MapBackend.of(node.lxc.map(Datapath.POLICY)),
+        MapBackend.of(node.lxc.map(Datapath.ENDPOINTS)),
+        MapBackend.of(node.lxc.map(Datapath.IPCACHE4)));
+    Map<Ipcache4Key, Ipcache4Value> ipcache = new TreeMap<>(
+        org.anetd.agent.policy.IpcacheCompiler.ORDER);
+    Map<Long, EndpointPolicy> endpoints = new TreeMap<>();
+    for (int i = 0; i < ips.length; i++) {
+      ipcache.put(Ipcache4Key.host(Ipv4.parse(ips[i])), new Ipcache4Value(1001 + i, Ipv4.ANY,
+          i + 1));
+      endpoints.put(i + 1L, new EndpointPolicy(1001 + i, 0));
+    }
+    policy.write(new TreeMap<>(org.anetd.agent.policy.PolicyCompiler.KEY_ORDER), endpoints,
+        ipcache);
   }
 
   private static List<Event> events(Node node, Runnable action) {

@@ -1,0 +1,58 @@
+package org.anetd.agent.datapath;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.anetd.agent.bpf.BpfException;
+import org.anetd.agent.bpf.BpfMap;
+import org.anetd.agent.bpf.MapType;
+import org.anetd.agent.testing.KernelTest;
+import org.anetd.agent.testing.NetnsLab;
+import org.anetd.agent.testing.Shell;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An upgraded agent meets maps an older one pinned: a counters map whose layout changed is
+ * recreated; a map that holds state (services, connections) is never silently replaced.
+ */
+@KernelTest
+class PinnedMapUpgradeKernelTest {
+
+  /** Pins a map the way an older agent left it (bpftool, outside this agent's own objects). */
+  private static void pinOld(Path pin, String type, int key, int value, int entries) {
+    Shell.run(java.util.List.of("bpftool", "map", "create", pin.toString(), "type", type, "key",
+        "" + key, "value", "" + value, "entries", "" + entries, "name", "anetd_old"));
+  }
+
+  @Test
+  void aCountersMapOfAnOlderLayoutIsRecreated(NetnsLab lab) {
+    Path pins = lab.bpffsDir("upgrade");
+    pinOld(pins.resolve(Datapath.METRICS), "percpu_hash", 4, 16, 1024);
+
+    try (Datapath dp = Datapath.load(DatapathSettings.defaults().withPinRoot(pins))) {
+      BpfMap metrics = dp.map(Datapath.METRICS);
+      assertThat(metrics.type()).isEqualTo(MapType.PERCPU_ARRAY);
+      assertThat(metrics.maxEntries()).isEqualTo(MetricsKey.SLOTS);
+      assertThat(dp.counters()).as("counting starts afresh").isEmpty();
+    }
+    try (BpfMap pinned = BpfMap.openPinned(pins.resolve(Datapath.METRICS))) {
+      assertThat(pinned.type()).as("the new map is what stays pinned")
+          .isEqualTo(MapType.PERCPU_ARRAY);
+    }
+  }
+
+  @Test
+  void aStateMapOfAnotherLayoutStopsTheLoadAndIsKept(NetnsLab lab) {
+    Path pins = lab.bpffsDir("upgrade-state");
+    pinOld(pins.resolve(Datapath.LB4_BACKENDS), "hash", 4, 8, 16);
+
+    assertThatThrownBy(() -> Datapath.load(DatapathSettings.defaults().withPinRoot(pins)))
+        .isInstanceOf(BpfException.class)
+        .hasMessageContaining(Datapath.LB4_BACKENDS)
+        .hasMessageContaining("remove the pin to recreate it");
+    try (BpfMap pinned = BpfMap.openPinned(pins.resolve(Datapath.LB4_BACKENDS))) {
+      assertThat(pinned.maxEntries()).isEqualTo(16);
+    }
+  }
+}
