@@ -41,7 +41,7 @@ int from_container(struct __sk_buff *skb)
 	case PKT_MALFORMED:
 		return metrics_drop(REASON_MALFORMED, DIR_EGRESS, len);
 	case PKT_OK:
-		now = bpf_ktime_get_ns(); /* one clock read for every step of this packet */
+		now = anetd_now(); /* one clock read for every step of this packet */
 		if (policy_egress_tracked(&p, len, now)) {
 			/* a tracked connection no service translates: nothing to decide */
 			verdict = TC_ACT_OK;
@@ -84,7 +84,7 @@ int to_container(struct __sk_buff *skb)
 	case PKT_MALFORMED:
 		return metrics_drop(REASON_MALFORMED, DIR_INGRESS, len);
 	case PKT_OK:
-		verdict = policy_ingress_hook(&p, len, bpf_ktime_get_ns(), &reason);
+		verdict = policy_ingress_hook(&p, len, anetd_now(), &reason);
 		break;
 	default:
 		break; /* not policed: non-IPv4, other protocols, ICMP errors, later fragments */

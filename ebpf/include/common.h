@@ -23,6 +23,17 @@
 #endif
 
 /*
+ * The datapath's clock, read once per packet: CLOCK_MONOTONIC as of the last timer tick
+ * (bpf_ktime_get_coarse_ns reads a stored value; bpf_ktime_get_ns reads the clocksource, about 5%
+ * of a packet's cost in from_container). Conntrack lifetimes and affinity timeouts are seconds,
+ * so a tick (1-10 ms) does not matter; the agent compares with System.nanoTime, the same clock.
+ */
+static __always_inline __u64 anetd_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/*
  * Maps are pinned by the agent (bpf_map__set_pin_path under /sys/fs/bpf/anetd), not by
  * libbpf's pin-by-name, so that every object shares them and a restarted agent adopts them.
  * max_entries below are defaults; the agent sets them from cilium-config before load.

@@ -74,7 +74,7 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
  * backend_id and rev_nat_id are 0, policy_id names the allowing policy set.
  */
 struct ct4_entry {
-	__u64 expires_ns;   /* bpf_ktime_get_ns() after which the entry is dead */
+	__u64 expires_ns;   /* anetd_now() after which the entry is dead */
 	__u64 packets;
 	__u64 bytes;
 	__u32 backend_id;   /* service entries (both directions): the chosen backend */

@@ -11,7 +11,7 @@
 
 /* Mirrored by EventCodec. */
 struct event {
-	__u64 timestamp_ns;  /* bpf_ktime_get_ns() */
+	__u64 timestamp_ns;  /* anetd_now() (common.h) */
 	__be32 saddr;        /* network byte order, as on the wire at the verdict point */
 	__be32 daddr;
 	__be16 sport;

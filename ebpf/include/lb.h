@@ -76,7 +76,7 @@ _Static_assert(sizeof(struct lb4_affinity_key) == 8, "lb4_affinity_key");
 
 /* Mirrored by Lb4AffinityValueCodec. */
 struct lb4_affinity_value {
-	__u64 last_used_ns; /* bpf_ktime_get_ns() of the last connection */
+	__u64 last_used_ns; /* anetd_now() of the last connection */
 	__u32 backend_id;
 	__u32 pad;
 };

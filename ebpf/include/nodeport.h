@@ -200,7 +200,7 @@ static __always_inline int np4_snat_reply(struct __sk_buff *skb, struct pkt4 *p,
 static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
 					   __u8 *reason, int *translated)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = anetd_now();
 	struct snat4_entry *in = snat4_in(p, now);
 
 	if (in) {

@@ -34,7 +34,7 @@ const volatile __u32 snat_ipv4 = 0;
 
 /* Mirrored by Snat4EntryCodec. Key: struct ct4_key. */
 struct snat4_entry {
-	__u64 expires_ns;   /* bpf_ktime_get_ns() after which the entry is free */
+	__u64 expires_ns;   /* anetd_now() after which the entry is free */
 	__be32 to_addr;     /* out: the node address; in: the client; network byte order */
 	__be16 to_port;     /* out: the SNAT port; in: the client port; network byte order */
 	__u16 pad;

@@ -30,7 +30,7 @@ public final class ConntrackPurger {
 
   /**
    * Deletes entries of {@code table} whose lifetime ended at or before {@code nowNs}, on the clock
-   * of bpf_ktime_get_ns (CLOCK_MONOTONIC, which is what System.nanoTime reads on Linux); returns
+   * of the datapath (CLOCK_MONOTONIC, at tick resolution; System.nanoTime reads it on Linux); returns
    * how many.
    */
   public static int purgeExpired(MapBackend table, long nowNs) {

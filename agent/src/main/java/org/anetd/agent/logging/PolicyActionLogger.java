@@ -45,8 +45,9 @@ import org.anetd.agent.logging.PolicyLoggingCounters.DropReason;
  * <p>Threading: one thread (the ring buffer reader) calls {@link #onEvent} and {@link #tick}; the
  * class holds no locks. Call {@link #tick} at least every second even when no events come, or
  * deny windows close late. Time comes from an injected wall {@link Clock} (timestamps) and a
- * monotonic nanosecond ticker (windows, rate limit) in the clock domain of {@code
- * bpf_ktime_get_ns()}, CLOCK_MONOTONIC: {@code System::nanoTime} on Linux HotSpot.
+ * monotonic nanosecond ticker (windows, rate limit) in the clock domain of event timestamps
+ * ({@code bpf_ktime_get_coarse_ns()}, CLOCK_MONOTONIC at tick resolution): {@code
+ * System::nanoTime} on Linux HotSpot.
  */
 public final class PolicyActionLogger {
   /** An event older than this (by the ticker) is stamped "now": the clocks disagree. */
