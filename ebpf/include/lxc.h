@@ -21,8 +21,20 @@
 #include "policy.h"
 
 #define LXC_MAP_MAX 65536
-/* The IPv4 header's ttl and protocol bytes, as one 16-bit word (ttl first). */
-#define LXC_TTL_OFF (ETH_HLEN + __builtin_offsetof(struct iphdr, ttl))
+/*
+ * The frame's first bytes up to the IPv4 checksum: everything delivery rewrites (both MACs, the
+ * TTL and the checksum), read and written back with one helper call each.
+ */
+struct lxc4_head {
+	__u8 dst_mac[6];
+	__u8 src_mac[6];
+	__be16 ethertype;
+	__u8 ip_unchanged[8]; /* version/ihl, tos, tot_len, id, frag_off */
+	__u8 ttl;
+	__u8 protocol;
+	__u16 check;          /* as on the wire */
+};
+_Static_assert(sizeof(struct lxc4_head) == ETH_HLEN + 12, "lxc4_head");
 
 /* Mirrored by Lxc4InfoCodec. Key: the endpoint's IPv4 address (__be32, network order). */
 struct lxc4_info {
@@ -63,31 +75,30 @@ static __always_inline int lxc4_deliver(struct __sk_buff *skb, const struct pkt4
 					const struct lxc4_info *dst, __u32 len, __u64 now)
 {
 	__u32 ifindex = dst->ifindex;
-	__u8 eth[12];
 	__u8 reason = REASON_FORWARDED;
-	__be16 ttl_proto, decremented;
+	struct lxc4_head h;
 
 	/*
 	 * Routed like the stack would: TTL minus one. A packet with TTL 1 goes to the stack, which
 	 * answers ICMP time exceeded (and runs to_container if it forwards anything).
 	 */
-	if (bpf_skb_load_bytes(skb, LXC_TTL_OFF, &ttl_proto, sizeof(ttl_proto)) < 0)
+	if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) < 0)
 		return TC_ACT_OK;
-	if ((bpf_ntohs(ttl_proto) >> 8) <= 1)
+	if (h.ttl <= 1)
 		return TC_ACT_OK;
-	decremented = bpf_htons(bpf_ntohs(ttl_proto) - 0x0100);
+	/* the checksum after the TTL's decrement, as ip_decrease_ttl() updates it */
+	__u32 check = (__u32)h.check + bpf_htons(0x0100);
 
-	__builtin_memcpy(eth, dst->mac, 6);
-	__builtin_memcpy(eth + 6, dst->node_mac, 6);
+	h.check = (__u16)(check + (check >= 0xffff));
+	h.ttl -= 1;
+	__builtin_memcpy(h.dst_mac, dst->mac, 6);
+	__builtin_memcpy(h.src_mac, dst->node_mac, 6);
 	int verdict = policy_ingress_hook(p, len, now, &reason);
 
 	metrics_update(reason, DIR_INGRESS, len);
 	if (verdict != TC_ACT_OK)
 		return verdict;
-	if (bpf_skb_store_bytes(skb, LXC_TTL_OFF, &decremented, sizeof(decremented), 0) < 0 ||
-	    bpf_l3_csum_replace(skb, NAT_IP_CSUM_OFF, ttl_proto, decremented,
-				sizeof(decremented)) < 0 ||
-	    bpf_skb_store_bytes(skb, 0, eth, sizeof(eth), 0) < 0)
+	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0) < 0)
 		return TC_ACT_SHOT; /* cannot happen on a parsed frame */
 	return bpf_redirect_peer(ifindex, 0);
 }
