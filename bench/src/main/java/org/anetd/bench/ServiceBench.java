@@ -89,7 +89,7 @@ import org.anetd.agent.datapath.Protocol;
  * delivery info), as a real backend pod's own address is. Every pod address (and those backend
  * addresses) has the ipcache entry the agent writes: an identity and the local endpoint id, so the
  * policy hooks track every connection in its endpoints' policy conntrack entries as on a real node;
- * no policy selects the pods, so nothing is dropped.
+ * no policy selects the pods, so nothing is dropped. The agent's conntrack GC runs on every node.
  *
  * <p>Usage: ServiceBench SVC_BENCH_BINARY RESULTS_DIR (env: BENCH_QUICK=1, BENCH_SVC_SIZES, BENCH_SVC_ROUNDS,
  * BENCH_SVC_SECONDS, BENCH_SVC_THREADS, BENCH_IPTABLES=nft|legacy)
@@ -812,7 +812,9 @@ public final class ServiceBench {
           node (an identity, the endpoint id): the policy hooks (egress, and the receiver's
           ingress on local delivery) find a local endpoint, and, with no policy selecting it,
           track each connection in that endpoint's policy conntrack entry (so that a later policy
-          never cuts it), as on a real node. direct-lxc pays that too; direct does not.
+          never cuts it), as on a real node. direct-lxc pays that too; direct does not. Every
+          node's conntrack tables get the agent's GC every 30 s (`ConntrackPurger.purgeExpired`),
+          as the agent runs it.
 
           """, quick ? " (BENCH_QUICK smoke run)" : "",
           ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")),

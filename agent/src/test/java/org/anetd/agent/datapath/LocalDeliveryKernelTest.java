@@ -84,6 +84,11 @@ class LocalDeliveryKernelTest {
       return net.backend(name, ip, lxc.program("from_container"), lxc.program("to_container"));
     }
 
+    PolicyWriter policyWriter() {
+      return new PolicyWriter(MapBackend.of(lxc.map(Datapath.POLICY)),
+          MapBackend.of(lxc.map(Datapath.ENDPOINTS)), MapBackend.of(lxc.map(Datapath.IPCACHE4)));
+    }
+
     /** Packets the node's stack forwarded to a pod address. */
     long routedByTheNode() {
       Matcher m = PACKETS.matcher(ns.run("nft", "list chain ip probe routed"));
@@ -139,9 +144,7 @@ class LocalDeliveryKernelTest {
     Node node = new Node(lab);
     Pod client = node.pod("client", CLIENT);
     node.backend("pod-a", POD_A);
-    PolicyWriter policy = new PolicyWriter(MapBackend.of(node.lxc.map(Datapath.POLICY)),
-        MapBackend.of(node.lxc.map(Datapath.ENDPOINTS)),
-        MapBackend.of(node.lxc.map(Datapath.IPCACHE4)));
+    PolicyWriter policy = node.policyWriter();
     Map<Ipcache4Key, Ipcache4Value> ipcache = new TreeMap<>(
         org.anetd.agent.policy.IpcacheCompiler.ORDER);
     ipcache.put(Ipcache4Key.host(Ipv4.parse(CLIENT)), new Ipcache4Value(1001, Ipv4.ANY, 1));
@@ -338,9 +341,7 @@ class LocalDeliveryKernelTest {
 
   /** Every given pod a local endpoint of the node (ipcache), none isolated: all tracked. */
   private static void trackWithoutPolicy(Node node, String... ips) {
-    PolicyWriter policy = new PolicyWriter(MapBackend.of(node.lxc.map(Datapath.POLICY)),
-        MapBackend.of(node.lxc.map(Datapath.ENDPOINTS)),
-        MapBackend.of(node.lxc.map(Datapath.IPCACHE4)));
+    PolicyWriter policy = node.policyWriter();
     Map<Ipcache4Key, Ipcache4Value> ipcache = new TreeMap<>(
         org.anetd.agent.policy.IpcacheCompiler.ORDER);
     Map<Long, EndpointPolicy> endpoints = new TreeMap<>();
