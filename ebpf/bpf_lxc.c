@@ -2,9 +2,9 @@
 /*
  * Programs on the host end of each pod veth.
  *   from_container: tc ingress of the host veth = packets the pod sends.
- *                   A packet of a connection the pod's policy entry tracks and no service
- *                   translates per packet passes at once (policy_egress_tracked). Others:
- *                   service translation and conntrack (include/service.h), then egress
+ *                   A TCP packet of a connection the pod's policy entry tracks and no
+ *                   service translates per packet passes at once (policy_egress_tracked).
+ *                   Others: service translation and conntrack (include/service.h), then egress
  *                   policy on the translated packet (include/policy.h); replies to clients
  *                   outside the node are forwarded (fib.h); packets to another pod of this
  *                   node are delivered to it directly, with its ingress policy (lxc.h).
@@ -43,7 +43,7 @@ int from_container(struct __sk_buff *skb)
 	case PKT_OK:
 		now = anetd_now(); /* one clock read for every step of this packet */
 		if (policy_egress_tracked(&p, len, now)) {
-			/* a tracked connection no service translates: nothing to decide */
+			/* a tracked TCP connection no service translates: nothing to decide */
 			verdict = TC_ACT_OK;
 			local = lxc4_local_peer(&p, &p);
 			break;

@@ -353,15 +353,20 @@ static __always_inline int policy_ingress_hook(const struct pkt4 *p, __u32 len, 
 }
 
 /*
- * The fast path of from_container: a packet of a connection the sending endpoint tracks and no
- * service translates per packet (CT_F_XLATED clear: a pod address, or the backend the socket
- * load balancer chose at connect()) needs neither the service step nor a policy decision. Counted
- * in its entry, it passes: returns 1. Otherwise 0, and nothing was written.
+ * The fast path of from_container: a TCP packet of an established connection the sending
+ * endpoint tracks and no service translates per packet (CT_F_XLATED clear: to a pod address, or
+ * to the backend the socket load balancer chose at connect()) needs neither the service step nor
+ * a policy decision. Counted in its entry, it passes: returns 1. Otherwise 0, and nothing was
+ * written. Only TCP after its SYN: a TCP connection keeps the destination it started with, while
+ * a UDP or ICMP flow, or a SYN retried, that began before its frontend existed (a pod starting
+ * while the agent still writes the services) must be translated from the moment it does.
  */
 static __always_inline int policy_egress_tracked(const struct pkt4 *p, __u32 len, __u64 now)
 {
 	struct ct4_key k;
 
+	if (p->proto != IPPROTO_TCP || pkt4_is_tcp_syn(p))
+		return 0;
 	ct4_key_of(&k, p, CT_KEY_F_POL_TX);
 	struct ct4_entry *e = ct4_lookup(p->proto, &k);
 

@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -336,6 +338,33 @@ class LocalDeliveryKernelTest {
       s.connect(new InetSocketAddress(VIP, 53)); // the socket stays in the pod's namespace
       assertThat(s.getLocalSocketAddress()).isEqualTo(local);
       assertThat(exchange(s, "through the service")).isEqualTo("pod-a " + CLIENT);
+    }
+  }
+
+  @Test
+  void local_10_aUdpFlowThatBeganBeforeItsServiceExistedIsTranslatedOnceItDoes(NetnsLab lab)
+      throws Exception {
+    Node node = new Node(lab);
+    Pod client = node.pod("client", CLIENT);
+    node.backend("pod-a", POD_A);
+    trackWithoutPolicy(node, CLIENT, POD_A);
+    InetSocketAddress vip = new InetSocketAddress(VIP, 53);
+    // unconnected: an ICMP error for the first datagram is not reported to the next receive
+    try (DatagramSocket s = client.ns().call(() -> new DatagramSocket(new InetSocketAddress(0)))) {
+      s.setSoTimeout(3000);
+      byte[] early = "too early".getBytes(StandardCharsets.US_ASCII);
+      s.send(new DatagramPacket(early, early.length, vip)); // no frontend yet: goes nowhere
+
+      node.maps.backend(1, POD_A, 5353, Protocol.UDP);
+      node.maps.frontend(VIP, 53, Protocol.UDP, REV_NAT, 1);
+      byte[] now = "now".getBytes(StandardCharsets.US_ASCII);
+      s.send(new DatagramPacket(now, now.length, vip));
+      DatagramPacket in = new DatagramPacket(new byte[512], 512);
+      s.receive(in);
+
+      assertThat(in.getSocketAddress()).as("answered from the service").isEqualTo(vip);
+      assertThat(new String(in.getData(), 0, in.getLength(), StandardCharsets.US_ASCII).strip())
+          .isEqualTo("pod-a " + CLIENT);
     }
   }
 
