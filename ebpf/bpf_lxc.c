@@ -3,7 +3,7 @@
  * Programs on the host end of each pod veth.
  *   from_container: tc ingress of the host veth = packets the pod sends.
  *                   A TCP packet of a connection the pod's policy entry tracks and no
- *                   service translates per packet passes at once (policy_egress_tracked).
+ *                   service translates per packet passes at once (policy_fast_path).
  *                   Others: service translation and conntrack (include/service.h), then egress
  *                   policy on the translated packet (include/policy.h); replies to clients
  *                   outside the node are forwarded (fib.h); packets to another pod of this
@@ -32,6 +32,7 @@ int from_container(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	__u8 reason = REASON_FORWARDED;
 	const struct lxc4_info *local = NULL;
+	struct ct4_entry *tracked;
 	int forward = 0;
 	__u64 now = 0;
 	struct pkt4 p, orig;
@@ -42,8 +43,10 @@ int from_container(struct __sk_buff *skb)
 		return metrics_drop(REASON_MALFORMED, DIR_EGRESS, len);
 	case PKT_OK:
 		now = anetd_now(); /* one clock read for every step of this packet */
-		if (policy_egress_tracked(&p, len, now)) {
+		tracked = policy_egress_entry(&p, now);
+		if (tracked && policy_fast_path(tracked, &p)) {
 			/* a tracked TCP connection no service translates: nothing to decide */
+			policy_account(tracked, DIR_EGRESS, &p, len, now);
 			verdict = TC_ACT_OK;
 			local = lxc4_local_peer(&p, &p);
 			break;
@@ -55,7 +58,14 @@ int from_container(struct __sk_buff *skb)
 			metrics_update(reason, DIR_EGRESS, len);
 			return verdict;
 		}
-		verdict = policy_egress_hook(&orig, &p, len, now, &reason);
+		/*
+		 * tracked is still this connection's entry: the service step writes other keys only,
+		 * and an insert into a full LRU map evicts entries not used lately first
+		 */
+		if (tracked)
+			policy_account(tracked, DIR_EGRESS, &p, len, now); /* decided when it began */
+		else
+			verdict = policy_egress_hook(&orig, &p, len, now, &reason);
 		if (verdict == TC_ACT_OK && !forward)
 			local = lxc4_local_peer(&orig, &p);
 		break;

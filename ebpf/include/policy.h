@@ -353,27 +353,33 @@ static __always_inline int policy_ingress_hook(const struct pkt4 *p, __u32 len, 
 }
 
 /*
- * The fast path of from_container: a TCP packet of an established connection the sending
- * endpoint tracks and no service translates per packet (CT_F_XLATED clear: to a pod address, or
- * to the backend the socket load balancer chose at connect()) needs neither the service step nor
- * a policy decision. Counted in its entry, it passes: returns 1. Otherwise 0, and nothing was
- * written. Only TCP after its SYN: a TCP connection keeps the destination it started with, while
- * a UDP or ICMP flow, or a SYN retried, that began before its frontend existed (a pod starting
- * while the agent still writes the services) must be translated from the moment it does.
+ * The sending endpoint's live policy entry of the connection of p, as from_container sees p
+ * before any translation, or NULL. Not looked up for a pure SYN, which opens a connection (the
+ * policy step finds a retried SYN's entry itself).
  */
-static __always_inline int policy_egress_tracked(const struct pkt4 *p, __u32 len, __u64 now)
+static __always_inline struct ct4_entry *policy_egress_entry(const struct pkt4 *p, __u64 now)
 {
 	struct ct4_key k;
 
-	if (p->proto != IPPROTO_TCP || pkt4_is_tcp_syn(p))
-		return 0;
+	if (pkt4_is_tcp_syn(p))
+		return NULL;
 	ct4_key_of(&k, p, CT_KEY_F_POL_TX);
 	struct ct4_entry *e = ct4_lookup(p->proto, &k);
 
-	if (!policy_continues(e, p, now) || (e->flags & CT_F_XLATED))
-		return 0;
-	policy_account(e, DIR_EGRESS, p, len, now);
-	return 1;
+	return policy_continues(e, p, now) ? e : NULL;
+}
+
+/*
+ * Whether a packet of the tracked connection e takes the fast path of from_container: TCP after
+ * the SYN that no service translates per packet (CT_F_XLATED clear: to a pod address, or to the
+ * backend the socket load balancer chose at connect()) needs neither the service step nor a
+ * policy decision. Only TCP: a TCP connection keeps the destination it started with, while a UDP
+ * or ICMP flow that began before its frontend existed (a pod starting while the agent still
+ * writes the services) must be translated from the moment it does.
+ */
+static __always_inline int policy_fast_path(const struct ct4_entry *e, const struct pkt4 *p)
+{
+	return p->proto == IPPROTO_TCP && !(e->flags & CT_F_XLATED);
 }
 
 #endif
