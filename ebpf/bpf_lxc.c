@@ -62,9 +62,11 @@ int from_container(struct __sk_buff *skb)
 		 * tracked is still this connection's entry: the service step writes other keys only,
 		 * and an insert into a full LRU map evicts entries not used lately first
 		 */
-		if (tracked)
-			policy_account(tracked, DIR_EGRESS, &p, len, now); /* decided when it began */
-		else
+		if (tracked) { /* decided when it began */
+			if (!pkt4_same_tuple(&orig, &p))
+				ct4_translated(tracked);
+			policy_account(tracked, DIR_EGRESS, &p, len, now);
+		} else
 			verdict = policy_egress_hook(&orig, &p, len, now, &reason);
 		if (verdict == TC_ACT_OK && !forward)
 			local = lxc4_local_peer(&orig, &p);

@@ -46,14 +46,17 @@ _Static_assert(sizeof(struct ct4_key) == 16, "ct4_key");
 #define CT_F_REPLY_DIR 0x0040      /* policy entries: the key's tuple is the reply direction
 				      (the peer opened the connection) */
 /*
- * Policy entries: a service translates this connection per packet (the endpoint is its client,
- * or the backend whose replies are translated back). Packets of a tracked connection without it
- * skip the service step altogether (bpf_lxc.c).
+ * Policy entries: no service translates this connection per packet (it goes to a pod address, or
+ * to the backend the socket load balancer chose at connect()): its TCP packets may skip the
+ * service step (bpf_lxc.c). Absent means "take the full path", which is always correct: entries
+ * of older agents, and every connection a service translates per packet (the endpoint is its
+ * client, or the backend whose replies are translated back). Set only when an entry is created;
+ * cleared as soon as a service is seen translating the connection.
  */
-#define CT_F_XLATED 0x0080
+#define CT_F_NO_XLATE 0x0080
 
 /* Flags that belong to one entry and are never mirrored into the other of a service pair. */
-#define CT_F_PER_ENTRY (CT_F_REPLY_DIR | CT_F_XLATED)
+#define CT_F_PER_ENTRY (CT_F_REPLY_DIR | CT_F_NO_XLATE)
 
 /*
  * Mirrored by Ct4EntryCodec.
@@ -208,11 +211,18 @@ static __always_inline int ct4_reopens(const struct ct4_entry *e, const struct p
 	return pkt4_is_tcp_syn(p) && (e->flags & CT_F_CLOSING);
 }
 
+/* Clears CT_F_NO_XLATE of a policy entry: a service translates its connection per packet. */
+static __always_inline void ct4_translated(struct ct4_entry *e)
+{
+	if (e->flags & CT_F_NO_XLATE)
+		e->flags &= ~CT_F_NO_XLATE; /* a plain write: a rare lost race costs the fast path */
+}
+
 /*
  * A service connection was just set up with reply entry reply_key, whose tuple is what the
- * backend sends: if the backend is a local endpoint that already tracks that tuple (a UDP flow
- * it had with the same client port straight to its address), its policy entry now needs the
- * service step for its replies. New policy entries find the reply entry themselves (policy.h).
+ * backend sends: if the backend is a local endpoint that already tracks that tuple (a flow it had
+ * with the same client port straight to its address), its policy entry now needs the service step
+ * for its replies. New policy entries find the service entries themselves (policy.h).
  */
 static __always_inline void ct4_mark_translated(__u8 proto, const struct ct4_key *reply_key)
 {
@@ -221,8 +231,8 @@ static __always_inline void ct4_mark_translated(__u8 proto, const struct ct4_key
 	k.flags = CT_KEY_F_POL_TX;
 	struct ct4_entry *e = ct4_lookup(proto, &k);
 
-	if (e && !(e->flags & CT_F_XLATED))
-		e->flags |= CT_F_XLATED;
+	if (e)
+		ct4_translated(e);
 }
 
 /*

@@ -214,7 +214,8 @@ static __always_inline __u32 lb4_select_backend(struct lb4_key *master,
 	if (affinity) {
 		struct lb4_affinity_value *av = bpf_map_lookup_elem(&anetd_lb4_affinity, &akey);
 
-		if (av && now - av->last_used_ns < timeout_ns &&
+		/* signed: an older program's finer clock may be a tick ahead of anetd_now() */
+		if (av && (__s64)(now - av->last_used_ns) < (__s64)timeout_ns &&
 		    lb4_backend_in_slots(master, count, av->backend_id))
 			id = av->backend_id;
 	}

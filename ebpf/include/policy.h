@@ -213,17 +213,22 @@ static __always_inline void policy_account(struct ct4_entry *e, __u8 dir,
 }
 
 /*
- * Whether the endpoint's replies in connection c (seen at ingress) are translated back by a
- * service: the service reply entry of the key's tuple (what the endpoint sends) exists.
- * Written before the first packet reaches the backend (service.h, nodeport.h).
+ * Whether a service translates connection c (seen at ingress) per packet: a service entry of the
+ * key's tuple (what the endpoint sends) exists, the reply entry when the endpoint is the backend
+ * (written before the first packet reaches it: service.h, nodeport.h), the forward entry when it
+ * is the client (whose own entry is made again here when it was lost).
  */
-static __always_inline int policy_replies_translated(const struct policy_ctx *c)
+static __always_inline int policy_service_translates(const struct policy_ctx *c)
 {
 	struct ct4_key k = c->key;
+	struct ct4_entry *e;
 
 	k.flags = CT_KEY_F_REPLY;
-	struct ct4_entry *e = ct4_lookup(c->wire.proto, &k);
-
+	e = ct4_lookup(c->wire.proto, &k);
+	if (e && !ct4_expired(e, c->now))
+		return 1;
+	k.flags = CT_KEY_F_SERVICE;
+	e = ct4_lookup(c->wire.proto, &k);
 	return e && !ct4_expired(e, c->now);
 }
 
@@ -249,6 +254,8 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 
 	c->reason = REASON_FORWARDED;
 	if (policy_continues(e, &c->wire, c->now)) {
+		if (c->translated)
+			ct4_translated(e); /* e.g. a SYN retried once its frontend appeared */
 		policy_account(e, c->dir, &c->wire, c->len, c->now);
 		return TC_ACT_OK;
 	}
@@ -294,8 +301,8 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 	flags |= ct4_flags_of(&c->wire, 0);
 	if (c->dir == DIR_INGRESS)
 		flags |= CT_F_REPLY_DIR; /* opened by the peer: what the endpoint sends answers */
-	if (c->dir == DIR_EGRESS ? c->translated : policy_replies_translated(c))
-		flags |= CT_F_XLATED;
+	if (!(c->dir == DIR_EGRESS ? c->translated : policy_service_translates(c)))
+		flags |= CT_F_NO_XLATE;
 	struct ct4_entry v = {
 		.expires_ns = c->now + ct4_lifetime_ns(proto, flags),
 		.packets = 1,
@@ -304,10 +311,10 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 		.policy_id = set_id < CT_POLICY_ID_OVERFLOW ? set_id : CT_POLICY_ID_OVERFLOW,
 	};
 
-	if (e) {
+	if (e && !ct4_expired(e, c->now)) {
 		/*
-		 * the dead entry of an earlier connection on this tuple (ports come round): rewritten
-		 * where it is, not replaced by a new element of the LRU map
+		 * the closed connection before it on this tuple (ports come round), not expired yet, so
+		 * no GC deletes it under us: rewritten where it is, not replaced by a new LRU element
 		 */
 		*e = v;
 		return TC_ACT_OK;
@@ -371,7 +378,7 @@ static __always_inline struct ct4_entry *policy_egress_entry(const struct pkt4 *
 
 /*
  * Whether a packet of the tracked connection e takes the fast path of from_container: TCP after
- * the SYN that no service translates per packet (CT_F_XLATED clear: to a pod address, or to the
+ * the SYN that no service translates per packet (CT_F_NO_XLATE: to a pod address, or to the
  * backend the socket load balancer chose at connect()) needs neither the service step nor a
  * policy decision. Only TCP: a TCP connection keeps the destination it started with, while a UDP
  * or ICMP flow that began before its frontend existed (a pod starting while the agent still
@@ -379,7 +386,7 @@ static __always_inline struct ct4_entry *policy_egress_entry(const struct pkt4 *
  */
 static __always_inline int policy_fast_path(const struct ct4_entry *e, const struct pkt4 *p)
 {
-	return p->proto == IPPROTO_TCP && !(e->flags & CT_F_XLATED);
+	return p->proto == IPPROTO_TCP && (e->flags & CT_F_NO_XLATE);
 }
 
 #endif

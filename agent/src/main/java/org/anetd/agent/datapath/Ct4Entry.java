@@ -12,9 +12,11 @@ public record Ct4Entry(long expiresNs, long packets, long bytes, long backendId,
   public static final int F_POLICY_ALLOWED = 0x0020;
   /** Policy entries: the entry's tuple is the reply direction of its connection. */
   public static final int F_REPLY_DIR = 0x0040;
-  /** Policy entries: a service translates the connection per packet (the entry's endpoint is
-   * its client, or the backend whose replies are translated back). */
-  public static final int F_XLATED = 0x0080;
+  /**
+   * Policy entries: no service translates the connection per packet, so its TCP packets may skip
+   * the service step. Absent (older agents' entries too) means the full path.
+   */
+  public static final int F_NO_XLATE = 0x0080;
   /** policy_id of a connection allowed by a policy set id above 0xfffe. */
   public static final int POLICY_ID_OVERFLOW = 0xffff;
 }

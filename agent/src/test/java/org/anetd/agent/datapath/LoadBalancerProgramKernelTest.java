@@ -52,6 +52,7 @@ class LoadBalancerProgramKernelTest {
   private static final int TCP_REV_NAT = 7;
   private static final int UDP_REV_NAT = 8;
 
+  private BpfObject lxc;
   private BpfProgram fromContainer;
   private ServiceMaps maps;
 
@@ -60,7 +61,7 @@ class LoadBalancerProgramKernelTest {
   }
 
   private void load(NetnsLab lab, String hairpin) {
-    BpfObject lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
+    lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
     lab.onClose(lxc::close);
     if (hairpin != null) {
       lxc.setRodataU32("hairpin_ipv4", Ipv4.parse(hairpin).bits());
@@ -106,6 +107,28 @@ class LoadBalancerProgramKernelTest {
   private static void assertExpiresIn(Ct4Entry e, long seconds) {
     long left = e.expiresNs() - System.nanoTime();
     assertThat(left).as("lifetime left (ns)").isBetween((seconds - 5) * SECOND, seconds * SECOND);
+  }
+
+  @Test
+  void lb_0_aSynRetriedOnceItsFrontendExistsIsTranslatedAndSoIsTheRestOfItsConnection(
+      NetnsLab lab) {
+    load(lab);
+    // the client is a local endpoint: its policy entry tracks the connection from the first SYN
+    lxc.map(Datapath.IPCACHE4).update(
+        Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(Ipv4.parse(CLIENT))),
+        Ipcache4ValueCodec.INSTANCE.encode(new Ipcache4Value(1001, Ipv4.ANY, 1)));
+
+    PacketView early = send(Frame4.tcp(CLIENT, 40100, VIP, 80, TCP_SYN).seq(1).build());
+    maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1); // the agent catches up
+    PacketView retried = send(Frame4.tcp(CLIENT, 40100, VIP, 80, TCP_SYN).seq(1).build());
+    PacketView ack = send(Frame4.tcp(CLIENT, 40100, VIP, 80, TCP_ACK).seq(2).build());
+
+    assertThat(early.dst()).as("no frontend yet: untouched").isEqualTo(VIP);
+    assertThat(retried.dst()).isEqualTo(BACKEND1);
+    assertThat(ack.dst()).as("the connection's next packet").isEqualTo(BACKEND1);
+    Ct4Entry policy = maps.conntrack(new Ct4Key(Ipv4.parse(VIP), Ipv4.parse(CLIENT), 80, 40100,
+        Protocol.TCP, Ct4Key.F_POL_TX)).orElseThrow();
+    assertThat(policy.flags() & Ct4Entry.F_NO_XLATE).as("no fast path for it").isZero();
   }
 
   @Test
