@@ -46,7 +46,7 @@ int from_container(struct __sk_buff *skb)
 		tracked = policy_egress_entry(&p, now);
 		if (tracked && policy_fast_path(tracked, &p)) {
 			/* a tracked TCP connection no service translates: nothing to decide */
-			policy_account(tracked, DIR_EGRESS, &p, len, now);
+			policy_account(tracked, DIR_EGRESS, &p, 0, len, now);
 			verdict = TC_ACT_OK;
 			local = lxc4_local_peer(&p, &p);
 			break;
@@ -62,11 +62,9 @@ int from_container(struct __sk_buff *skb)
 		 * tracked is still this connection's entry: the service step writes other keys only,
 		 * and an insert into a full LRU map evicts entries not used lately first
 		 */
-		if (tracked) { /* decided when it began */
-			if (!pkt4_same_tuple(&orig, &p))
-				ct4_translated(tracked);
-			policy_account(tracked, DIR_EGRESS, &p, len, now);
-		} else
+		if (tracked) /* decided when it began */
+			policy_account(tracked, DIR_EGRESS, &p, !pkt4_same_tuple(&orig, &p), len, now);
+		else
 			verdict = policy_egress_hook(&orig, &p, len, now, &reason);
 		if (verdict == TC_ACT_OK && !forward)
 			local = lxc4_local_peer(&orig, &p);

@@ -201,14 +201,21 @@ static __always_inline int policy_continues(const struct ct4_entry *e, const str
 	return e && !ct4_expired(e, now) && !ct4_reopens(e, wire);
 }
 
-/* Counts a packet that hook dir sees in the endpoint's policy entry e of its connection. */
+/*
+ * Counts a packet that hook dir sees in the endpoint's policy entry e of its connection;
+ * translated: the service step rewrote it (e.g. a SYN retried once its frontend appeared), so the
+ * connection leaves the fast path.
+ */
 static __always_inline void policy_account(struct ct4_entry *e, __u8 dir,
-					   const struct pkt4 *wire, __u32 len, __u64 now)
+					   const struct pkt4 *wire, int translated, __u32 len,
+					   __u64 now)
 {
 	/* CT_F_REPLY_DIR: the key's direction (endpoint -> peer) answers, the peer opened */
 	int opened_inbound = !!(e->flags & CT_F_REPLY_DIR);
 	int reply = (dir == DIR_EGRESS) == opened_inbound;
 
+	if (translated)
+		ct4_translated(e);
 	ct4_account(e, NULL, ct4_flags_of(wire, reply), wire->proto, len, now);
 }
 
@@ -254,9 +261,7 @@ static __noinline int policy_enforce(struct policy_ctx *c)
 
 	c->reason = REASON_FORWARDED;
 	if (policy_continues(e, &c->wire, c->now)) {
-		if (c->translated)
-			ct4_translated(e); /* e.g. a SYN retried once its frontend appeared */
-		policy_account(e, c->dir, &c->wire, c->len, c->now);
+		policy_account(e, c->dir, &c->wire, c->translated, c->len, c->now);
 		return TC_ACT_OK;
 	}
 

@@ -43,7 +43,6 @@ import org.anetd.agent.datapath.Lb4Service;
 import org.anetd.agent.datapath.LoadBalancerWriter;
 import org.anetd.agent.datapath.Lxc4Info;
 import org.anetd.agent.datapath.LxcWriter;
-import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.datapath.SocketLoadBalancer;
 import org.anetd.agent.endpoint.AttachmentKey;
 import org.anetd.agent.endpoint.BpfEndpointDatapath;
@@ -354,14 +353,12 @@ public final class ServiceBench {
 
   private Path parentCgroup;
 
-  /** bpf-lb-sock for one configuration: dp's socket programs linked to its cgroup. */
   /** What the agent's conntrack GC does every CT_GC_SECONDS, on one node's maps. */
   static void collectConntrackGarbage(Datapath dp) {
-    for (String name : List.of(Datapath.CT4_TCP, Datapath.CT4_ANY)) {
-      ConntrackPurger.purgeExpired(MapBackend.of(dp.map(name)), System.nanoTime());
-    }
+    dp.conntrackTables().forEach(t -> ConntrackPurger.purgeExpired(t, System.nanoTime()));
   }
 
+  /** bpf-lb-sock for one configuration: dp's socket programs linked to its cgroup. */
   void socketLoadBalancing(Datapath dp, Path cgroup) {
     SocketLoadBalancer sock = dp.socketLoadBalancer();
     sock.enable(cgroup);

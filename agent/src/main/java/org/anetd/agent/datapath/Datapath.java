@@ -157,6 +157,11 @@ public final class Datapath implements AutoCloseable {
     return counters(map(METRICS));
   }
 
+  /** The conntrack tables, TCP and then UDP/ICMP: what the purges and the GC work on. */
+  public List<MapBackend> conntrackTables() {
+    return List.of(MapBackend.of(map(CT4_TCP)), MapBackend.of(map(CT4_ANY)));
+  }
+
   /** TCP connect() calls translated to a backend at the socket since the maps were created. */
   public long socketTranslations() {
     return counted(map(METRICS), new MetricsKey(MetricsKey.REASON_SOCK_LB_TRANSLATED,

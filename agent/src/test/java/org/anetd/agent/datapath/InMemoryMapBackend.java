@@ -21,6 +21,7 @@ public final class InMemoryMapBackend implements MapBackend {
   private final Map<String, byte[]> entries = new LinkedHashMap<>();
   private final HexFormat hex = HexFormat.of();
   private Consumer<String> afterEachOperation = op -> {};
+  private Runnable afterRead = () -> {};
   private int failAfter = -1;
 
   public InMemoryMapBackend(String name, int maxEntries) {
@@ -31,6 +32,12 @@ public final class InMemoryMapBackend implements MapBackend {
   /** Runs {@code hook} with a description ("update name key") after every element operation. */
   public InMemoryMapBackend afterEachOperation(Consumer<String> hook) {
     this.afterEachOperation = hook;
+    return this;
+  }
+
+  /** Runs {@code hook} each time {@link #entries()} has taken its copy (a write racing a read). */
+  public InMemoryMapBackend afterRead(Runnable hook) {
+    this.afterRead = hook;
     return this;
   }
 
@@ -53,6 +60,7 @@ public final class InMemoryMapBackend implements MapBackend {
   public List<BpfMap.Entry> entries() {
     List<BpfMap.Entry> out = new ArrayList<>();
     entries.forEach((k, v) -> out.add(new BpfMap.Entry(hex.parseHex(k), v.clone())));
+    afterRead.run();
     return out;
   }
 
