@@ -5,6 +5,7 @@ import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -92,19 +93,54 @@ public final class AgentMetrics {
     configRejections.inc();
   }
 
-  /** Exports the datapath's per-reason counters, read when Prometheus scrapes. */
+  /**
+   * Exports the datapath's per-reason counters, read when Prometheus scrapes: one read of the map
+   * serves both metrics of a scrape (their callbacks run one after the other), see
+   * {@link #oneReadPerScrape}.
+   */
   public void datapathCounters(Supplier<Iterable<DatapathCount>> reader) {
+    datapathCounters(reader, System::nanoTime);
+  }
+
+  void datapathCounters(Supplier<Iterable<DatapathCount>> reader, LongSupplier nanoClock) {
+    Supplier<Iterable<DatapathCount>> snapshot = oneReadPerScrape(reader, nanoClock);
     CounterWithCallback.builder().name("anetd_datapath_packets_total")
         .help("Packets seen by the datapath by verdict reason and direction")
         .labelNames("reason", "direction")
-        .callback(cb -> reader.get().forEach(c -> cb.call(c.packets(), c.reason(), c.direction())))
+        .callback(cb -> snapshot.get().forEach(c -> cb.call(c.packets(), c.reason(), c.direction())))
         .register(registry);
     CounterWithCallback.builder().name("anetd_datapath_bytes_total")
         .help("Bytes seen by the datapath by verdict reason and direction")
         .labelNames("reason", "direction")
-        .callback(cb -> reader.get().forEach(c -> cb.call(c.bytes(), c.reason(), c.direction())))
+        .callback(cb -> snapshot.get().forEach(c -> cb.call(c.bytes(), c.reason(), c.direction())))
         .register(registry);
   }
+
+  /**
+   * {@code reader}, whose result is reused for {@link #SCRAPE_SNAPSHOT_NANOS}: the packets and
+   * bytes of one scrape come from one read of the per-CPU map (a lookup per slot), so they agree
+   * with each other and the map is read once instead of twice. Scrapes come seconds apart.
+   */
+  static Supplier<Iterable<DatapathCount>> oneReadPerScrape(
+      Supplier<Iterable<DatapathCount>> reader, LongSupplier nanoClock) {
+    return new Supplier<>() {
+      private Iterable<DatapathCount> last;
+      private long readAt;
+
+      @Override
+      public synchronized Iterable<DatapathCount> get() {
+        long now = nanoClock.getAsLong();
+        if (last == null || now - readAt >= SCRAPE_SNAPSHOT_NANOS) {
+          last = reader.get();
+          readAt = now;
+        }
+        return last;
+      }
+    };
+  }
+
+  /** How long one read of the datapath counters serves the metrics of a scrape. */
+  static final long SCRAPE_SNAPSHOT_NANOS = 500_000_000L;
 
   /** For tests and `anetd status`: current value of a labelled counter. */
   public double problemCount(String reason) {

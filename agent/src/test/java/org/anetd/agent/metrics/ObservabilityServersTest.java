@@ -2,12 +2,17 @@ package org.anetd.agent.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +37,34 @@ class ObservabilityServersTest {
       assertThat(body).contains("anetd_bpf_map_pressure{map=\"lb4_services\"} 0.25")
           .contains("anetd_datapath_packets_total{direction=\"ingress\",reason=\"policy_denied\"} 7.0");
     }
+  }
+
+  private static String scrape(AgentMetrics metrics) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new PrometheusTextFormatWriter(false).write(out, metrics.registry().scrape());
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void oneScrapeReadsTheDatapathCountersOnce() throws Exception {
+    AgentMetrics metrics = AgentMetrics.create();
+    AtomicInteger reads = new AtomicInteger();
+    AtomicLong nanos = new AtomicLong();
+    metrics.datapathCounters(() -> {
+      int n = reads.incrementAndGet();
+      return List.of(new AgentMetrics.DatapathCount("forwarded", "egress", n, 100L * n));
+    }, nanos::get);
+
+    String first = scrape(metrics);
+
+    assertThat(reads).hasValue(1);
+    assertThat(first).contains("anetd_datapath_packets_total{direction=\"egress\",reason=\"forwarded\"} 1.0")
+        .contains("anetd_datapath_bytes_total{direction=\"egress\",reason=\"forwarded\"} 100.0");
+
+    nanos.addAndGet(AgentMetrics.SCRAPE_SNAPSHOT_NANOS); // the next scrape reads again
+    assertThat(scrape(metrics)).contains(
+        "anetd_datapath_packets_total{direction=\"egress\",reason=\"forwarded\"} 2.0");
+    assertThat(reads).hasValue(2);
   }
 
   @Test
