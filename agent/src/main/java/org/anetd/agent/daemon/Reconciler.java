@@ -4,8 +4,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import org.anetd.agent.datapath.ConntrackPurger;
 import org.anetd.agent.datapath.Ipcache4Key;
@@ -25,14 +27,19 @@ import org.anetd.agent.service.HealthCheck;
 import org.anetd.agent.service.IncrementalServiceCompiler;
 import org.anetd.agent.service.ServiceCompilerConfig;
 import org.anetd.agent.service.ServiceIds;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One pass of the agent: compile a {@link ClusterState} into desired map contents (pure) and write
  * the difference (the only writer of the maps). It carries the id allocations from pass to pass;
  * at construction it recovers service ids from the maps, so a restarted agent keeps the ids that
- * conntrack entries hold.
+ * conntrack entries hold. A backend id is given to a new backend only after the conntrack entries
+ * of its former owner are purged, also when that purge was interrupted (a kill, a failed write or
+ * purge): such entries would otherwise follow the new backend.
  */
 public final class Reconciler {
+  private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
   /** What one pass did. */
   public record Report(long version, WriteResult services, WriteResult policy, int conntrackPurged,
       List<Problem> problems, Map<Integer, HealthCheck> healthChecks,
@@ -68,6 +75,14 @@ public final class Reconciler {
   private final IncrementalServiceCompiler services;
   /** Set at start (the maps hold what an earlier agent wrote) and after a failed write. */
   private boolean serviceMapsNeedFullWrite = true;
+  /**
+   * Set at start and after a failed write: conntrack entries of backends deleted but not purged
+   * (an earlier agent was killed in between, or a write failed after it deleted some) are removed
+   * before any id is given to a new backend.
+   */
+  private boolean orphanPurgeDue = true;
+  /** Backends deleted from the maps whose conntrack entries are not purged yet (a purge failed). */
+  private final Set<Long> unpurgedBackends = new HashSet<>();
   private IdentityAllocation identities;
   private PolicyPass lastPolicy;
 
@@ -104,6 +119,8 @@ public final class Reconciler {
    */
   public synchronized Report reconcile(ClusterState state, Map<String, Integer> localEndpoints) {
     Instant start = clock.instant();
+    // before anything is compiled: a freed id may go to a new backend in this pass
+    int purged = purgeLeftovers();
     IncrementalServiceCompiler.Pass servicePass = services.compile(state, serviceConfig);
     PolicyInputs policyInputs = PolicyInputs.of(state, localEndpoints, enforcement);
     boolean policyUnchanged = policyInputs.sameAs(lastPolicy == null ? null : lastPolicy.inputs());
@@ -118,15 +135,16 @@ public final class Reconciler {
           : lb.apply(servicePass.changes());
     } catch (RuntimeException e) {
       // Not committed: the ids of this pass stay held back, and the next pass writes it all.
+      // Backends it deleted before it failed are not reported: the next pass looks for orphans.
       serviceMapsNeedFullWrite = true;
+      orphanPurgeDue = true;
       throw e;
     }
     services.committed();
     serviceMapsNeedFullWrite = false;
-    int purged = 0;
-    for (MapBackend table : conntrack) {
-      purged += ConntrackPurger.purge(table, lbResult.removedBackends().keySet());
-    }
+    // kept until the purge is done: if it fails, the next pass purges before it writes anything
+    unpurgedBackends.addAll(lbResult.removedBackends().keySet());
+    purged += purgeRemoved();
     WriteResult policyWrites = WriteResult.NONE;
     if (!policyUnchanged) {
       lastPolicy = null; // a failed write must be compiled and written again
@@ -143,6 +161,40 @@ public final class Reconciler {
         List.copyOf(problems), servicePass.healthChecks(), servicePass.totals(),
         policyPass.desired(), policyPass.ipcache(), Duration.between(start, compiled),
         Duration.between(compiled, written));
+  }
+
+  /**
+   * The purges an earlier pass or agent left undone: entries of backends no longer in the backend
+   * map (once, at start) and of backends whose purge failed. Throws, writing nothing, while they
+   * fail: ids of purged backends must not go to new ones before the purge.
+   */
+  private int purgeLeftovers() {
+    int purged = 0;
+    if (orphanPurgeDue) {
+      Set<Long> live = Set.copyOf(lb.backends().keySet());
+      for (MapBackend table : conntrack) {
+        purged += ConntrackPurger.purgeOrphans(table, live);
+      }
+      orphanPurgeDue = false;
+      if (purged > 0) {
+        LOG.info("{} conntrack entries of backends that no longer exist purged at start (an"
+            + " earlier agent stopped before it purged them)", purged);
+      }
+    }
+    return purged + purgeRemoved();
+  }
+
+  /** Purges the entries of {@link #unpurgedBackends}, then forgets them. */
+  private int purgeRemoved() {
+    if (unpurgedBackends.isEmpty()) {
+      return 0;
+    }
+    int purged = 0;
+    for (MapBackend table : conntrack) {
+      purged += ConntrackPurger.purge(table, unpurgedBackends);
+    }
+    unpurgedBackends.clear();
+    return purged;
   }
 
   private PolicyPass compilePolicy(ClusterState state, PolicyInputs inputs) {

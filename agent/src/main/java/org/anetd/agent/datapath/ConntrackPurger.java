@@ -29,6 +29,17 @@ public final class ConntrackPurger {
   }
 
   /**
+   * Deletes entries of {@code table} that name a backend id not in {@code liveBackendIds} (the ids
+   * of the backend map); returns how many. A purge that did not finish (the agent was killed after
+   * it deleted backends, or the purge failed) leaves such entries behind, and once their id is
+   * given to a new backend they would follow it: a quiet UDP flow would wake up sending to another
+   * service's pod. Policy entries (backend id 0) are not touched.
+   */
+  public static int purgeOrphans(MapBackend table, Set<Long> liveBackendIds) {
+    return deleteWhere(table, e -> e.backendId() != 0 && !liveBackendIds.contains(e.backendId()));
+  }
+
+  /**
    * Deletes entries of {@code table} whose lifetime ended at or before {@code nowNs}, on the clock
    * of the datapath (CLOCK_MONOTONIC, at tick resolution; System.nanoTime reads it on Linux); returns
    * how many.

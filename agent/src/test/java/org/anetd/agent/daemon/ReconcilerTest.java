@@ -6,10 +6,17 @@ import static org.anetd.agent.daemon.ClusterFixtures.pod;
 import static org.anetd.agent.daemon.ClusterFixtures.slice;
 import static org.anetd.agent.daemon.ClusterFixtures.state;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.anetd.agent.datapath.Ct4Entry;
+import org.anetd.agent.datapath.Ct4EntryCodec;
+import org.anetd.agent.datapath.Ct4Key;
+import org.anetd.agent.datapath.Ct4KeyCodec;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Lb4Key;
 import org.anetd.agent.datapath.LoadBalancerWriter;
@@ -30,6 +37,7 @@ class ReconcilerTest {
   private final InMemoryMapBackend endpoints = new InMemoryMapBackend("endpoints", 65536);
   private final InMemoryMapBackend ipcache = new InMemoryMapBackend("ipcache", 65536);
   private final InMemoryMapBackend ctAny = new InMemoryMapBackend("ct4_any", 65536);
+  private static final Ipv4 CLIENT = Ipv4.parse("198.18.0.5");
   private static final Map<String, Integer> LOCAL = Map.of("default/web-1", 11, "default/web-2", 12);
 
   private Reconciler reconciler() {
@@ -82,6 +90,74 @@ class ReconcilerTest {
     assertThat(after.services().changes()).isZero();
     assertThat(after.policy().changes()).isZero();
     assertThat(restarted.desiredServices().ids()).isEqualTo(first.desiredServices().ids());
+  }
+
+  /** A UDP service connection of client port {@code sport} to backend id {@code backendId}. */
+  private void udpConnection(long backendId, String backend, int sport) {
+    Ct4Entry forward = new Ct4Entry(Long.MAX_VALUE, 1, 60, backendId, Ipv4.parse(backend), 8080,
+        1, 0, 0);
+    ctAny.putRaw(Ct4KeyCodec.INSTANCE.encode(new Ct4Key(Ipv4.parse("198.19.0.10"), CLIENT, 80,
+        sport, Protocol.UDP, Ct4Key.F_SERVICE)), Ct4EntryCodec.INSTANCE.encode(forward));
+  }
+
+  private long backendIdOf(Reconciler rec, String ip) {
+    return rec.desiredServices().ids().backendIds().entrySet().stream()
+        .filter(e -> e.getKey().address().equals(Ipv4.parse(ip))).findFirst().orElseThrow()
+        .getValue();
+  }
+
+  private List<Long> backendIdsInConntrack() {
+    return ctAny.entries().stream()
+        .map(e -> Ct4EntryCodec.INSTANCE.decode(e.value()).backendId()).sorted().toList();
+  }
+
+  @Test
+  void aRestartPurgesEntriesOfBackendsAnEarlierAgentDeletedButDidNotPurge() {
+    Reconciler first = reconciler();
+    first.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+    long gone = backendIdOf(first, "198.18.0.12");
+    long kept = backendIdOf(first, "198.18.0.11");
+    udpConnection(gone, "198.18.0.12", 40000);
+    udpConnection(kept, "198.18.0.11", 40001);
+    // the earlier agent deletes .12 and is killed before its purge
+    new Reconciler(new LoadBalancerWriter(services, backends, revNat),
+        new PolicyWriter(policy, endpoints, ipcache), List.of(), ServiceCompilerConfig.defaults(),
+        IdentityAllocation.EMPTY, Clock.systemUTC()).reconcile(cluster(2, "198.18.0.11"), LOCAL);
+
+    Reconciler restarted = reconciler();
+    Reconciler.Report r = restarted.reconcile(cluster(3, "198.18.0.11", "198.18.0.31"), LOCAL);
+
+    assertThat(backendIdOf(restarted, "198.18.0.31")).as("the freed id goes to the new pod")
+        .isEqualTo(gone);
+    assertThat(backendIdsInConntrack()).as("so the old flow's entry went before it")
+        .containsExactly(kept);
+    assertThat(r.conntrackPurged()).isEqualTo(1);
+  }
+
+  @Test
+  void aFailedPurgeIsDoneBeforeTheNextPassGivesTheIdAway() {
+    Reconciler rec = reconciler();
+    rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+    long gone = backendIdOf(rec, "198.18.0.12");
+    udpConnection(gone, "198.18.0.12", 40000);
+    AtomicBoolean readFails = new AtomicBoolean(true);
+    ctAny.afterRead(() -> {
+      if (readFails.getAndSet(false)) {
+        throw new IllegalStateException("injected: conntrack read failed");
+      }
+    });
+    assertThatThrownBy(() -> rec.reconcile(cluster(2, "198.18.0.11"), LOCAL))
+        .hasMessageContaining("injected");
+
+    List<List<Long>> conntrackWhenBackendsWritten = new ArrayList<>();
+    backends.afterEachOperation(op -> conntrackWhenBackendsWritten.add(backendIdsInConntrack()));
+
+    Reconciler.Report r = rec.reconcile(cluster(3, "198.18.0.11", "198.18.0.31"), LOCAL);
+
+    assertThat(backendIdOf(rec, "198.18.0.31")).isEqualTo(gone);
+    assertThat(conntrackWhenBackendsWritten).as("the new owner of the id is written after the purge")
+        .isNotEmpty().allSatisfy(ids -> assertThat(ids).doesNotContain(gone));
+    assertThat(r.problems()).isEmpty();
   }
 
   @Test
