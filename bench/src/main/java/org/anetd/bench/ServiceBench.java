@@ -423,7 +423,7 @@ public final class ServiceBench {
         PodRef.UNKNOWN, Ipv4.parse(ip), hveth, host.ifindex(), host.mac(), eth0.mac(),
         NetworkNamespace.named(pod).toString());
     new BpfEndpointDatapath(dp.fromContainer(), dp.toContainer(), nodeNs, EndpointPublisher.NONE,
-        lxc(dp)).reattach(e);
+        lxc(dp), dp.conntrackTables()).reattach(e);
     ipcache(dp, Ipv4.parse(ip), e.id());
   }
 

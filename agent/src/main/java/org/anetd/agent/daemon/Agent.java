@@ -374,7 +374,8 @@ public final class Agent implements AutoCloseable {
     EndpointManager manager = new EndpointManager(nodeNetns,
         new IpamStore(options.ipamDir(), cidr, clock), registry,
         new BpfEndpointDatapath(datapath.fromContainer(), datapath.toContainer(), nodeNetns,
-            endpointSync, datapath.lxcWriter()), new IpRouteLinkOps(), clock);
+            endpointSync, datapath.lxcWriter(), datapath.conntrackTables()), new IpRouteLinkOps(),
+        clock);
     int restored = manager.restore();
     endpointManager = manager;
     cni.ready(manager);

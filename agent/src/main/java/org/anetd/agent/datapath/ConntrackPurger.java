@@ -2,7 +2,7 @@ package org.anetd.agent.datapath;
 
 import java.util.List;
 import java.util.Set;
-import java.util.function.Predicate;
+import java.util.function.BiPredicate;
 import org.anetd.agent.bpf.BpfMap;
 
 /**
@@ -25,7 +25,7 @@ public final class ConntrackPurger {
     if (removed.isEmpty()) {
       return 0;
     }
-    return deleteWhere(table, e -> e.backendId() != 0 && removed.contains(e.backendId()));
+    return deleteWhere(table, (key, e) -> e.backendId() != 0 && removed.contains(e.backendId()));
   }
 
   /**
@@ -36,7 +36,18 @@ public final class ConntrackPurger {
    * service's pod. Policy entries (backend id 0) are not touched.
    */
   public static int purgeOrphans(MapBackend table, Set<Long> liveBackendIds) {
-    return deleteWhere(table, e -> e.backendId() != 0 && !liveBackendIds.contains(e.backendId()));
+    return deleteWhere(table,
+        (key, e) -> e.backendId() != 0 && !liveBackendIds.contains(e.backendId()));
+  }
+
+  /**
+   * Deletes entries of {@code table} whose tuple has {@code address} as source or destination (a
+   * pod that is gone: its own policy entries, its peers' entries of connections with it, service
+   * entries of it as a client); returns how many.
+   */
+  public static int purgeAddress(MapBackend table, Ipv4 address) {
+    return deleteWhere(table, (key, e) -> key.saddr().equals(address)
+        || key.daddr().equals(address));
   }
 
   /**
@@ -45,7 +56,7 @@ public final class ConntrackPurger {
    * how many.
    */
   public static int purgeExpired(MapBackend table, long nowNs) {
-    return deleteWhere(table, e -> e.expiresNs() <= nowNs);
+    return deleteWhere(table, (key, e) -> e.expiresNs() <= nowNs);
   }
 
   /**
@@ -57,20 +68,20 @@ public final class ConntrackPurger {
    * its pair (its replies no longer translated back). Entries this agent cannot decode are left
    * alone.
    */
-  private static int deleteWhere(MapBackend table, Predicate<Ct4Entry> doomed) {
+  private static int deleteWhere(MapBackend table, BiPredicate<Ct4Key, Ct4Entry> doomed) {
     int deleted = 0;
     for (BpfMap.Entry e : table.entries()) {
-      if (isDoomed(e.value(), doomed)
-          && table.lookup(e.key()).filter(now -> isDoomed(now, doomed)).isPresent()) {
+      if (isDoomed(e.key(), e.value(), doomed) && table.lookup(e.key())
+          .filter(now -> isDoomed(e.key(), now, doomed)).isPresent()) {
         deleted += table.delete(List.of(e.key()));
       }
     }
     return deleted;
   }
 
-  private static boolean isDoomed(byte[] value, Predicate<Ct4Entry> doomed) {
+  private static boolean isDoomed(byte[] key, byte[] value, BiPredicate<Ct4Key, Ct4Entry> doomed) {
     try {
-      return doomed.test(Ct4EntryCodec.INSTANCE.decode(value));
+      return doomed.test(Ct4KeyCodec.INSTANCE.decode(key), Ct4EntryCodec.INSTANCE.decode(value));
     } catch (IllegalArgumentException ex) {
       return false; // not a conntrack entry this agent can read: left to the map's own eviction
     }

@@ -12,7 +12,10 @@ import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.bpf.TcAttachment;
 import org.anetd.agent.datapath.Lxc4Info;
+import org.anetd.agent.datapath.ConntrackPurger;
+import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.LxcWriter;
+import org.anetd.agent.datapath.MapBackend;
 
 /**
  * The real {@link EndpointDatapath}: the agent's loaded pod programs ({@code from_container} on tc
@@ -35,19 +38,22 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
   private final Path nodeNetns;
   private final EndpointPublisher publisher;
   private final LxcWriter lxc;
+  private final List<MapBackend> conntrack;
 
   /**
    * @param nodeNetns the node's network namespace; null for the agent's own
    * @param publisher writes (or has the reconciler write) the endpoint's map entries
    * @param lxc the local delivery map of the same datapath as the programs
+   * @param conntrack its conntrack tables ({@code Datapath.conntrackTables()})
    */
   public BpfEndpointDatapath(BpfProgram fromContainer, BpfProgram toContainer, Path nodeNetns,
-      EndpointPublisher publisher, LxcWriter lxc) {
+      EndpointPublisher publisher, LxcWriter lxc, List<MapBackend> conntrack) {
     this.fromContainer = fromContainer;
     this.toContainer = toContainer;
     this.nodeNetns = nodeNetns;
     this.publisher = publisher;
     this.lxc = lxc;
+    this.conntrack = List.copyOf(conntrack);
   }
 
   @Override
@@ -107,6 +113,17 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
     publisher.withdraw(endpoint);
     // The tc filters live on the host veth, which EndpointManager deletes next; deleting the
     // interface removes its clsact hook and filters with it, so nothing else is left here.
+  }
+
+  @Override
+  public void forgetConnections(Ipv4 address) {
+    int purged = 0;
+    for (MapBackend table : conntrack) {
+      purged += ConntrackPurger.purgeAddress(table, address);
+    }
+    if (purged > 0) {
+      LOG.info("{} conntrack entries of {} purged: the address is released", purged, address);
+    }
   }
 
   @Override

@@ -2,6 +2,7 @@ package org.anetd.agent.endpoint;
 
 import java.util.Collection;
 import java.util.List;
+import org.anetd.agent.datapath.Ipv4;
 
 /**
  * What the eBPF datapath does for a pod endpoint: programs on the host end of its veth, and the
@@ -31,6 +32,14 @@ public interface EndpointDatapath {
 
   /** Forgets the endpoint: removes its address and its programs, if still there. */
   void detach(Endpoint endpoint);
+
+  /**
+   * The pod of {@code address} is gone (its veth deleted) and the address is about to be
+   * released: forgets the connections the datapath tracks for it (conntrack entries whose tuple
+   * has the address), so the next pod given the address inherits none of them: a policy entry of
+   * the old pod would let its peers' packets past the new pod's policy.
+   */
+  void forgetConnections(Ipv4 address);
 
   /** What is missing for {@code endpoint} (CNI CHECK); empty when all is in place. */
   List<String> problems(Endpoint endpoint);

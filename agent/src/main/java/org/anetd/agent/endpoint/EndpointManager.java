@@ -161,6 +161,10 @@ public final class EndpointManager implements CniHandler {
     }
     // The pod end goes with the host end; if the pod namespace is already gone, so is the pair.
     links.deleteLink(nodeNetns, host);
+    // no packet of the pod can come any more: its connections go before its address is free
+    Optional<Ipv4> address = endpoint.map(Endpoint::address)
+        .or(() -> ipam.find(key).map(Allocation::address));
+    address.ifPresent(datapath::forgetConnections);
     registry.remove(key);
     ipam.release(key);
   }

@@ -48,6 +48,18 @@ class ConntrackPurgerTest {
     assertThat(ct.size()).isEqualTo(2);
   }
 
+  @Test
+  void entriesWithAnAddressOnEitherSideAreDeletedWhenItsPodIsGone() {
+    connection(GONE, 1, 40000, Protocol.UDP); // GONE as a backend: reply entry's source
+    entry(40001, Long.MAX_VALUE); // LIVE -> CLIENT
+    ct.putRaw(Ct4KeyCodec.INSTANCE.encode(new Ct4Key(LIVE, GONE, 80, 40002, Protocol.TCP,
+        Ct4Key.F_POL_TX)), Ct4EntryCodec.INSTANCE.encode(
+            new Ct4Entry(Long.MAX_VALUE, 1, 60, 0, new Ipv4(0), 0, 0, Ct4Entry.F_POLICY_ALLOWED, 0)));
+
+    assertThat(ConntrackPurger.purgeAddress(ct, GONE)).isEqualTo(2);
+    assertThat(ct.size()).as("the service forward entry (VIP, CLIENT) and LIVE's entry").isEqualTo(2);
+  }
+
   private void entry(int sport, long expiresNs) {
     ct.putRaw(Ct4KeyCodec.INSTANCE.encode(new Ct4Key(LIVE, CLIENT, 80, sport, Protocol.TCP,
         Ct4Key.F_POL_TX)), Ct4EntryCodec.INSTANCE.encode(

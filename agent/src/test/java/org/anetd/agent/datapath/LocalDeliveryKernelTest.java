@@ -233,7 +233,7 @@ class LocalDeliveryKernelTest {
     // The restarted agent's datapath adopts the map, re-attaches the survivors, drops the rest.
     LxcWriter restarted = new LxcWriter(MapBackend.of(node.lxc.map(Datapath.LXC)));
     BpfEndpointDatapath datapath = new BpfEndpointDatapath(node.lxc.program("from_container"),
-        node.lxc.program("to_container"), node.ns.path(), null, restarted);
+        node.lxc.program("to_container"), node.ns.path(), null, restarted, List.of());
     List<Endpoint> survivors = new ArrayList<>();
     for (String[] p : List.of(new String[] {"hv-client", CLIENT}, new String[] {"hv-a", POD_A})) {
       Lxc4Info info = live.get(Ipv4.parse(p[1]));

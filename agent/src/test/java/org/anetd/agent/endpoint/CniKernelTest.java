@@ -8,11 +8,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.anetd.agent.bpf.BpfMap;
 import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.bpf.TcAttachment;
+import org.anetd.agent.datapath.Ct4Key;
+import org.anetd.agent.datapath.Ct4KeyCodec;
 import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4KeyCodec;
 import org.anetd.agent.datapath.Ipcache4ValueCodec;
@@ -49,7 +52,7 @@ class CniKernelTest {
   Path state;
 
   private record Node(NetnsLab.Netns netns, EndpointManager manager, IpamStore ipam,
-      Path ipcachePin, Path lxcPin, CniServer server, Path socket) {}
+      Path ipcachePin, Path lxcPin, Path ctAnyPin, CniServer server, Path socket) {}
 
   private Node startNode(NetnsLab lab) {
     NetnsLab.Netns node = lab.netns("node");
@@ -70,7 +73,8 @@ class CniKernelTest {
     BpfEndpointDatapath datapath = new BpfEndpointDatapath(lxc.program("from_container"),
         lxc.program("to_container"), node.path(),
         new DirectIpcachePublisher(lxc.map("anetd_ipcache4"), Ipv4.parse("198.18.255.1")),
-        new LxcWriter(MapBackend.of(lxc.map("anetd_lxc"))));
+        new LxcWriter(MapBackend.of(lxc.map("anetd_lxc"))),
+        List.of(MapBackend.of(lxc.map("anetd_ct4_tcp")), MapBackend.of(lxc.map("anetd_ct4_any"))));
     IpamStore ipam = new IpamStore(state.resolve("ipam"), PodCidr.parse(POD_CIDR),
         Clock.systemUTC());
     EndpointManager manager = new EndpointManager(node.path(), ipam,
@@ -79,7 +83,7 @@ class CniKernelTest {
     CniServer server = CniServer.start(socket, manager);
     lab.onClose(server::close);
     return new Node(node, manager, ipam, lxc.pinPaths().get("anetd_ipcache4"),
-        lxc.pinPaths().get("anetd_lxc"), server, socket);
+        lxc.pinPaths().get("anetd_lxc"), lxc.pinPaths().get("anetd_ct4_any"), server, socket);
   }
 
   private static CniPlugin.Run cni(Node node, String command, String containerId,
@@ -88,6 +92,19 @@ class CniKernelTest {
         "CNI_NETNS", pod.path().toString(), "CNI_IFNAME", "eth0",
         "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod.name(),
         "CNI_PATH", CniPlugin.binary().getParent().toString()), CniPlugin.config(node.socket()));
+  }
+
+  /** Every address in the tuples of the node's UDP/ICMP conntrack table. */
+  private static java.util.Set<String> conntrackAddresses(Node node) {
+    try (BpfMap ct = BpfMap.openPinned(node.ctAnyPin())) {
+      java.util.Set<String> out = new java.util.TreeSet<>();
+      for (BpfMap.Entry e : ct.entries()) {
+        Ct4Key key = Ct4KeyCodec.INSTANCE.decode(e.key());
+        out.add(key.saddr().toString());
+        out.add(key.daddr().toString());
+      }
+      return out;
+    }
   }
 
   private static String hostVeth(String containerId) {
@@ -164,6 +181,8 @@ class CniKernelTest {
     }
     CniPlugin.Run check = cni(node, "CHECK", "ctr-a", podA);
     assertThat(check.exitCode()).as(check.stdout()).isZero();
+    assertThat(conntrackAddresses(node)).as("the pings' policy entries")
+        .contains("198.18.8.2", "198.18.8.3");
 
     CniPlugin.Run del = cni(node, "DEL", "ctr-a", podA);
     CniPlugin.Run delAgain = cni(node, "DEL", "ctr-a", podA);
@@ -181,6 +200,9 @@ class CniKernelTest {
     try (BpfMap lxcMap = BpfMap.openPinned(node.lxcPin())) {
       assertThat(lxcMap.lookup(lxcKeyA)).as("local delivery entry of a deleted pod").isEmpty();
     }
+    // The next pod given the address must not inherit the deleted pod's allowed connections.
+    assertThat(conntrackAddresses(node)).as("conntrack entries of a deleted pod's address")
+        .doesNotContain("198.18.8.2");
     CniPlugin.Run checkGone = cni(node, "CHECK", "ctr-a", podA);
     assertThat(JSON.readTree(checkGone.stdout()).path("code").asInt())
         .isEqualTo(CniError.CHECK_FAILED);

@@ -7,8 +7,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.anetd.agent.datapath.Ipv4;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,6 +108,33 @@ class EndpointManagerTest {
     assertThat(ipam.allocations()).isEmpty();
     assertThat(manager.endpoints()).isEmpty();
     assertThat(datapath.attached).isEmpty();
+  }
+
+  @Test
+  void delForgetsThePodsConnectionsOnceItsVethIsGoneAndBeforeItsAddressIsFree() {
+    manager.add(request(CniCommand.ADD, "c1", podNetns));
+    Ipv4 address = manager.endpoints().get(0).address();
+    String host = HostVethName.of(new AttachmentKey("c1", "eth0"));
+    List<String> seen = new ArrayList<>();
+    datapath.onForgetConnections = a -> seen.add(a + " veth " + links.link(node, host).isPresent()
+        + " allocated " + ipam.find(new AttachmentKey("c1", "eth0")).isPresent());
+
+    manager.del(request(CniCommand.DEL, "c1", podNetns));
+
+    assertThat(seen).containsExactly(address + " veth false allocated true");
+  }
+
+  @Test
+  void garbageCollectionForgetsTheConnectionsOfPodsThatAreGone() throws IOException {
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    manager.add(new CniRequest(CniCommand.ADD, "c2", pod2.toString(), "eth0",
+        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "gone"), "", "1.0.0", "anetd", null,
+        Set.of()));
+    Ipv4 address = manager.endpoints().get(0).address();
+
+    manager.collectGarbage(List.of(), java.time.Duration.ZERO);
+
+    assertThat(datapath.log).contains("forget connections " + address);
   }
 
   @Test

@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.anetd.agent.datapath.Ipv4;
 
 /** {@link EndpointDatapath} that remembers attached endpoints and logs every call. */
 final class RecordingEndpointDatapath implements EndpointDatapath {
@@ -12,6 +13,8 @@ final class RecordingEndpointDatapath implements EndpointDatapath {
   final List<String> log = new ArrayList<>();
   boolean loaded = true;
   boolean failAttach;
+  /** Runs when the manager asks to forget an address's connections. */
+  java.util.function.Consumer<Ipv4> onForgetConnections = address -> {};
 
   @Override
   public boolean isLoaded() {
@@ -31,6 +34,12 @@ final class RecordingEndpointDatapath implements EndpointDatapath {
   public void detach(Endpoint endpoint) {
     log.add("detach " + endpoint.id());
     attached.remove(endpoint.id());
+  }
+
+  @Override
+  public void forgetConnections(Ipv4 address) {
+    log.add("forget connections " + address);
+    onForgetConnections.accept(address);
   }
 
   @Override

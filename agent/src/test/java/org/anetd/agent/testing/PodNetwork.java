@@ -119,7 +119,8 @@ public final class PodNetwork {
     LinkOps.Link eth0 = links.link(pod.path(), "eth0").orElseThrow();
     Endpoint e = new Endpoint(id, new AttachmentKey("test-" + hveth, "eth0"), PodRef.UNKNOWN,
         Ipv4.parse(ip), hveth, host.ifindex(), host.mac(), eth0.mac(), pod.path().toString());
-    new BpfEndpointDatapath(from, to, node.path(), EndpointPublisher.NONE, lxc).reattach(e);
+    new BpfEndpointDatapath(from, to, node.path(), EndpointPublisher.NONE, lxc, List.of())
+        .reattach(e);
     return e;
   }
 
