@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import org.anetd.agent.datapath.ConntrackPurger;
 import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4Value;
@@ -20,7 +21,9 @@ import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.Problem;
 import org.anetd.agent.policy.DesiredPolicy;
 import org.anetd.agent.policy.IdentityAllocation;
+import org.anetd.agent.policy.IdentityRecovery;
 import org.anetd.agent.policy.IpcacheCompiler;
+import org.anetd.agent.policy.LabelSet;
 import org.anetd.agent.policy.PolicyCompiler;
 import org.anetd.agent.service.DesiredServices;
 import org.anetd.agent.service.HealthCheck;
@@ -84,6 +87,8 @@ public final class Reconciler {
   /** Backends deleted from the maps whose conntrack entries are not purged yet (a purge failed). */
   private final Set<Long> unpurgedBackends = new HashSet<>();
   private IdentityAllocation identities;
+  /** Set at start: the first policy pass numbers identities as the ipcache has them. */
+  private boolean identitiesFromIpcache = true;
   private PolicyPass lastPolicy;
 
   public Reconciler(LoadBalancerWriter lb, PolicyWriter policy, List<MapBackend> conntrack,
@@ -198,6 +203,17 @@ public final class Reconciler {
   }
 
   private PolicyPass compilePolicy(ClusterState state, PolicyInputs inputs) {
+    if (identitiesFromIpcache) {
+      // an earlier agent's numbering, where the ipcache has one; the identities given at
+      // construction still win for the label sets they name
+      IdentityAllocation recovered = IdentityRecovery.recover(state, policy.ipcache());
+      TreeMap<LabelSet, Long> merged = new TreeMap<>(recovered.ids());
+      merged.keySet().removeAll(identities.ids().keySet());
+      merged.values().removeAll(identities.ids().values());
+      merged.putAll(identities.ids());
+      identities = new IdentityAllocation(merged);
+      identitiesFromIpcache = false;
+    }
     DesiredPolicy desired = PolicyCompiler.compile(state, inputs.localEndpoints(), identities,
         inputs.enforcement());
     SortedMap<Ipcache4Key, Ipcache4Value> ipcache =

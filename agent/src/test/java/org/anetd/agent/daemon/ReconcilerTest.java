@@ -92,6 +92,26 @@ class ReconcilerTest {
     assertThat(restarted.desiredServices().ids()).isEqualTo(first.desiredServices().ids());
   }
 
+  @Test
+  void aRestartedAgentKeepsIdentitiesNumberedOutOfSortedOrderAndWritesNoPolicy() {
+    Reconciler first = reconciler();
+    ClusterState webOnly = cluster(1, "198.18.0.11", "198.18.0.12");
+    first.reconcile(webOnly, LOCAL);
+    // a label set that sorts before app=web appears later: it gets the next id, not the first
+    ClusterState withApi = state(2, webOnly.services(), webOnly.endpointSlices(),
+        List.of(pod("default", "web-1", "198.18.0.11", Map.of("app", "web")),
+            pod("default", "web-2", "198.18.0.12", Map.of("app", "web")),
+            pod("default", "api-1", "198.18.0.13", Map.of("app", "api"))),
+        webOnly.networkPolicies());
+    first.reconcile(withApi, LOCAL);
+
+    Reconciler restarted = reconciler();
+    Reconciler.Report after = restarted.reconcile(withApi, LOCAL);
+
+    assertThat(restarted.identities()).isEqualTo(first.identities());
+    assertThat(after.policy().changes()).as("no ipcache or policy entry rewritten").isZero();
+  }
+
   /** A UDP service connection of client port {@code sport} to backend id {@code backendId}. */
   private void udpConnection(long backendId, String backend, int sport) {
     Ct4Entry forward = new Ct4Entry(Long.MAX_VALUE, 1, 60, backendId, Ipv4.parse(backend), 8080,
