@@ -396,6 +396,11 @@ public final class Agent implements AutoCloseable {
           } catch (IllegalArgumentException e) {
             LOG.error("Node {} has an unusable spec.podCIDR {}: {}", options.nodeName(), c,
                 e.getMessage());
+          } catch (RuntimeException e) {
+            // a corrupted state file, a failed `ip`: pods keep what they have, CNI ADD is asked
+            // to try again with the reason, and the next pass tries again
+            LOG.error("cannot start the pod endpoints: {}", e.getMessage());
+            cni.notReady("cannot start the pod endpoints: " + e.getMessage());
           }
         });
   }
@@ -473,6 +478,18 @@ public final class Agent implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
+      } catch (RuntimeException e) {
+        // whatever a step let through must not end the only thread that writes the maps: the
+        // datapath keeps its state, and the loop goes on after a pause
+        LOG.error("reconcile loop: unexpected error, retrying in {} ms", backoff.toMillis(), e);
+        try {
+          Thread.sleep(backoff.toMillis());
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF
+            : backoff.multipliedBy(2);
       }
     }
   }

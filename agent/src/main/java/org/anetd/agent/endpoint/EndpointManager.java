@@ -6,8 +6,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.anetd.agent.datapath.Ipv4;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -240,7 +242,10 @@ public final class EndpointManager implements CniHandler {
       }
     }
     try {
-      for (Allocation a : ipam.releaseAllExcept(request.validAttachments())) {
+      // an endpoint that could not be removed keeps its address
+      Set<AttachmentKey> keep = new HashSet<>(request.validAttachments());
+      keep.addAll(registeredKeys());
+      for (Allocation a : ipam.releaseAllExcept(keep)) {
         LOG.info("GC freed {} of {}", a.address(), a.key());
       }
     } catch (RuntimeException ex) {
@@ -259,6 +264,12 @@ public final class EndpointManager implements CniHandler {
    * @return how many endpoints were re-attached
    */
   public int restore() {
+    // An allocations file lost or removed (the recovery for a corrupted one): the registry still
+    // knows every endpoint's address, and none may go to a new pod while its veth carries it.
+    List<Allocation> adopted = ipam.adopt(registry.all().stream()
+        .map(e -> new Allocation(e.address(), e.key(), e.pod(), clock.instant())).toList());
+    adopted.forEach(a -> LOG.warn("IPAM had no allocation of {} for {} ({}), which the endpoint"
+        + " registry has: allocated again", a.address(), a.pod(), a.key()));
     List<Endpoint> restoredEndpoints = new ArrayList<>();
     for (Endpoint e : registry.all()) {
       if (links.link(nodeNetns, e.hostIfname()).isEmpty()) {
@@ -302,10 +313,16 @@ public final class EndpointManager implements CniHandler {
         }
       }
     }
-    freed.addAll(ipam.collectGarbage(live, grace));
+    freed.addAll(ipam.collectGarbage(live, grace, registeredKeys()));
     freed.forEach(a -> LOG.info("GC freed {} of {} ({}): the pod no longer exists", a.address(),
         a.pod(), a.key()));
     return freed;
+  }
+
+  private Set<AttachmentKey> registeredKeys() {
+    Set<AttachmentKey> keys = new HashSet<>();
+    registry.all().forEach(e -> keys.add(e.key()));
+    return keys;
   }
 
   public PodCidr podCidr() {

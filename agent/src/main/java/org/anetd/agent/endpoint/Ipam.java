@@ -50,6 +50,29 @@ public final class Ipam {
     return new Exhausted(exhaustedMessage(cidr, current));
   }
 
+  /**
+   * The allocations of {@code wanted} that {@code current} lacks and can take: the attachment has
+   * no address yet and the address is free (an allocation of another attachment stays). What the
+   * agent's endpoint registry knows is put back into an IPAM store that lost it.
+   */
+  public static java.util.List<Allocation> adoptable(Collection<Allocation> current,
+      Collection<Allocation> wanted) {
+    Set<Ipv4> used = new HashSet<>();
+    Set<AttachmentKey> keys = new HashSet<>();
+    current.forEach(a -> {
+      used.add(a.address());
+      keys.add(a.key());
+    });
+    java.util.List<Allocation> out = new java.util.ArrayList<>();
+    for (Allocation a : wanted) {
+      if (!keys.contains(a.key()) && used.add(a.address())) {
+        keys.add(a.key());
+        out.add(a);
+      }
+    }
+    return out;
+  }
+
   public static Optional<Allocation> find(Collection<Allocation> current, AttachmentKey key) {
     return current.stream().filter(a -> a.key().equals(key)).findFirst();
   }

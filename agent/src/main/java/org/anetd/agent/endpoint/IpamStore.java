@@ -97,10 +97,30 @@ public final class IpamStore {
     });
   }
 
-  /** Frees the allocations of pods that no longer exist (see {@link IpamGarbageCollector}). */
-  public List<Allocation> collectGarbage(Collection<LivePod> live, Duration grace) {
+  /**
+   * Records {@code wanted} allocations the store lacks (see {@link Ipam#adoptable}); returns
+   * those it added.
+   */
+  public List<Allocation> adopt(Collection<Allocation> wanted) {
     return transact(current -> {
-      List<Allocation> leaked = IpamGarbageCollector.toFree(current, live, clock.instant(), grace);
+      List<Allocation> added = Ipam.adoptable(current, wanted);
+      List<Allocation> next = new ArrayList<>(current);
+      next.addAll(added);
+      next.sort(Comparator.comparing(Allocation::address));
+      return new Change<>(List.copyOf(next), added);
+    });
+  }
+
+  /**
+   * Frees the allocations of pods that no longer exist (see {@link IpamGarbageCollector}), but
+   * never those of {@code inUse} (an endpoint that could not be removed still carries its
+   * address).
+   */
+  public List<Allocation> collectGarbage(Collection<LivePod> live, Duration grace,
+      Set<AttachmentKey> inUse) {
+    return transact(current -> {
+      List<Allocation> leaked = IpamGarbageCollector.toFree(current, live, clock.instant(), grace)
+          .stream().filter(a -> !inUse.contains(a.key())).toList();
       List<Allocation> next = new ArrayList<>(current);
       next.removeAll(leaked);
       return new Change<>(next, leaked);

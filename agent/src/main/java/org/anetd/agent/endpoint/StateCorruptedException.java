@@ -11,8 +11,8 @@ public final class StateCorruptedException extends RuntimeException {
 
   public StateCorruptedException(Path file, String problem, Throwable cause) {
     super("state file " + file + " is corrupted (" + problem + "); it was left as it is."
-        + " Inspect it, then restore it or remove it and let garbage collection against the"
-        + " running pods rebuild the allocations", cause);
+        + " Inspect it, then repair or restore it (docs/cni.md, \"State\", says which state"
+        + " file may be removed instead)", cause);
     this.file = file;
   }
 

@@ -138,6 +138,40 @@ class EndpointManagerTest {
   }
 
   @Test
+  void restoreAllocatesAgainTheAddressesOfEndpointsAnEmptiedIpamStoreLost() throws IOException {
+    manager.add(request(CniCommand.ADD, "c1", podNetns));
+    Ipv4 running = manager.endpoints().get(0).address();
+    Files.delete(ipam.file()); // the documented recovery for a corrupted allocations file
+
+    manager.restore();
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    manager.add(request(CniCommand.ADD, "c2", pod2));
+
+    assertThat(ipam.find(new AttachmentKey("c1", "eth0"))).map(Allocation::address)
+        .contains(running);
+    assertThat(ipam.find(new AttachmentKey("c2", "eth0"))).map(Allocation::address)
+        .isPresent().get().isNotEqualTo(running);
+  }
+
+  @Test
+  void garbageCollectionKeepsTheAddressOfAnEndpointItCannotRemove() throws IOException {
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    manager.add(new CniRequest(CniCommand.ADD, "c2", pod2.toString(), "eth0",
+        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "gone"), "", "1.0.0", "anetd", null,
+        Set.of()));
+    links.failOn = "deleteLink";
+
+    var freed = manager.collectGarbage(List.of(), java.time.Duration.ZERO);
+
+    assertThat(freed).isEmpty();
+    assertThat(ipam.allocations()).extracting(a -> a.pod().name()).containsExactly("gone");
+    links.failOn = null;
+    assertThat(manager.collectGarbage(List.of(), java.time.Duration.ZERO))
+        .as("the next collection removes it").extracting(a -> a.pod().name())
+        .containsExactly("gone");
+  }
+
+  @Test
   void interfacesOfOtherPluginsAreLeftAloneByAddAndDel() {
     links.addForeignLink(podNetns, "net1");
 

@@ -149,7 +149,7 @@ class IpamConcurrencyTest {
     List<Allocation> beforeGc = restarted.allocations();
     List<LivePod> livePods = live.keySet().stream()
         .map(id -> LivePod.ofRuntime("churn", id, id)).toList();
-    List<Allocation> freed = restarted.collectGarbage(livePods, Duration.ZERO);
+    List<Allocation> freed = restarted.collectGarbage(livePods, Duration.ZERO, java.util.Set.of());
     List<Allocation> after = restarted.allocations();
 
     System.out.printf("IPAM kill test: %d ADD cycles, %d SIGKILLs, %d live, %d DELs retried,"
