@@ -188,7 +188,7 @@ public final class Agent implements AutoCloseable {
         HostSettings.forNodePortRange(c.nodePortRange().first(), c.nodePortRange().last()));
     closeables.add(datapath);
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
-        datapath.conntrackTables(), serviceConfig(c),
+        datapath.conntrackTables(), serviceConfig(c, datapath.settings()),
         IdentityAllocation.EMPTY, clock);
     reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
@@ -558,7 +558,7 @@ public final class Agent implements AutoCloseable {
     LOG.info("cilium-config changed; node-port-range, enable-policy and bpf-lb-sock apply now,"
         + " map sizes and policy-audit-mode at the next agent restart");
     applySocketLoadBalancing(c);
-    reconciler.serviceConfig(serviceConfig(c));
+    reconciler.serviceConfig(serviceConfig(c, datapath.settings()));
     reconciler.enforcement(enforcement(c));
     LogSetup.apply(c);
     warnOnEphemeralPortOverlap(c);
@@ -573,8 +573,13 @@ public final class Agent implements AutoCloseable {
     };
   }
 
-  private static ServiceCompilerConfig serviceConfig(AgentConfig c) {
-    return ServiceCompilerConfig.defaults().withLbMapMax(c.bpfLbMapMax())
+  /**
+   * The service compiler's settings: node-port-range from {@code c}, the map limit from the maps
+   * as loaded ({@code loaded}): a bpf-lb-map-max changed at run time resizes them only at the next
+   * restart, and admitting more than they hold would fail every write until then.
+   */
+  static ServiceCompilerConfig serviceConfig(AgentConfig c, DatapathSettings loaded) {
+    return ServiceCompilerConfig.defaults().withLbMapMax(loaded.lbMapMax())
         .withNodePortRange(new ServiceCompilerConfig.NodePortRange(c.nodePortRange().first(),
             c.nodePortRange().last()));
   }
