@@ -1,8 +1,12 @@
 package org.anetd.agent.datapath;
 
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Writes the load-balancer maps in an order that keeps every intermediate state safe for packets
@@ -10,9 +14,17 @@ import java.util.Map;
  * backends and slots it points to, and removed before them.
  *
  * <pre>
+ *   0. frontend addresses that go away entirely: masters -> reverse NAT -> their slots
  *   upserts: backends -> service slots -> reverse NAT -> frontends (masters)
  *   deletes: frontends -> reverse NAT -> service slots -> backends
  * </pre>
+ *
+ * Step 0 makes room before anything is added: near {@code bpf-lb-map-max}, the entries a change
+ * adds would otherwise have to fit next to the ones it removes (a Service the compiler dropped to
+ * make room for another's growth), and the write would fail again at every pass. Deleting a
+ * frontend address whole first is as safe as deleting it last: nothing that stays uses it. A
+ * frontend that keeps one of its two views (externalTrafficPolicy back to Cluster) is not in step
+ * 0: its other master must change first.
  */
 public final class LoadBalancerWriter {
   /**
@@ -39,7 +51,15 @@ public final class LoadBalancerWriter {
         removed.put(id, backend);
       }
     });
-    WriteResult writes = backends(desiredBackends)
+    Set<FrontendId> kept = frontendIds(desiredServices.keySet());
+    Predicate<Lb4Key> addressGone = key -> !kept.contains(FrontendId.of(key));
+    WriteResult writes = services.deleteStale(desiredServices.keySet(),
+        key -> key.slot() == 0 && addressGone.test(key));
+    Set<Integer> named = revNatNamedByMasters();
+    writes = writes.plus(revNat.deleteStale(desiredRevNat.keySet(), id -> !named.contains(id)))
+        .plus(services.deleteStale(desiredServices.keySet(),
+            key -> key.slot() != 0 && addressGone.test(key)))
+        .plus(backends(desiredBackends))
         .plus(serviceSlots(desiredServices))
         .plus(revNat(desiredRevNat))
         .plus(frontends(desiredServices))
@@ -64,11 +84,25 @@ public final class LoadBalancerWriter {
       }
     }
     Map<Lb4Key, Lb4Service> upserts = changes.serviceUpserts();
+    Set<Lb4Key> remaining = new HashSet<>(services.written().keySet());
+    remaining.removeAll(changes.serviceDeletes());
+    remaining.addAll(upserts.keySet());
+    Set<FrontendId> kept = frontendIds(remaining);
+    Predicate<Lb4Key> addressGone = key -> !kept.contains(FrontendId.of(key));
+    List<Lb4Key> goneMasters = changes.serviceDeletes().stream()
+        .filter(key -> key.slot() == 0 && addressGone.test(key)).toList();
+    List<Lb4Key> goneSlots = changes.serviceDeletes().stream()
+        .filter(key -> key.slot() != 0 && addressGone.test(key)).toList();
     List<Lb4Key> deletedMasters = changes.serviceDeletes().stream()
-        .filter(key -> key.slot() == 0).toList();
+        .filter(key -> key.slot() == 0 && !addressGone.test(key)).toList();
     List<Lb4Key> deletedSlots = changes.serviceDeletes().stream()
-        .filter(key -> key.slot() != 0).toList();
-    WriteResult writes = backends.upsert(changes.backendUpserts())
+        .filter(key -> key.slot() != 0 && !addressGone.test(key)).toList();
+    WriteResult writes = services.delete(goneMasters);
+    Set<Integer> named = revNatNamedByMasters();
+    writes = writes.plus(revNat.delete(changes.revNatDeletes().stream()
+            .filter(id -> !named.contains(id)).toList()))
+        .plus(services.delete(goneSlots))
+        .plus(backends.upsert(changes.backendUpserts()))
         .plus(services.upsert(upserts, key -> key.slot() != 0))
         .plus(revNat.upsert(changes.revNatUpserts()))
         .plus(services.upsert(upserts, key -> key.slot() == 0))
@@ -77,6 +111,30 @@ public final class LoadBalancerWriter {
         .plus(services.delete(deletedSlots))
         .plus(backends.delete(changes.backendDeletes()));
     return new Result(writes, Map.copyOf(removed));
+  }
+
+  /** A frontend address, whatever the view (scope) and slot of its keys. */
+  private record FrontendId(Ipv4 address, int port, Protocol protocol) {
+    static FrontendId of(Lb4Key key) {
+      return new FrontendId(key.address(), key.port(), key.protocol());
+    }
+  }
+
+  /** The reverse NAT ids the masters the maps hold now name (those stay until masters change). */
+  private Set<Integer> revNatNamedByMasters() {
+    Set<Integer> ids = new HashSet<>();
+    services.forEachWritten((key, value) -> {
+      if (key.slot() == 0) {
+        ids.add(value.revNatId());
+      }
+    });
+    return ids;
+  }
+
+  private static Set<FrontendId> frontendIds(Collection<Lb4Key> keys) {
+    Set<FrontendId> ids = new HashSet<>();
+    keys.forEach(k -> ids.add(FrontendId.of(k)));
+    return ids;
   }
 
   /** What the maps hold now, as this writer knows it. */

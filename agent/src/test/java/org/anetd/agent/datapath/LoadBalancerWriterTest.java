@@ -129,6 +129,36 @@ class LoadBalancerWriterTest {
     assertThat(w.revNat()).isEqualTo(deleted.revNat());
   }
 
+  /** Near bpf-lb-map-max: A grows into the room B leaves (the compiler dropped B for it). */
+  private static final Desired A_AND_B = desired(Map.of(VIP, new long[] {1, 2},
+      VIP2, new long[] {3, 4}));
+  private static final Desired A_GROWN = desired(Map.of(VIP, new long[] {1, 2, 5, 6}));
+
+  @Test
+  void aFullWriteFreesTheEntriesOfRemovedFrontendsBeforeItAddsAny() {
+    servicesMap = new InMemoryMapBackend("lb4_services", 7).afterEachOperation(this::check);
+    LoadBalancerWriter w = writer();
+    write(w, A_AND_B); // 6 of 7 entries
+
+    write(w, A_GROWN); // 5 entries, but 8 if A's new slots came before B's removal
+
+    assertThat(w.services()).isEqualTo(A_GROWN.services());
+    assertThat(violations).isEmpty();
+  }
+
+  @Test
+  void appliedChangesFreeTheEntriesOfRemovedFrontendsBeforeTheyAddAny() {
+    servicesMap = new InMemoryMapBackend("lb4_services", 7).afterEachOperation(this::check);
+    LoadBalancerWriter w = writer();
+    w.apply(changes(desired(Map.of()), A_AND_B));
+
+    w.apply(changes(A_AND_B, A_GROWN));
+
+    assertThat(w.services()).isEqualTo(A_GROWN.services());
+    assertThat(w.revNat()).isEqualTo(A_GROWN.revNat());
+    assertThat(violations).isEmpty();
+  }
+
   @Test
   void appliedChangesEqualToTheMapsWriteNothing() {
     LoadBalancerWriter w = writer();
