@@ -561,7 +561,8 @@ public final class IncrementalServiceCompiler {
     List<ServicePlan> plans = new ArrayList<>();
     planned.values().forEach(p -> p.plan().ifPresent(plans::add));
     List<Problem> problems = new ArrayList<>();
-    List<ServicePlan> admittedPlans = ServiceCompiler.admit(plans, config, programmed, problems);
+    List<ServicePlan> admittedPlans = ServiceCompiler.admit(plans, config, programmed,
+        service -> admitted.get(new ServiceKey(service.namespace(), service.name())), problems);
     Map<ServiceKey, ServicePlan> out = new HashMap<>();
     admitted.keySet().forEach(key -> out.put(key, null));
     for (ServicePlan plan : admittedPlans) {

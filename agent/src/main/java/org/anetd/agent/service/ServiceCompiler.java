@@ -20,6 +20,7 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.ToIntFunction;
 import java.util.function.ToLongFunction;
@@ -121,6 +122,19 @@ public final class ServiceCompiler {
 
   public static DesiredServices compile(
       ClusterState state, ServiceCompilerConfig config, ServiceIds previousIds) {
+    return compile(state, config, previousIds, service -> null).desired();
+  }
+
+  /** A compile's maps, and the plan each admitted Service got (for the next compile). */
+  public record Compiled(DesiredServices desired, Map<ObjectRef, ServicePlan> admitted) {}
+
+  /**
+   * The whole desired state of {@code state}; {@code lastAdmitted} says what the previous compile
+   * admitted of each Service ({@link Compiled#admitted}, null when nothing), which a Service that
+   * grows past the map limit keeps (see {@link #admit}).
+   */
+  public static Compiled compile(ClusterState state, ServiceCompilerConfig config,
+      ServiceIds previousIds, Function<ObjectRef, ServicePlan> lastAdmitted) {
     List<Problem> problems = new ArrayList<>();
     List<Ipv4> nodeIps = nodeAddresses(state, problems);
     EndpointIndex endpoints = EndpointIndex.of(state.endpointSlices(), state.nodeName(), problems);
@@ -128,7 +142,8 @@ public final class ServiceCompiler {
     for (Service service : sortedByName(state.services())) {
       plan(service, nodeIps, endpoints, config, problems).ifPresent(plans::add);
     }
-    List<ServicePlan> admitted = admit(plans, config, wasProgrammed(previousIds), problems);
+    List<ServicePlan> admitted = admit(plans, config, wasProgrammed(previousIds), lastAdmitted,
+        problems);
     Set<BackendAddress> backends = new TreeSet<>();
     Set<FrontendAddress> frontends = new TreeSet<>();
     for (ServicePlan plan : admitted) {
@@ -136,7 +151,9 @@ public final class ServiceCompiler {
       frontends.addAll(plan.frontendAddresses());
     }
     ServiceIds ids = ServiceIds.allocate(previousIds, backends, frontends);
-    return render(admitted, ids, problems);
+    Map<ObjectRef, ServicePlan> byService = new HashMap<>();
+    admitted.forEach(plan -> byService.put(plan.service(), plan));
+    return new Compiled(render(admitted, ids, problems), Map.copyOf(byService));
   }
 
   /**
@@ -394,27 +411,59 @@ public final class ServiceCompiler {
     return invalid.isPresent() ? Optional.empty() : Optional.of(Ipv4.parse(text));
   }
 
+  /** {@link #admit(List, ServiceCompilerConfig, Predicate, Function, List)} with no last pass. */
+  static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
+      Predicate<FrontendAddress> programmed, List<Problem> problems) {
+    return admit(plans, config, programmed, service -> null, problems);
+  }
+
   /**
    * Lets Services claim frontends and map capacity, most deserving first: Services programmed
    * before (they hold conntrack state and users depend on them; a new Service must not push them
    * out or steal their address), then by namespace/name. A frontend address another Service
    * already claimed is dropped from the later one. A Service that does not fit is skipped whole,
    * never partly programmed, and the next ones still get their chance.
+   *
+   * <p>What the last pass admitted ({@code lastAdmitted}: a Service's admitted plan, or null) is
+   * held first: a Service that grows past what is left (more backends, a new port) keeps what it
+   * has, reported, instead of pushing out another running Service; its change is applied once
+   * it fits.
    */
   static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
-      Predicate<FrontendAddress> programmed, List<Problem> problems) {
+      Predicate<FrontendAddress> programmed, Function<ObjectRef, ServicePlan> lastAdmitted,
+      List<Problem> problems) {
     List<ServicePlan> ordered = new ArrayList<>(plans);
     ordered.sort(admissionOrder(programmed));
     Capacity capacity = new Capacity(config.lbMapMax());
+    Map<ObjectRef, ServicePlan> held = new HashMap<>();
+    for (ServicePlan plan : ordered) {
+      ServicePlan last = lastAdmitted.apply(plan.service());
+      if (last != null && capacity.checkFits(last).isEmpty()) {
+        capacity.take(last);
+        held.put(plan.service(), last);
+      }
+    }
     Map<FrontendAddress, ObjectRef> claimedBy = new HashMap<>();
     Map<Integer, ObjectRef> healthCheckPorts = new HashMap<>();
     List<ServicePlan> admitted = new ArrayList<>();
     for (ServicePlan candidate : ordered) {
       ServicePlan plan = withoutClaimedFrontends(candidate, claimedBy, problems);
+      ServicePlan last = held.remove(plan.service());
+      if (last != null) {
+        capacity.release(last);
+      }
       Optional<Problem> full = capacity.checkFits(plan);
       if (full.isPresent()) {
-        problems.add(full.get());
-        continue;
+        ServicePlan kept = last == null ? null
+            : withoutClaimedFrontends(last, claimedBy, new ArrayList<>());
+        if (kept == null || capacity.checkFits(kept).isPresent()) {
+          problems.add(full.get());
+          continue;
+        }
+        problems.add(new Problem(plan.service(), Reason.MapFull,
+            "Service kept as it is programmed, its change not applied: "
+                + full.get().message().substring(full.get().message().indexOf(": ") + 2)));
+        plan = kept;
       }
       capacity.take(plan);
       for (FrontendAddress address : plan.frontendAddresses()) {
@@ -491,7 +540,8 @@ public final class ServiceCompiler {
   private static final class Capacity {
     private final int lbMapMax;
     private final int revNatMax;
-    private final Set<BackendAddress> backends = new HashSet<>();
+    /** Backends taken, with how many taken plans list each (Services share backends). */
+    private final Map<BackendAddress, Integer> backends = new HashMap<>();
     private int serviceEntries;
     private int frontends;
 
@@ -513,7 +563,7 @@ public final class ServiceCompiler {
             + (lbMapMax - serviceEntries) + " of bpf-lb-map-max " + lbMapMax + " are left");
       }
       long newBackends = plan.backendStates().keySet().stream()
-          .filter(b -> !backends.contains(b)).count();
+          .filter(b -> !backends.containsKey(b)).count();
       if (backends.size() + newBackends > lbMapMax) {
         return mapFull(plan, "needs " + newBackends + " new lb4_backends entries but only "
             + (lbMapMax - backends.size()) + " of bpf-lb-map-max " + lbMapMax + " are left");
@@ -528,9 +578,16 @@ public final class ServiceCompiler {
 
     void take(ServicePlan plan) {
       serviceEntries += plan.serviceEntries();
-      backends.addAll(plan.backendStates().keySet());
+      plan.backendStates().keySet().forEach(b -> backends.merge(b, 1, Integer::sum));
       // Admitted Services never share a frontend address (claims are exclusive).
       frontends += plan.frontendAddresses().size();
+    }
+
+    void release(ServicePlan plan) {
+      serviceEntries -= plan.serviceEntries();
+      plan.backendStates().keySet().forEach(b -> backends.computeIfPresent(b,
+          (k, n) -> n == 1 ? null : n - 1));
+      frontends -= plan.frontendAddresses().size();
     }
 
     private static Optional<Problem> mapFull(ServicePlan plan, String why) {

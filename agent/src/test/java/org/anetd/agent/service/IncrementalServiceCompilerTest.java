@@ -52,6 +52,8 @@ class IncrementalServiceCompilerTest {
     IncrementalServiceCompiler incremental = new IncrementalServiceCompiler(ServiceIds.empty());
     Maps written = new Maps();
     java.util.Set<String> seen = new java.util.HashSet<>();
+    java.util.Map<org.anetd.agent.k8s.ObjectRef, ServiceCompiler.ServicePlan> lastAdmitted =
+        java.util.Map.of();
 
     for (int pass = 1; pass <= 120; pass++) {
       history.step();
@@ -60,7 +62,9 @@ class IncrementalServiceCompilerTest {
       ServiceIds before = incremental.ids();
 
       IncrementalServiceCompiler.Pass out = incremental.compile(state, config);
-      DesiredServices reference = ServiceCompiler.compile(state, config, before);
+      ServiceCompiler.Compiled compiled = ServiceCompiler.compile(state, config, before,
+          lastAdmitted::get);
+      DesiredServices reference = compiled.desired();
 
       String at = "seed " + seed + " pass " + pass;
       assertThat(incremental.desiredServices()).as(at).isEqualTo(reference.services());
@@ -77,6 +81,7 @@ class IncrementalServiceCompilerTest {
       assertThat(written.backends).as(at).isEqualTo(reference.backends());
       assertThat(written.revNat).as(at).isEqualTo(reference.revNat());
       incremental.committed();
+      lastAdmitted = compiled.admitted();
       out.problems().forEach(p -> seen.add(p.reason() + (p.message().contains("healthCheck")
           ? " healthCheckNodePort" : "")));
     }

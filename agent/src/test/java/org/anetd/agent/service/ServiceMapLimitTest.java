@@ -61,6 +61,35 @@ class ServiceMapLimitTest {
   }
 
   @Test
+  void aRunningServiceThatGrowsPastTheLimitKeepsWhatItHasInsteadOfPushingOutAnother() {
+    // Limit 7: a (1 + 2) and b (1 + 2) run; a scaled to 4 endpoints needs 5, and 5 + 3 > 7.
+    ServiceCompilerConfig limit7 = ServiceCompilerConfig.defaults().withLbMapMax(7);
+    IncrementalServiceCompiler c = new IncrementalServiceCompiler(ServiceIds.empty());
+    List<Service> both = List.of(webService("a", 1), webService("b", 2));
+    c.compile(state(both, List.of(endpoints("a", 2), endpoints("b", 2))), limit7);
+    c.committed();
+
+    IncrementalServiceCompiler.Pass grown =
+        c.compile(state(both, List.of(endpoints("a", 4), endpoints("b", 2))), limit7);
+
+    assertThat(programmedServices(c.desired())).containsExactly("a", "b");
+    assertThat(c.desired().services()).hasSize(6); // a as it was: its change waits
+    assertThat(grown.problems()).singleElement().satisfies(p -> {
+      assertThat(p.reason()).isEqualTo(Reason.MapFull);
+      assertThat(p.object().name()).isEqualTo("a");
+      assertThat(p.message()).startsWith("Service kept as it is programmed");
+    });
+    c.committed();
+
+    // Once b is gone there is room: a's change is applied.
+    IncrementalServiceCompiler.Pass roomy = c.compile(
+        state(List.of(webService("a", 1)), List.of(endpoints("a", 4))), limit7);
+
+    assertThat(c.desired().services()).hasSize(5);
+    assertThat(roomy.problems()).isEmpty();
+  }
+
+  @Test
   void backendsCountAgainstTheLimitIncludingLingeringTerminatingOnes() {
     // One ready endpoint in a slot plus five terminating ones kept only for their connections:
     // 2 lb4_services entries but 6 lb4_backends entries.
