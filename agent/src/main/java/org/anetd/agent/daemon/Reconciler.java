@@ -86,6 +86,8 @@ public final class Reconciler {
   private boolean orphanPurgeDue = true;
   /** Backends deleted from the maps whose conntrack entries are not purged yet (a purge failed). */
   private final Set<Long> unpurgedBackends = new HashSet<>();
+  /** The same for reverse NAT ids of frontend addresses that are gone. */
+  private final Set<Integer> unpurgedRevNat = new HashSet<>();
   private IdentityAllocation identities;
   /** Set at start: the first policy pass numbers identities as the ipcache has them. */
   private boolean identitiesFromIpcache = true;
@@ -149,6 +151,7 @@ public final class Reconciler {
     serviceMapsNeedFullWrite = false;
     // kept until the purge is done: if it fails, the next pass purges before it writes anything
     unpurgedBackends.addAll(lbResult.removedBackends().keySet());
+    unpurgedRevNat.addAll(lbResult.removedRevNat());
     purged += purgeRemoved();
     WriteResult policyWrites = WriteResult.NONE;
     if (!policyUnchanged) {
@@ -176,9 +179,10 @@ public final class Reconciler {
   private int purgeLeftovers() {
     int purged = 0;
     if (orphanPurgeDue) {
-      Set<Long> live = Set.copyOf(lb.backends().keySet());
+      Set<Long> liveBackends = Set.copyOf(lb.backends().keySet());
+      Set<Integer> liveRevNat = Set.copyOf(lb.revNat().keySet());
       for (MapBackend table : conntrack) {
-        purged += ConntrackPurger.purgeOrphans(table, live);
+        purged += ConntrackPurger.purgeOrphans(table, liveBackends, liveRevNat);
       }
       orphanPurgeDue = false;
       if (purged > 0) {
@@ -189,16 +193,17 @@ public final class Reconciler {
     return purged + purgeRemoved();
   }
 
-  /** Purges the entries of {@link #unpurgedBackends}, then forgets them. */
+  /** Purges the entries of {@link #unpurgedBackends} and {@link #unpurgedRevNat}, then forgets them. */
   private int purgeRemoved() {
-    if (unpurgedBackends.isEmpty()) {
+    if (unpurgedBackends.isEmpty() && unpurgedRevNat.isEmpty()) {
       return 0;
     }
     int purged = 0;
     for (MapBackend table : conntrack) {
-      purged += ConntrackPurger.purge(table, unpurgedBackends);
+      purged += ConntrackPurger.purge(table, unpurgedBackends, unpurgedRevNat);
     }
     unpurgedBackends.clear();
+    unpurgedRevNat.clear();
     return purged;
   }
 

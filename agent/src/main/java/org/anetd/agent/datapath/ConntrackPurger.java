@@ -22,22 +22,36 @@ public final class ConntrackPurger {
 
   /** Deletes entries of {@code table} whose backend id is in {@code removed}; returns how many. */
   public static int purge(MapBackend table, Set<Long> removed) {
-    if (removed.isEmpty()) {
+    return purge(table, removed, Set.of());
+  }
+
+  /**
+   * Deletes entries of {@code table} whose backend id is in {@code removedBackends} or whose
+   * reverse NAT id is in {@code removedRevNat} (a frontend address that is gone: once its id goes
+   * to another frontend, replies of its connections would be rewritten to that one's address);
+   * returns how many.
+   */
+  public static int purge(MapBackend table, Set<Long> removedBackends, Set<Integer> removedRevNat) {
+    if (removedBackends.isEmpty() && removedRevNat.isEmpty()) {
       return 0;
     }
-    return deleteWhere(table, (key, e) -> e.backendId() != 0 && removed.contains(e.backendId()));
+    return deleteWhere(table, (key, e) -> e.backendId() != 0
+        && removedBackends.contains(e.backendId())
+        || e.revNatId() != 0 && removedRevNat.contains(e.revNatId()));
   }
 
   /**
    * Deletes entries of {@code table} that name a backend id not in {@code liveBackendIds} (the ids
-   * of the backend map); returns how many. A purge that did not finish (the agent was killed after
+   * of the backend map) or a reverse NAT id not in {@code liveRevNatIds}; returns how many. A purge that did not finish (the agent was killed after
    * it deleted backends, or the purge failed) leaves such entries behind, and once their id is
    * given to a new backend they would follow it: a quiet UDP flow would wake up sending to another
    * service's pod. Policy entries (backend id 0) are not touched.
    */
-  public static int purgeOrphans(MapBackend table, Set<Long> liveBackendIds) {
-    return deleteWhere(table,
-        (key, e) -> e.backendId() != 0 && !liveBackendIds.contains(e.backendId()));
+  public static int purgeOrphans(MapBackend table, Set<Long> liveBackendIds,
+      Set<Integer> liveRevNatIds) {
+    return deleteWhere(table, (key, e) -> e.backendId() != 0
+        && !liveBackendIds.contains(e.backendId())
+        || e.revNatId() != 0 && !liveRevNatIds.contains(e.revNatId()));
   }
 
   /**

@@ -31,7 +31,8 @@ public final class LoadBalancerWriter {
    * What a pass did, and which backends disappeared, as they were (their conntrack entries need
    * purging, see {@link ConntrackPurger}).
    */
-  public record Result(WriteResult writes, Map<Long, Lb4Backend> removedBackends) {}
+  public record Result(WriteResult writes, Map<Long, Lb4Backend> removedBackends,
+      Set<Integer> removedRevNat) {}
 
   private final MapWriter<Lb4Key, Lb4Service> services;
   private final MapWriter<Long, Lb4Backend> backends;
@@ -51,6 +52,8 @@ public final class LoadBalancerWriter {
         removed.put(id, backend);
       }
     });
+    Set<Integer> removedRevNat = new HashSet<>(revNat.written().keySet());
+    removedRevNat.removeAll(desiredRevNat.keySet());
     Set<FrontendId> kept = frontendIds(desiredServices.keySet());
     Predicate<Lb4Key> addressGone = key -> !kept.contains(FrontendId.of(key));
     WriteResult writes = services.deleteStale(desiredServices.keySet(),
@@ -67,7 +70,7 @@ public final class LoadBalancerWriter {
         .plus(staleRevNat(desiredRevNat))
         .plus(staleServiceSlots(desiredServices))
         .plus(staleBackends(desiredBackends));
-    return new Result(writes, Map.copyOf(removed));
+    return new Result(writes, Map.copyOf(removed), Set.copyOf(removedRevNat));
   }
 
   /**
@@ -83,6 +86,8 @@ public final class LoadBalancerWriter {
         removed.put(id, was);
       }
     }
+    Set<Integer> removedRevNat = new HashSet<>(changes.revNatDeletes());
+    removedRevNat.retainAll(revNat.written().keySet());
     Map<Lb4Key, Lb4Service> upserts = changes.serviceUpserts();
     Set<Lb4Key> remaining = new HashSet<>(services.written().keySet());
     remaining.removeAll(changes.serviceDeletes());
@@ -110,7 +115,7 @@ public final class LoadBalancerWriter {
         .plus(revNat.delete(changes.revNatDeletes()))
         .plus(services.delete(deletedSlots))
         .plus(backends.delete(changes.backendDeletes()));
-    return new Result(writes, Map.copyOf(removed));
+    return new Result(writes, Map.copyOf(removed), Set.copyOf(removedRevNat));
   }
 
   /** A frontend address, whatever the view (scope) and slot of its keys. */

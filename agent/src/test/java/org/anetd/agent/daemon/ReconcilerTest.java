@@ -181,6 +181,32 @@ class ReconcilerTest {
   }
 
   @Test
+  void deletingAServiceWhoseBackendsStayPurgesItsConnectionsBeforeItsReverseNatIdIsReused() {
+    ClusterState webAndApi = state(1, List.of(clusterIp("default", "web", "198.19.0.10", 80, 8080),
+            clusterIp("default", "api", "198.19.0.20", 80, 8080)),
+        List.of(slice("default", "web", 8080, "198.18.0.11"),
+            slice("default", "api", 8080, "198.18.0.11")),
+        List.of(pod("default", "web-1", "198.18.0.11", Map.of("app", "web"))), List.of());
+    Reconciler rec = reconciler();
+    rec.reconcile(webAndApi, LOCAL);
+    int apiRevNat = rec.desiredServices().ids().revNatIds().entrySet().stream()
+        .filter(e -> e.getKey().address().equals(Ipv4.parse("198.19.0.20"))).findFirst()
+        .orElseThrow().getValue();
+    long backend = backendIdOf(rec, "198.18.0.11");
+    ctAny.putRaw(Ct4KeyCodec.INSTANCE.encode(new Ct4Key(Ipv4.parse("198.19.0.20"), CLIENT, 80,
+        40000, Protocol.UDP, Ct4Key.F_SERVICE)), Ct4EntryCodec.INSTANCE.encode(new Ct4Entry(
+            Long.MAX_VALUE, 1, 60, backend, Ipv4.parse("198.18.0.11"), 8080, apiRevNat, 0, 0)));
+
+    Reconciler.Report r = rec.reconcile(state(2,
+        List.of(clusterIp("default", "web", "198.19.0.10", 80, 8080)),
+        List.of(slice("default", "web", 8080, "198.18.0.11")),
+        List.of(pod("default", "web-1", "198.18.0.11", Map.of("app", "web"))), List.of()), LOCAL);
+
+    assertThat(r.conntrackPurged()).as("api's connection, though its backend stays").isEqualTo(1);
+    assertThat(ctAny.size()).isZero();
+  }
+
+  @Test
   void scalingDownReportsAndPurgesTheRemovedBackend() {
     Reconciler rec = reconciler();
     rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);

@@ -41,6 +41,14 @@ class ConntrackPurgerTest {
   }
 
   @Test
+  void connectionsOfARemovedReverseNatIdAreDeletedWhateverTheirBackend() {
+    connection(LIVE, 2, 40000, Protocol.UDP); // rev-NAT id 1
+
+    assertThat(ConntrackPurger.purge(ct, Set.of(), Set.of(7))).isZero();
+    assertThat(ConntrackPurger.purge(ct, Set.of(), Set.of(1))).isEqualTo(2);
+  }
+
+  @Test
   void nothingRemovedMeansNothingScanned() {
     connection(GONE, 1, 40000, Protocol.UDP);
 
