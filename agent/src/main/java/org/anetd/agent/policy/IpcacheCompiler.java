@@ -35,18 +35,18 @@ public final class IpcacheCompiler {
     identities.cidrIdentities().forEach((cidr, id) ->
         out.put(cidr.toKey(), new Ipcache4Value(id, Ipv4.ANY, 0)));
 
-    TreeMap<Ipcache4Key, Ipcache4Value> pods = new TreeMap<>(ORDER);
+    TreeMap<Ipcache4Key, Claim> pods = new TreeMap<>(ORDER);
     for (var pod : Cluster.podsWithIp(state)) {
       long id = identities.of(pod).orElseThrow();
       String node = Cluster.nodeName(pod);
       int ep = state.nodeName().equals(node)
           ? Cluster.endpointId(localEndpoints, pod).map(IpcacheCompiler::checkEndpointId).orElse(0)
           : 0;
-      Ipcache4Value v = new Ipcache4Value(id, Cluster.internalIp(state, node), ep);
-      // Two live pods with one IP is a transient race; the first by namespace/name wins, stably.
-      Pods.ipv4s(pod).forEach(ip -> pods.putIfAbsent(Ipcache4Key.host(ip), v));
+      Claim claim = new Claim(pod, new Ipcache4Value(id, Cluster.internalIp(state, node), ep));
+      Pods.ipv4s(pod).forEach(ip -> pods.merge(Ipcache4Key.host(ip), claim,
+          (a, b) -> CLAIM_ORDER.compare(a, b) <= 0 ? a : b));
     }
-    out.putAll(pods);
+    pods.forEach((key, claim) -> out.put(key, claim.value()));
 
     for (Node n : state.nodes().stream()
         .sorted(Comparator.comparing(n -> n.getMetadata().getName())).toList()) {
@@ -58,6 +58,28 @@ public final class IpcacheCompiler {
           .forEach(ip -> out.put(Ipcache4Key.host(ip), new Ipcache4Value(id, internal, 0)));
     }
     return Collections.unmodifiableSortedMap(out);
+  }
+
+  /** A pod's entry for its address. */
+  private record Claim(io.fabric8.kubernetes.api.model.Pod pod, Ipcache4Value value) {}
+
+  /**
+   * Two pods with one IP: a pod being deleted whose status still shows the address it had, and the
+   * new pod IPAM gave the address to (or a race of the API's view). The address goes to the pod a
+   * local endpoint carries it for, then to a pod that is not being deleted, then to the newer
+   * pod, then by namespace/name (stable). The wrong choice would give the new pod the old pod's
+   * identity (its peers' policy) and its endpoint id to nobody.
+   */
+  private static final Comparator<Claim> CLAIM_ORDER =
+      Comparator.comparing((Claim c) -> c.value().endpointId() == 0)
+          .thenComparing(c -> c.pod().getMetadata().getDeletionTimestamp() != null)
+          .thenComparing(c -> createdAt(c.pod()), Comparator.reverseOrder())
+          .thenComparing(c -> Cluster.key(c.pod()));
+
+  /** RFC 3339 creation time (sorts chronologically as text); unknown sorts as oldest. */
+  private static String createdAt(io.fabric8.kubernetes.api.model.Pod pod) {
+    String t = pod.getMetadata().getCreationTimestamp();
+    return t == null ? "" : t;
   }
 
   /** ipcache4_value.endpoint_id is a u16; the endpoint allocator must stay inside it. */

@@ -37,6 +37,56 @@ class IpcacheCompilerTest {
     return Cidr.parse(c).toKey();
   }
 
+  /** Two pods with 10.0.0.5: the old one being deleted (its status still shows the address). */
+  private static Pod created(Pod p, String at, boolean deleting) {
+    return new PodBuilder(p).editMetadata().withCreationTimestamp(at)
+        .withDeletionTimestamp(deleting ? "2026-12-01T10:05:00Z" : null).endMetadata().build();
+  }
+
+  private static long identityOf(List<Pod> pods, Map<String, Integer> eps, Pod pod) {
+    ClusterState s = Fixtures.state(List.of(ns("x")), pods, List.of());
+    return PolicyCompiler.compile(s, eps, IdentityAllocation.EMPTY).identities().of(pod)
+        .orElseThrow();
+  }
+
+  private static Ipcache4Value entry(List<Pod> pods, Map<String, Integer> eps, String ip) {
+    ClusterState s = Fixtures.state(List.of(ns("x")), pods, List.of());
+    DesiredPolicy p = PolicyCompiler.compile(s, eps, IdentityAllocation.EMPTY);
+    return IpcacheCompiler.compile(s, p.identities(), eps).get(host(ip));
+  }
+
+  @Test
+  void anAddressGivenAgainGoesToTheNewPodNotToTheOneBeingDeleted() {
+    // "a-old" sorts first by name: name order alone would pick it
+    Pod old = created(pod("x", "a-old", "10.0.0.5", "app=old"), "2026-12-01T10:00:00Z", true);
+    Pod fresh = created(pod("x", "b-new", "10.0.0.5", "app=new"), "2026-12-01T10:06:00Z", false);
+    List<Pod> pods = List.of(old, fresh);
+    Map<String, Integer> onlyTheNewHasAnEndpoint = Map.of(fresh.getMetadata().getUid(), 7);
+
+    Ipcache4Value v = entry(pods, onlyTheNewHasAnEndpoint, "10.0.0.5");
+
+    assertThat(v.endpointId()).isEqualTo(7);
+    assertThat(v.identity()).isEqualTo(identityOf(pods, onlyTheNewHasAnEndpoint, fresh));
+  }
+
+  @Test
+  void withoutALocalEndpointThePodNotBeingDeletedThenTheNewerOneWins() {
+    Pod old = created(pod("x", "a-old", "10.0.1.5", Fixtures.OTHER_NODE, List.of(), "app=old"),
+        "2026-12-01T10:00:00Z", true);
+    Pod fresh = created(pod("x", "b-new", "10.0.1.5", Fixtures.OTHER_NODE, List.of(), "app=new"),
+        "2026-12-01T10:06:00Z", false);
+    Pod older = created(pod("x", "c-older", "10.0.1.6", Fixtures.OTHER_NODE, List.of(),
+        "app=older"), "2026-12-01T09:00:00Z", false);
+    Pod newer = created(pod("x", "d-newer", "10.0.1.6", Fixtures.OTHER_NODE, List.of(),
+        "app=newer"), "2026-12-01T11:00:00Z", false);
+    List<Pod> pods = List.of(old, fresh, older, newer);
+
+    assertThat(entry(pods, Map.of(), "10.0.1.5").identity())
+        .isEqualTo(identityOf(pods, Map.of(), fresh));
+    assertThat(entry(pods, Map.of(), "10.0.1.6").identity())
+        .isEqualTo(identityOf(pods, Map.of(), newer));
+  }
+
   @Test
   void localPodMapsToIdentityNodeAndEndpoint() {
     Ipcache4Value v = compile(List.of(LOCAL), List.of()).get(host("10.0.0.1"));
