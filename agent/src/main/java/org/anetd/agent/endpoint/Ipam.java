@@ -26,12 +26,22 @@ public final class Ipam {
   /** No free address; {@code message} says which pool, its size and how many are used. */
   public record Exhausted(String message) implements Outcome {}
 
-  /**
-   * The address for {@code key}: its existing one, else the lowest free pod address of
-   * {@code cidr} (never the network, gateway-reserved or broadcast address).
-   */
+  /** {@link #allocate(PodCidr, Collection, AttachmentKey, PodRef, Instant, Optional)} from the start. */
   public static Outcome allocate(PodCidr cidr, Collection<Allocation> current, AttachmentKey key,
       PodRef pod, Instant now) {
+    return allocate(cidr, current, key, pod, now, Optional.empty());
+  }
+
+  /**
+   * The address for {@code key}: its existing one, else the first free pod address of {@code cidr}
+   * after {@code lastAllocated} (the last address handed out), wrapping round to the lowest
+   * (never the network, gateway-reserved or broadcast address). Going round the range, as CNI's
+   * host-local does, keeps a just-freed address out of use as long as others are free: whatever
+   * still names the old pod's address for a while (an EndpointSlice not yet updated, a peer's
+   * cached connection) does not reach a new pod.
+   */
+  public static Outcome allocate(PodCidr cidr, Collection<Allocation> current, AttachmentKey key,
+      PodRef pod, Instant now, Optional<Ipv4> lastAllocated) {
     Optional<Allocation> existing = find(current, key);
     if (existing.isPresent()) {
       return new Reused(existing.get());
@@ -40,8 +50,12 @@ public final class Ipam {
     for (Allocation a : current) {
       used.add(a.address());
     }
-    for (long bits = Integer.toUnsignedLong(cidr.firstPodAddress().bits());
-        bits <= Integer.toUnsignedLong(cidr.lastPodAddress().bits()); bits++) {
+    long first = Integer.toUnsignedLong(cidr.firstPodAddress().bits());
+    long last = Integer.toUnsignedLong(cidr.lastPodAddress().bits());
+    long start = lastAllocated.map(a -> Integer.toUnsignedLong(a.bits()) + 1)
+        .filter(b -> b >= first && b <= last).orElse(first);
+    for (long i = 0; i <= last - first; i++) {
+      long bits = start + i > last ? start + i - (last - first + 1) : start + i;
       Ipv4 candidate = new Ipv4((int) bits);
       if (!used.contains(candidate)) {
         return new Allocated(new Allocation(candidate, key, pod, now));

@@ -42,7 +42,9 @@ public final class IpamStore {
   private final Clock clock;
 
   /** The file format; addresses and times as text so the file reads well in an incident. */
-  record StoreFile(int formatVersion, String podCidr, List<StoredAllocation> allocations) {}
+  /** lastAllocated: the address last handed out (allocation goes round the range); may be null. */
+  record StoreFile(int formatVersion, String podCidr, List<StoredAllocation> allocations,
+      String lastAllocated) {}
 
   record StoredAllocation(String address, String containerId, String ifname,
       String podNamespace, String podName, String allocatedAt) {}
@@ -64,21 +66,22 @@ public final class IpamStore {
   }
 
   /**
-   * The address of {@code key}: the one it already has (ADD is idempotent) or the lowest free.
+   * The address of {@code key}: the one it already has (ADD is idempotent) or the next free after
+   * the last one handed out ({@link Ipam#allocate}).
    *
    * @throws PoolExhaustedException when no address is free
    * @throws StateCorruptedException when the store cannot be read
    */
   public Allocation allocate(AttachmentKey key, PodRef pod) {
-    return transact(current -> {
-      Ipam.Outcome outcome = Ipam.allocate(cidr, current, key, pod, clock.instant());
+    return transact((current, last) -> {
+      Ipam.Outcome outcome = Ipam.allocate(cidr, current, key, pod, clock.instant(), last);
       if (outcome instanceof Ipam.Reused r) {
         return new Change<>(current, r.allocation());
       }
       if (outcome instanceof Ipam.Allocated a) {
         List<Allocation> next = new ArrayList<>(current);
         next.add(a.allocation());
-        return new Change<>(next, a.allocation());
+        return new Change<>(next, a.allocation(), Optional.of(a.allocation().address()));
       }
       throw new PoolExhaustedException(((Ipam.Exhausted) outcome).message());
     });
@@ -146,14 +149,28 @@ public final class IpamStore {
     return transact(current -> new Change<>(current, current));
   }
 
-  private record Change<T>(List<Allocation> next, T answer) {}
+  /** next: the allocations after the change; last: a new last handed-out address, or none. */
+  private record Change<T>(List<Allocation> next, T answer, Optional<Ipv4> last) {
+    Change(List<Allocation> next, T answer) {
+      this(next, answer, Optional.empty());
+    }
+  }
+
+  /** What the file holds. */
+  private record Stored(List<Allocation> allocations, Optional<Ipv4> last) {}
 
   private <T> T transact(Function<List<Allocation>, Change<T>> decide) {
+    return transact((current, last) -> decide.apply(current));
+  }
+
+  private <T> T transact(
+      java.util.function.BiFunction<List<Allocation>, Optional<Ipv4>, Change<T>> decide) {
     try (AutoCloseable lock = StateFiles.lock(dir)) {
-      List<Allocation> current = load();
-      Change<T> change = decide.apply(current);
-      if (!change.next().equals(current)) {
-        save(change.next());
+      Stored stored = load();
+      Change<T> change = decide.apply(stored.allocations(), stored.last());
+      Optional<Ipv4> last = change.last().or(stored::last);
+      if (!change.next().equals(stored.allocations()) || !last.equals(stored.last())) {
+        save(change.next(), last);
       }
       return change.answer();
     } catch (RuntimeException e) {
@@ -163,10 +180,10 @@ public final class IpamStore {
     }
   }
 
-  private List<Allocation> load() {
+  private Stored load() {
     java.util.Optional<byte[]> read = StateFiles.readIfPresent(file);
     if (read.isEmpty()) {
-      return List.of();
+      return new Stored(List.of(), Optional.empty());
     }
     byte[] bytes = read.get();
     StoreFile stored;
@@ -205,10 +222,17 @@ public final class IpamStore {
       result.add(a);
     }
     result.sort(Comparator.comparing(Allocation::address));
-    return List.copyOf(result);
+    Optional<Ipv4> last;
+    try {
+      last = Optional.ofNullable(stored.lastAllocated()).map(Ipv4::parse);
+    } catch (IllegalArgumentException e) {
+      throw new StateCorruptedException(file, "lastAllocated " + stored.lastAllocated() + ": "
+          + e.getMessage(), e);
+    }
+    return new Stored(List.copyOf(result), last);
   }
 
-  private void save(List<Allocation> allocations) {
+  private void save(List<Allocation> allocations, Optional<Ipv4> last) {
     List<StoredAllocation> stored = allocations.stream()
         .sorted(Comparator.comparing(Allocation::address))
         .map(a -> new StoredAllocation(a.address().toString(), a.key().containerId(),
@@ -216,7 +240,8 @@ public final class IpamStore {
         .toList();
     try {
       StateFiles.writeAtomically(file, JSON.writeValueAsBytes(
-          new StoreFile(FORMAT_VERSION, cidr.toString(), stored)));
+          new StoreFile(FORMAT_VERSION, cidr.toString(), stored,
+              last.map(Ipv4::toString).orElse(null))));
     } catch (JacksonException e) {
       throw new IllegalStateException("cannot encode IPAM allocations: " + e.getMessage(), e);
     }

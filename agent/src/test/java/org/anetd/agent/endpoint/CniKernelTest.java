@@ -208,9 +208,9 @@ class CniKernelTest {
         .isEqualTo(CniError.CHECK_FAILED);
     // The other plugin's interface never moved.
     assertThat(podA.ip("-4", "addr", "show", "dev", "net1")).contains("inet 198.18.200.2/24");
-    // The freed address goes to the next pod.
+    // The next pod gets the next address; the freed one waits until the range wraps round.
     assertThat(JSON.readTree(cni(node, "ADD", "ctr-c", lab.netns("pod-c")).stdout())
-        .at("/ips/0/address").asText()).isEqualTo("198.18.8.2/32");
+        .at("/ips/0/address").asText()).isEqualTo("198.18.8.4/32");
   }
 
   @Test

@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Optional;
 import org.anetd.agent.datapath.Ipv4;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,6 +77,37 @@ class IpamTest {
   }
 
   @Test
+  void allocationGoesRoundTheRangeFromTheLastAddressHandedOut() {
+    PodCidr cidr = PodCidr.parse("198.18.0.8/29"); // .10 .. .14
+    List<Allocation> held = List.of(allocation("198.18.0.11", "x"), allocation("198.18.0.13", "y"));
+
+    Ipam.Outcome afterEleven = Ipam.allocate(cidr, held, key("a"), POD, NOW,
+        Optional.of(Ipv4.parse("198.18.0.11")));
+    Ipam.Outcome afterLast = Ipam.allocate(cidr, held, key("a"), POD, NOW,
+        Optional.of(Ipv4.parse("198.18.0.14")));
+    Ipam.Outcome fromOutside = Ipam.allocate(cidr, held, key("a"), POD, NOW,
+        Optional.of(Ipv4.parse("10.9.9.9"))); // the pod CIDR changed
+
+    assertThat(((Ipam.Allocated) afterEleven).allocation().address()).hasToString("198.18.0.12");
+    assertThat(((Ipam.Allocated) afterLast).allocation().address()).hasToString("198.18.0.10");
+    assertThat(((Ipam.Allocated) fromOutside).allocation().address()).hasToString("198.18.0.10");
+  }
+
+  @Test
+  void aFreedAddressIsNotHandedOutAgainWhileOthersAreFreeAlsoAfterARestart() {
+    PodCidr cidr = PodCidr.parse("198.18.0.8/29");
+    IpamStore store = new IpamStore(dir, cidr, CLOCK);
+    store.allocate(key("a"), POD); // .10
+    Ipv4 freed = store.allocate(key("b"), POD).address(); // .11
+    store.release(key("b"));
+
+    Ipv4 next = new IpamStore(dir, cidr, CLOCK).allocate(key("c"), POD).address();
+
+    assertThat(freed).hasToString("198.18.0.11");
+    assertThat(next).hasToString("198.18.0.12");
+  }
+
+  @Test
   void anAttachmentThatHasAnAddressGetsItAgain() {
     PodCidr cidr = PodCidr.parse("10.4.1.0/24");
     Ipam.Outcome again = Ipam.allocate(cidr, List.of(allocation("10.4.1.9", "a")), key("a"),
@@ -112,15 +144,16 @@ class IpamTest {
   }
 
   @Test
-  void releaseIsIdempotentAndTheFreedAddressIsReusedFirst() {
-    IpamStore store = new IpamStore(dir, PodCidr.parse("10.4.1.0/24"), CLOCK);
+  void releaseIsIdempotentAndTheFreedAddressComesBackWhenTheRangeWrapsRound() {
+    IpamStore store = new IpamStore(dir, PodCidr.parse("198.18.0.8/29"), CLOCK); // .10 .. .14
     store.allocate(key("a"), POD);
     store.allocate(key("b"), POD);
 
     assertThat(store.release(key("a"))).isPresent();
     assertThat(store.release(key("a"))).isEmpty();
     assertThat(store.release(key("never"))).isEmpty();
-    assertThat(store.allocate(key("c"), POD).address()).hasToString("10.4.1.2");
+    assertThat(List.of("c", "d", "e", "f")).extracting(k -> store.allocate(key(k), POD).address()
+        .toString()).containsExactly("198.18.0.12", "198.18.0.13", "198.18.0.14", "198.18.0.10");
   }
 
   @Test
