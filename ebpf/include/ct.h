@@ -211,11 +211,39 @@ static __always_inline int ct4_reopens(const struct ct4_entry *e, const struct p
 	return pkt4_is_tcp_syn(p) && (e->flags & CT_F_CLOSING);
 }
 
+/*
+ * flags and policy_id share one aligned 32-bit word. Packets of one connection are counted on
+ * several CPUs at once (the client's and the server's), and a plain write of flags would lose a
+ * bit another CPU set meanwhile (a FIN, or the clearing of CT_F_NO_XLATE); BPF atomics work on
+ * 32- and 64-bit words only, so flag bits are set and cleared with atomic OR / AND on that word.
+ */
+typedef __u32 __attribute__((__may_alias__)) ct4_flags_word_t;
+_Static_assert(__builtin_offsetof(struct ct4_entry, flags) % 4 == 0 &&
+	       __builtin_offsetof(struct ct4_entry, policy_id) ==
+	       __builtin_offsetof(struct ct4_entry, flags) + 2, "flags word");
+
+static __always_inline __u32 ct4_flags_word_bits(__u16 f)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return f;
+#else
+	return (__u32)f << 16;
+#endif
+}
+
+/* Sets the flag bits f of e that are not set yet, atomically. */
+static __always_inline void ct4_set_flags(struct ct4_entry *e, __u16 f)
+{
+	if ((e->flags & f) != f)
+		__sync_fetch_and_or((ct4_flags_word_t *)&e->flags, ct4_flags_word_bits(f));
+}
+
 /* Clears CT_F_NO_XLATE of a policy entry: a service translates its connection per packet. */
 static __always_inline void ct4_translated(struct ct4_entry *e)
 {
 	if (e->flags & CT_F_NO_XLATE)
-		e->flags &= ~CT_F_NO_XLATE; /* a plain write: a rare lost race costs the fast path */
+		__sync_fetch_and_and((ct4_flags_word_t *)&e->flags,
+				     ~ct4_flags_word_bits(CT_F_NO_XLATE));
 }
 
 /*
@@ -276,10 +304,11 @@ static __always_inline void ct4_account(struct ct4_entry *own, const struct ct4_
 		flags |= peer->flags & ~CT_F_PER_ENTRY;
 		expires = now + ct4_lifetime_ns(proto, flags);
 	}
-	own->flags = flags | (own->flags & CT_F_PER_ENTRY);
+	/* flags holds every shared bit own and peer had: setting them loses none set meanwhile */
+	ct4_set_flags(own, flags);
 	own->expires_ns = expires;
 	if (peer && ct4_stale(peer, flags, expires)) {
-		peer->flags = flags | (peer->flags & CT_F_PER_ENTRY);
+		ct4_set_flags(peer, flags);
 		peer->expires_ns = expires;
 	}
 }
