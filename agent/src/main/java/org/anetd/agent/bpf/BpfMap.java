@@ -173,6 +173,39 @@ public final class BpfMap implements AutoCloseable {
 
   /** Dumps the map with BPF_MAP_LOOKUP_BATCH, {@code chunk} entries per syscall. */
   public List<Entry> lookupBatch(int chunk) {
+    List<Entry> out = new ArrayList<>();
+    forEachBatch(chunk, out::addAll);
+    return out;
+  }
+
+  /**
+   * Every entry, {@code chunk} at a time (one BPF_MAP_LOOKUP_BATCH each, or key by key where the
+   * map type has no batch support): a full table is never held in memory at once. Entries written
+   * or deleted meanwhile may or may not be seen.
+   */
+  public void forEachChunk(int chunk, java.util.function.Consumer<List<Entry>> action) {
+    try {
+      forEachBatch(chunk, action);
+      return;
+    } catch (BpfException e) {
+      if (!unsupported(e)) {
+        throw e;
+      }
+    }
+    List<Entry> out = new ArrayList<>();
+    for (byte[] key : keys()) {
+      lookup(key).ifPresent(v -> out.add(new Entry(key, v)));
+      if (out.size() == chunk) {
+        action.accept(List.copyOf(out));
+        out.clear();
+      }
+    }
+    if (!out.isEmpty()) {
+      action.accept(List.copyOf(out));
+    }
+  }
+
+  private void forEachBatch(int chunk, java.util.function.Consumer<List<Entry>> action) {
     int vbs = valueBufferSize();
     // The batch cursor of hash maps is a bucket index; key-sized (at least 8 bytes) is enough.
     Pointer inBatch = NativeStruct.zeroed(Math.max(keySize, 8));
@@ -181,7 +214,6 @@ public final class BpfMap implements AutoCloseable {
     Pointer values = NativeStruct.zeroed((long) vbs * chunk);
     Pointer count = NativeStruct.zeroed(4);
     Pointer opts = NativeStruct.opts(24);
-    List<Entry> out = new ArrayList<>();
     boolean first = true;
     while (true) {
       count.putInt(0, chunk);
@@ -191,15 +223,19 @@ public final class BpfMap implements AutoCloseable {
         throw new BpfException("bpf_map_lookup_batch", target(), rc);
       }
       int got = count.getInt(0);
+      List<Entry> batch = new ArrayList<>(got);
       for (int i = 0; i < got; i++) {
         byte[] k = new byte[keySize];
         byte[] v = new byte[vbs];
         keys.get((long) i * keySize, k, 0, keySize);
         values.get((long) i * vbs, v, 0, vbs);
-        out.add(new Entry(k, v));
+        batch.add(new Entry(k, v));
+      }
+      if (!batch.isEmpty()) {
+        action.accept(batch);
       }
       if (rc == -ENOENT) {
-        return out;
+        return;
       }
       byte[] cursor = new byte[Math.max(keySize, 8)];
       outBatch.get(0, cursor, 0, cursor.length);

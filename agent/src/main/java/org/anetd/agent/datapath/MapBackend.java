@@ -16,6 +16,14 @@ public interface MapBackend {
   /** Every entry currently stored. */
   List<BpfMap.Entry> entries();
 
+  /**
+   * Every entry, a chunk at a time, for scans of large tables (conntrack) that must not hold the
+   * whole table in memory.
+   */
+  default void forEachChunk(java.util.function.Consumer<List<BpfMap.Entry>> action) {
+    action.accept(entries());
+  }
+
   /** The value stored under {@code key} now, if any. */
   Optional<byte[]> lookup(byte[] key);
 
@@ -40,6 +48,11 @@ public interface MapBackend {
       @Override
       public List<BpfMap.Entry> entries() {
         return map.entries();
+      }
+
+      @Override
+      public void forEachChunk(java.util.function.Consumer<List<BpfMap.Entry>> action) {
+        map.forEachChunk(4096, action);
       }
 
       @Override

@@ -12,7 +12,7 @@ import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.bpf.TcAttachment;
 import org.anetd.agent.datapath.Lxc4Info;
-import org.anetd.agent.datapath.ConntrackPurger;
+import org.anetd.agent.datapath.AddressConntrackPurger;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.LxcWriter;
 import org.anetd.agent.datapath.MapBackend;
@@ -38,7 +38,7 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
   private final Path nodeNetns;
   private final EndpointPublisher publisher;
   private final LxcWriter lxc;
-  private final List<MapBackend> conntrack;
+  private final AddressConntrackPurger conntrack;
 
   /**
    * @param nodeNetns the node's network namespace; null for the agent's own
@@ -53,7 +53,7 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
     this.nodeNetns = nodeNetns;
     this.publisher = publisher;
     this.lxc = lxc;
-    this.conntrack = List.copyOf(conntrack);
+    this.conntrack = new AddressConntrackPurger(conntrack);
   }
 
   @Override
@@ -117,13 +117,9 @@ public final class BpfEndpointDatapath implements EndpointDatapath {
 
   @Override
   public void forgetConnections(Ipv4 address) {
-    int purged = 0;
-    for (MapBackend table : conntrack) {
-      purged += ConntrackPurger.purgeAddress(table, address);
-    }
-    if (purged > 0) {
-      LOG.info("{} conntrack entries of {} purged: the address is released", purged, address);
-    }
+    int purged = conntrack.purge(address);
+    LOG.debug("conntrack purged of {} before its release ({} entries in that scan)", address,
+        purged);
   }
 
   @Override
