@@ -482,6 +482,7 @@ public final class Agent implements AutoCloseable {
         // whatever a step let through must not end the only thread that writes the maps: the
         // datapath keeps its state, and the loop goes on after a pause
         LOG.error("reconcile loop: unexpected error, retrying in {} ms", backoff.toMillis(), e);
+        lastError = String.valueOf(e.getMessage()); // the same snapshot is tried again
         try {
           Thread.sleep(backoff.toMillis());
         } catch (InterruptedException ie) {

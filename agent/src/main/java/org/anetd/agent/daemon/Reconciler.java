@@ -122,18 +122,53 @@ public final class Reconciler {
   /**
    * One pass. Services are compiled incrementally and only their changes are written (the whole
    * desired state after a failed write or at start); policy is compiled again only when its inputs
-   * are different objects than in the last written pass.
+   * are different objects than in the last written pass. The two are independent: when the
+   * service part fails (a map full, a purge failing), policy is still written, and then the
+   * failure is thrown.
    */
   public synchronized Report reconcile(ClusterState state, Map<String, Integer> localEndpoints) {
     Instant start = clock.instant();
-    // before anything is compiled: a freed id may go to a new backend in this pass
-    int purged = purgeLeftovers();
-    IncrementalServiceCompiler.Pass servicePass = services.compile(state, serviceConfig);
     PolicyInputs policyInputs = PolicyInputs.of(state, localEndpoints, enforcement);
     boolean policyUnchanged = policyInputs.sameAs(lastPolicy == null ? null : lastPolicy.inputs());
     PolicyPass policyPass = policyUnchanged ? lastPolicy : compilePolicy(state, policyInputs);
-    Instant compiled = clock.instant();
 
+    RuntimeException serviceFailure = null;
+    IncrementalServiceCompiler.Pass servicePass = null;
+    LoadBalancerWriter.Result lbResult = null;
+    int purged = 0;
+    try {
+      // before anything is compiled: a freed id may go to a new backend in this pass
+      purged = purgeLeftovers();
+      servicePass = services.compile(state, serviceConfig);
+      lbResult = writeServices(servicePass);
+      purged += purgeRemoved();
+    } catch (RuntimeException e) {
+      serviceFailure = e;
+    }
+    Instant compiled = clock.instant();
+    WriteResult policyWrites = WriteResult.NONE;
+    if (!policyUnchanged) {
+      lastPolicy = null; // a failed write must be compiled and written again
+      policyWrites = policy.write(policyPass.desired().entries(),
+          policyPass.desired().endpoints(), policyPass.ipcache());
+      identities = policyPass.desired().identities().allocation();
+      lastPolicy = policyPass;
+    }
+    if (serviceFailure != null) {
+      throw serviceFailure;
+    }
+    Instant written = clock.instant();
+
+    List<Problem> problems = new ArrayList<>(servicePass.problems());
+    problems.addAll(policyPass.desired().problems());
+    return new Report(state.version(), lbResult.writes(), policyWrites, purged,
+        List.copyOf(problems), servicePass.healthChecks(), servicePass.totals(),
+        policyPass.desired(), policyPass.ipcache(), Duration.between(start, compiled),
+        Duration.between(compiled, written));
+  }
+
+  /** Writes a compiled service pass, commits its ids and notes what must be purged. */
+  private LoadBalancerWriter.Result writeServices(IncrementalServiceCompiler.Pass servicePass) {
     LoadBalancerWriter.Result lbResult;
     try {
       lbResult = serviceMapsNeedFullWrite
@@ -152,23 +187,7 @@ public final class Reconciler {
     // kept until the purge is done: if it fails, the next pass purges before it writes anything
     unpurgedBackends.addAll(lbResult.removedBackends().keySet());
     unpurgedRevNat.addAll(lbResult.removedRevNat());
-    purged += purgeRemoved();
-    WriteResult policyWrites = WriteResult.NONE;
-    if (!policyUnchanged) {
-      lastPolicy = null; // a failed write must be compiled and written again
-      policyWrites = policy.write(policyPass.desired().entries(),
-          policyPass.desired().endpoints(), policyPass.ipcache());
-      identities = policyPass.desired().identities().allocation();
-      lastPolicy = policyPass;
-    }
-    Instant written = clock.instant();
-
-    List<Problem> problems = new ArrayList<>(servicePass.problems());
-    problems.addAll(policyPass.desired().problems());
-    return new Report(state.version(), lbResult.writes(), policyWrites, purged,
-        List.copyOf(problems), servicePass.healthChecks(), servicePass.totals(),
-        policyPass.desired(), policyPass.ipcache(), Duration.between(start, compiled),
-        Duration.between(compiled, written));
+    return lbResult;
   }
 
   /**

@@ -264,12 +264,6 @@ public final class EndpointManager implements CniHandler {
    * @return how many endpoints were re-attached
    */
   public int restore() {
-    // An allocations file lost or removed (the recovery for a corrupted one): the registry still
-    // knows every endpoint's address, and none may go to a new pod while its veth carries it.
-    List<Allocation> adopted = ipam.adopt(registry.all().stream()
-        .map(e -> new Allocation(e.address(), e.key(), e.pod(), clock.instant())).toList());
-    adopted.forEach(a -> LOG.warn("IPAM had no allocation of {} for {} ({}), which the endpoint"
-        + " registry has: allocated again", a.address(), a.pod(), a.key()));
     List<Endpoint> restoredEndpoints = new ArrayList<>();
     for (Endpoint e : registry.all()) {
       if (links.link(nodeNetns, e.hostIfname()).isEmpty()) {
@@ -286,6 +280,14 @@ public final class EndpointManager implements CniHandler {
       }
     }
     datapath.retainOnly(restoredEndpoints);
+    // Last, so a corrupted allocations file stops only this (and ADD), not the running pods'
+    // programs. An allocations file lost or removed (the recovery for a corrupted one): the
+    // registry still knows every endpoint's address, and none may go to a new pod while its veth
+    // carries it.
+    List<Allocation> adopted = ipam.adopt(registry.all().stream()
+        .map(e -> new Allocation(e.address(), e.key(), e.pod(), clock.instant())).toList());
+    adopted.forEach(a -> LOG.warn("IPAM had no allocation of {} for {} ({}), which the endpoint"
+        + " registry has: allocated again", a.address(), a.pod(), a.key()));
     return restoredEndpoints.size();
   }
 

@@ -17,6 +17,7 @@ import org.anetd.agent.datapath.Ct4Entry;
 import org.anetd.agent.datapath.Ct4EntryCodec;
 import org.anetd.agent.datapath.Ct4Key;
 import org.anetd.agent.datapath.Ct4KeyCodec;
+import org.anetd.agent.datapath.Ipcache4KeyCodec;
 import org.anetd.agent.datapath.Ipv4;
 import org.anetd.agent.datapath.Lb4Key;
 import org.anetd.agent.datapath.LoadBalancerWriter;
@@ -204,6 +205,26 @@ class ReconcilerTest {
 
     assertThat(r.conntrackPurged()).as("api's connection, though its backend stays").isEqualTo(1);
     assertThat(ctAny.size()).isZero();
+  }
+
+  @Test
+  void whenTheServicePartFailsPolicyIsStillWritten() {
+    Reconciler rec = reconciler();
+    rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
+    ctAny.afterRead(() -> {
+      throw new IllegalStateException("injected: conntrack unreadable");
+    });
+    ClusterState newPod = state(2, List.of(clusterIp("default", "web", "198.19.0.10", 80, 8080)),
+        List.of(slice("default", "web", 8080, "198.18.0.11")), // .12 removed: a purge is due
+        List.of(pod("default", "web-1", "198.18.0.11", Map.of("app", "web")),
+            pod("default", "web-2", "198.18.0.12", Map.of("app", "web")),
+            pod("default", "api-1", "198.18.0.13", Map.of("app", "api"))),
+        List.of(denyIngress("default", "web")));
+
+    assertThatThrownBy(() -> rec.reconcile(newPod, LOCAL)).hasMessageContaining("injected");
+
+    assertThat(ipcache.entries()).extracting(e -> Ipcache4KeyCodec.INSTANCE.decode(e.key())
+        .address().toString()).as("the new pod's identity").contains("198.18.0.13");
   }
 
   @Test
