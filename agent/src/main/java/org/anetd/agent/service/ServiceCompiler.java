@@ -454,14 +454,14 @@ public final class ServiceCompiler {
       }
       Optional<Problem> full = capacity.checkFits(plan);
       if (full.isPresent()) {
-        ServicePlan kept = last == null ? null
-            : withoutClaimedFrontends(last, claimedBy, new ArrayList<>());
+        ServicePlan kept = last == null ? null : trimmedTo(last, plan);
         if (kept == null || capacity.checkFits(kept).isPresent()) {
           problems.add(full.get());
           continue;
         }
         problems.add(new Problem(plan.service(), Reason.MapFull,
-            "Service kept as it is programmed, its change not applied: "
+            "Service kept to the ports and backends it has programmed that are still listed"
+                + " (new ones wait for room): "
                 + full.get().message().substring(full.get().message().indexOf(": ") + 2)));
         plan = kept;
       }
@@ -473,6 +473,34 @@ public final class ServiceCompiler {
     }
     admitted.sort(Comparator.comparing(ServicePlan::service, DesiredServices.SERVICE_ORDER));
     return admitted;
+  }
+
+  /**
+   * What a Service that grew past the maps' room keeps: its last admitted plan cut down to what
+   * the current plan {@code now} still has, with the current states and settings. Views of ports
+   * that are gone go; a kept view's slots are the current endpoints that already had a slot
+   * (their current ready/terminating state), its lingering ones the current lingering endpoints
+   * that already had an entry. Never larger than {@code last}, so it fits where {@code last} did;
+   * a pod deleted meanwhile leaves its slot instead of staying in it (when none is left, the
+   * frontend refuses connections, as one without endpoints does).
+   */
+  static ServicePlan trimmedTo(ServicePlan last, ServicePlan now) {
+    List<FrontendView> views = new ArrayList<>();
+    for (FrontendView had : last.views()) {
+      Set<BackendAddress> inSlots = new HashSet<>();
+      had.slots().forEach(e -> inSlots.add(e.backend()));
+      Set<BackendAddress> withEntry = new HashSet<>(inSlots);
+      had.lingering().forEach(e -> withEntry.add(e.backend()));
+      now.views().stream()
+          .filter(v -> v.address().equals(had.address()) && v.scope() == had.scope())
+          .findFirst()
+          .ifPresent(v -> views.add(new FrontendView(v.kind(), v.address(), v.scope(), v.flags(),
+              v.affinityTimeoutSeconds(),
+              v.slots().stream().filter(e -> inSlots.contains(e.backend())).toList(),
+              v.lingering().stream().filter(e -> withEntry.contains(e.backend())).toList())));
+    }
+    return new ServicePlan(now.service(), now.createdAt(), views, now.healthCheckNodePort(),
+        now.localEndpoints());
   }
 
   /**

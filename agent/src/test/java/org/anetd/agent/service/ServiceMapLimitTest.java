@@ -77,13 +77,24 @@ class ServiceMapLimitTest {
     assertThat(grown.problems()).singleElement().satisfies(p -> {
       assertThat(p.reason()).isEqualTo(Reason.MapFull);
       assertThat(p.object().name()).isEqualTo("a");
-      assertThat(p.message()).startsWith("Service kept as it is programmed");
+      assertThat(p.message()).startsWith("Service kept to the ports and backends it has");
     });
+    c.committed();
+
+    // While it waits, its first pod goes: it leaves its slot instead of staying in it.
+    EndpointSlice withoutFirst = slice("a", "a-1", unnamedTcp(8080),
+        IntStream.rangeClosed(2, 5).mapToObj(i -> ready("10.1.0." + i, THIS_NODE))
+            .toArray(Endpoint[]::new));
+    c.compile(state(both, List.of(withoutFirst, endpoints("b", 2))), limit7);
+
+    assertThat(c.desired().backends().values()).extracting(b -> b.address().toString())
+        .as("a keeps 10.1.0.2 only; b its two").containsExactlyInAnyOrder("10.1.0.2", "10.2.0.1",
+            "10.2.0.2");
     c.committed();
 
     // Once b is gone there is room: a's change is applied.
     IncrementalServiceCompiler.Pass roomy = c.compile(
-        state(List.of(webService("a", 1)), List.of(endpoints("a", 4))), limit7);
+        state(List.of(webService("a", 1)), List.of(withoutFirst)), limit7);
 
     assertThat(c.desired().services()).hasSize(5);
     assertThat(roomy.problems()).isEmpty();
