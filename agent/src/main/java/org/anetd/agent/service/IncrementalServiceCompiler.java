@@ -167,7 +167,7 @@ public final class IncrementalServiceCompiler {
 
     // 2. Admission.
     Predicate<FrontendAddress> programmed = f -> revNatIds.idOf(f) != null;
-    Map<ServiceKey, ServicePlan> newlyAdmitted = demandFits()
+    Map<ServiceKey, ServicePlan> newlyAdmitted = demandFits(touchedKeys)
         ? admitByAddress(touchedKeys, touchedAddresses, touchedHealthChecks, programmed)
         : admitWhole(programmed);
 
@@ -466,13 +466,26 @@ public final class IncrementalServiceCompiler {
   // ---- 2. admission ----
 
   /**
-   * Whether every plan fits the maps even if nothing were shared: then {@link
-   * ServiceCompiler#admit} rejects no Service for capacity, and only address conflicts remain.
+   * Whether every plan fits the maps even if nothing were shared, and the backends the changed
+   * plans add fit next to those the maps hold now (the writer adds before it deletes): then
+   * {@link ServiceCompiler#admit} rejects no Service for capacity, and only address conflicts
+   * remain.
    */
-  private boolean demandFits() {
+  private boolean demandFits(Set<ServiceKey> touchedKeys) {
     int lbMapMax = config.lbMapMax();
-    return oversizedPlans == 0 && demandEntries <= lbMapMax && demandBackends <= lbMapMax
-        && demandFrontends <= Math.min(lbMapMax, ServiceIds.MAX_REV_NAT_ID);
+    if (oversizedPlans != 0 || demandEntries > lbMapMax || demandBackends > lbMapMax
+        || demandFrontends > Math.min(lbMapMax, ServiceIds.MAX_REV_NAT_ID)) {
+      return false;
+    }
+    long added = 0;
+    for (ServiceKey key : touchedKeys) {
+      Planned p = planned.get(key);
+      if (p != null && p.plan().isPresent()) {
+        added += p.plan().get().backendStates().keySet().stream()
+            .filter(b -> !backendIds.slots().containsKey(b)).count();
+      }
+    }
+    return backendIds.slots().size() + added <= lbMapMax;
   }
 
   /**

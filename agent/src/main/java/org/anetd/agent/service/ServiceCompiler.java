@@ -427,7 +427,9 @@ public final class ServiceCompiler {
    * <p>What the last pass admitted ({@code lastAdmitted}: a Service's admitted plan, or null) is
    * held first: a Service that grows past what is left (more backends, a new port) keeps what it
    * has, reported, instead of pushing out another running Service; its change is applied once
-   * it fits.
+   * it fits. The backends of last pass count until the end of this one, as they stay in
+   * lb4_backends until the write's last step: a change whose new backends would not fit next to
+   * the old ones waits a pass (keeping the old ones still listed) instead of failing the write.
    */
   static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
       Predicate<FrontendAddress> programmed, Function<ObjectRef, ServicePlan> lastAdmitted,
@@ -450,7 +452,8 @@ public final class ServiceCompiler {
       ServicePlan plan = withoutClaimedFrontends(candidate, claimedBy, problems);
       ServicePlan last = held.remove(plan.service());
       if (last != null) {
-        capacity.release(last);
+        // its backends stay counted: the writer adds new backends before it deletes old ones
+        capacity.releaseKeepingBackends(last);
       }
       Optional<Problem> full = capacity.checkFits(plan);
       if (full.isPresent()) {
@@ -611,10 +614,12 @@ public final class ServiceCompiler {
       frontends += plan.frontendAddresses().size();
     }
 
-    void release(ServicePlan plan) {
+    /**
+     * Gives back the service entries and frontends of a plan about to be replaced; its backends
+     * stay taken: lb4_backends holds them until the end of the write that replaces them.
+     */
+    void releaseKeepingBackends(ServicePlan plan) {
       serviceEntries -= plan.serviceEntries();
-      plan.backendStates().keySet().forEach(b -> backends.computeIfPresent(b,
-          (k, n) -> n == 1 ? null : n - 1));
       frontends -= plan.frontendAddresses().size();
     }
 

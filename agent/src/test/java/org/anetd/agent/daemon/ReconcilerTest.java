@@ -228,6 +228,36 @@ class ReconcilerTest {
   }
 
   @Test
+  void replacingEveryBackendWithTheMapsFullNeverFailsAWrite() {
+    int limit = 6;
+    InMemoryMapBackend smallServices = new InMemoryMapBackend("lb4_services", limit);
+    InMemoryMapBackend smallBackends = new InMemoryMapBackend("lb4_backends", limit);
+    Reconciler rec = new Reconciler(new LoadBalancerWriter(smallServices, smallBackends, revNat),
+        new PolicyWriter(policy, endpoints, ipcache), List.of(ctAny),
+        ServiceCompilerConfig.defaults().withLbMapMax(limit), IdentityAllocation.EMPTY,
+        Clock.systemUTC());
+    List<io.fabric8.kubernetes.api.model.Service> both = List.of(
+        clusterIp("default", "web", "198.19.0.10", 80, 8080),
+        clusterIp("default", "db", "198.19.0.20", 80, 8080));
+    rec.reconcile(state(1, both, List.of(slice("default", "web", 8080, "198.18.0.11",
+        "198.18.0.12", "198.18.0.13"), slice("default", "db", 8080, "198.18.0.21")),
+        List.of(), List.of()), LOCAL); // 6 of 6 service entries, 4 of 6 backends
+    ClusterState replaced = state(2, both, List.of(slice("default", "web", 8080, "198.18.0.31",
+        "198.18.0.32", "198.18.0.33"), slice("default", "db", 8080, "198.18.0.21")),
+        List.of(), List.of());
+
+    Reconciler.Report waits = rec.reconcile(replaced, LOCAL); // 7 backends at once would not fit
+    Reconciler.Report done = rec.reconcile(state(3, replaced.services(),
+        replaced.endpointSlices(), List.of(), List.of()), LOCAL);
+
+    assertThat(waits.problems()).extracting(p -> p.reason() + " " + p.object().name())
+        .containsExactly("MapFull web");
+    assertThat(done.problems()).isEmpty();
+    assertThat(rec.desiredServices().backends().values()).extracting(b -> b.address().toString())
+        .containsExactlyInAnyOrder("198.18.0.31", "198.18.0.32", "198.18.0.33", "198.18.0.21");
+  }
+
+  @Test
   void scalingDownReportsAndPurgesTheRemovedBackend() {
     Reconciler rec = reconciler();
     rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);
