@@ -157,17 +157,8 @@ public final class BpfMap implements AutoCloseable {
 
   /** All entries, by batch lookup where the map type supports it, else key by key. */
   public List<Entry> entries() {
-    try {
-      return lookupBatch(Math.max(1, Math.min(maxEntries, 4096)));
-    } catch (BpfException e) {
-      if (!unsupported(e)) {
-        throw e;
-      }
-    }
     List<Entry> out = new ArrayList<>();
-    for (byte[] key : keys()) {
-      lookup(key).ifPresent(v -> out.add(new Entry(key, v)));
-    }
+    forEachChunk(Math.max(1, Math.min(maxEntries, 4096)), out::addAll);
     return out;
   }
 

@@ -61,6 +61,14 @@ class EndpointManagerTest {
         .satisfies(e -> assertThat(e.pod()).isEqualTo(new PodRef("shop", "cart")));
   }
 
+  /** ADD of container c2 for pod shop/{@code name}, in a network namespace of its own. */
+  private void addShopPod(String name) throws IOException {
+    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
+    manager.add(new CniRequest(CniCommand.ADD, "c2", pod2.toString(), "eth0",
+        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", name), "", "1.0.0", "anetd", null,
+        Set.of()));
+  }
+
   @Test
   void restoreReattachesEndpointsWhoseVethSurvivedAndSkipsTheOthers() throws IOException {
     manager.add(request(CniCommand.ADD, "c1", podNetns));
@@ -80,10 +88,7 @@ class EndpointManagerTest {
   @Test
   void garbageCollectionRemovesEndpointsAndAddressesOfPodsThatAreGone() throws IOException {
     manager.add(request(CniCommand.ADD, "c1", podNetns)); // shop/cart
-    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
-    manager.add(new CniRequest(CniCommand.ADD, "c2", pod2.toString(), "eth0",
-        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "gone"), "", "1.0.0", "anetd", null,
-        Set.of()));
+    addShopPod("gone");
 
     var freed = manager.collectGarbage(java.util.List.of(LivePod.ofApi("shop", "cart")),
         java.time.Duration.ZERO);
@@ -126,10 +131,7 @@ class EndpointManagerTest {
 
   @Test
   void garbageCollectionForgetsTheConnectionsOfPodsThatAreGone() throws IOException {
-    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
-    manager.add(new CniRequest(CniCommand.ADD, "c2", pod2.toString(), "eth0",
-        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "gone"), "", "1.0.0", "anetd", null,
-        Set.of()));
+    addShopPod("gone");
     Ipv4 address = manager.endpoints().get(0).address();
 
     manager.collectGarbage(List.of(), java.time.Duration.ZERO);
@@ -155,10 +157,7 @@ class EndpointManagerTest {
 
   @Test
   void garbageCollectionKeepsTheAddressOfAnEndpointItCannotRemove() throws IOException {
-    Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
-    manager.add(new CniRequest(CniCommand.ADD, "c2", pod2.toString(), "eth0",
-        Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "gone"), "", "1.0.0", "anetd", null,
-        Set.of()));
+    addShopPod("gone");
     links.failOn = "deleteLink";
 
     var freed = manager.collectGarbage(List.of(), java.time.Duration.ZERO);
