@@ -175,11 +175,17 @@ public final class BpfMap implements AutoCloseable {
    * or deleted meanwhile may or may not be seen.
    */
   public void forEachChunk(int chunk, java.util.function.Consumer<List<Entry>> action) {
+    boolean[] delivered = {false};
     try {
-      forEachBatch(chunk, action);
+      forEachBatch(chunk, batch -> {
+        delivered[0] = true;
+        action.accept(batch);
+      });
       return;
     } catch (BpfException e) {
-      if (!unsupported(e)) {
+      // only a batch lookup refused before anything was delivered means "no batch support": a
+      // failure of the action itself, or later, is not retried key by key (entries twice)
+      if (delivered[0] || !unsupported(e)) {
         throw e;
       }
     }

@@ -512,6 +512,9 @@ public final class Agent implements AutoCloseable {
       passes.succeeded(pass);
       metrics.reconciled(Duration.between(start, clock.instant()).toNanos() / 1e9, true);
       recordMapFill(report);
+      if (report.passDue()) {
+        requestReconcile(); // room was freed: what waited for it may fit now
+      }
       if (report.services().changes() + report.policy().changes() > 0) {
         LOG.info("state v{}: services {}, policy {}, conntrack purged {} ({} compile, {} write)",
             state.version(), report.services(), report.policy(), report.conntrackPurged(),

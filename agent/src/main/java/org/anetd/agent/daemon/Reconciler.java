@@ -19,6 +19,7 @@ import org.anetd.agent.datapath.PolicyWriter;
 import org.anetd.agent.datapath.WriteResult;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.Problem;
+import org.anetd.agent.k8s.Reason;
 import org.anetd.agent.policy.DesiredPolicy;
 import org.anetd.agent.policy.IdentityAllocation;
 import org.anetd.agent.policy.IdentityRecovery;
@@ -43,11 +44,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class Reconciler {
   private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
-  /** What one pass did. */
+  /**
+   * What one pass did. {@code passDue}: Services were skipped or kept for want of room and this
+   * pass deleted entries, so another pass may admit them now (without one it would wait for the
+   * next change in the cluster).
+   */
   public record Report(long version, WriteResult services, WriteResult policy, int conntrackPurged,
       List<Problem> problems, Map<Integer, HealthCheck> healthChecks,
       IncrementalServiceCompiler.Totals serviceTotals, DesiredPolicy desiredPolicy,
-      Map<Ipcache4Key, Ipcache4Value> ipcache, Duration compileTime, Duration writeTime) {}
+      Map<Ipcache4Key, Ipcache4Value> ipcache, Duration compileTime, Duration writeTime,
+      boolean passDue) {}
 
   /** The inputs of the last policy pass that was written, compared by identity. */
   private record PolicyInputs(List<?> pods, List<?> namespaces, List<?> networkPolicies,
@@ -161,10 +167,12 @@ public final class Reconciler {
 
     List<Problem> problems = new ArrayList<>(servicePass.problems());
     problems.addAll(policyPass.desired().problems());
+    boolean passDue = lbResult.writes().deleted() > 0 && servicePass.problems().stream()
+        .anyMatch(p -> p.reason() == Reason.MapFull);
     return new Report(state.version(), lbResult.writes(), policyWrites, purged,
         List.copyOf(problems), servicePass.healthChecks(), servicePass.totals(),
         policyPass.desired(), policyPass.ipcache(), Duration.between(start, compiled),
-        Duration.between(compiled, written));
+        Duration.between(compiled, written), passDue);
   }
 
   /** Writes a compiled service pass, commits its ids and notes what must be purged. */

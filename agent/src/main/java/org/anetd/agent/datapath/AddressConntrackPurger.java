@@ -49,28 +49,42 @@ public final class AddressConntrackPurger {
   }
 
   private void scanWhilePending() {
-    while (true) {
-      Set<Ipv4> batch;
-      CompletableFuture<Integer> batchDone;
-      synchronized (this) {
-        if (pending.isEmpty()) {
-          scanning = false;
-          return;
+    CompletableFuture<Integer> batchDone = null;
+    try {
+      while (true) {
+        Set<Ipv4> batch;
+        synchronized (this) {
+          if (pending.isEmpty()) {
+            scanning = false;
+            return;
+          }
+          batch = pending;
+          batchDone = pendingDone;
+          pending = new HashSet<>();
+          pendingDone = new CompletableFuture<>();
         }
-        batch = pending;
-        batchDone = pendingDone;
+        try {
+          int purged = 0;
+          for (MapBackend table : tables) {
+            purged += ConntrackPurger.purgeAddresses(table, batch);
+          }
+          batchDone.complete(purged);
+        } catch (RuntimeException e) {
+          batchDone.completeExceptionally(e);
+        }
+      }
+    } catch (Throwable t) {
+      // an Error (out of memory): no caller may wait for ever, and the next one scans again
+      if (batchDone != null) {
+        batchDone.completeExceptionally(t);
+      }
+      synchronized (this) {
+        pendingDone.completeExceptionally(t); // those who came meanwhile: their DEL is retried
         pending = new HashSet<>();
         pendingDone = new CompletableFuture<>();
+        scanning = false;
       }
-      try {
-        int purged = 0;
-        for (MapBackend table : tables) {
-          purged += ConntrackPurger.purgeAddresses(table, batch);
-        }
-        batchDone.complete(purged);
-      } catch (RuntimeException e) {
-        batchDone.completeExceptionally(e);
-      }
+      throw t;
     }
   }
 }

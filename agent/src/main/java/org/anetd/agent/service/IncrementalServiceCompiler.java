@@ -478,7 +478,8 @@ public final class IncrementalServiceCompiler {
       return false;
     }
     long added = 0;
-    for (ServiceKey key : touchedKeys) {
+    // after a whole admission every Service is looked at again: one skipped then may come in now
+    for (ServiceKey key : lastAdmissionWhole ? planned.keySet() : touchedKeys) {
       Planned p = planned.get(key);
       if (p != null && p.plan().isPresent()) {
         added += p.plan().get().backendStates().keySet().stream()

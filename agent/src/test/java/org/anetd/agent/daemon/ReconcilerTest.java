@@ -252,7 +252,9 @@ class ReconcilerTest {
 
     assertThat(waits.problems()).extracting(p -> p.reason() + " " + p.object().name())
         .containsExactly("MapFull web");
+    assertThat(waits.passDue()).as("room was freed: the agent runs the next pass at once").isTrue();
     assertThat(done.problems()).isEmpty();
+    assertThat(done.passDue()).isFalse();
     assertThat(rec.desiredServices().backends().values()).extracting(b -> b.address().toString())
         .containsExactlyInAnyOrder("198.18.0.31", "198.18.0.32", "198.18.0.33", "198.18.0.21");
   }

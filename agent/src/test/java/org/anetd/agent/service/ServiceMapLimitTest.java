@@ -101,6 +101,35 @@ class ServiceMapLimitTest {
   }
 
   @Test
+  void aServiceSkippedForRoomComesInOnlyWhenItsBackendsFitNextToTheOnesStillWritten() {
+    // Limit 10: a has 1 ready + 7 lingering terminating backends (8); z needs 3 more: skipped.
+    Endpoint[] lingering = new Endpoint[8];
+    lingering[0] = ready("10.1.0.1", THIS_NODE);
+    for (int i = 1; i < 8; i++) {
+      lingering[i] = endpoint("10.1.0." + (i + 1), THIS_NODE, false, false, true);
+    }
+    ServiceCompilerConfig limit10 = ServiceCompilerConfig.defaults().withLbMapMax(10);
+    List<Service> services = List.of(webService("a", 1), webService("z", 26));
+    EndpointSlice z = endpoints("z", 3); // the same object in every snapshot: z is not touched
+    IncrementalServiceCompiler c = new IncrementalServiceCompiler(ServiceIds.empty());
+    c.compile(state(services, List.of(slice("a", "a-1", unnamedTcp(8080), lingering), z)),
+        limit10);
+    c.committed();
+    assertThat(programmedServices(c.desired())).containsExactly("a");
+
+    // a's terminating pods go: this pass still writes z's 3 backends next to a's 8 (11 > 10)
+    ClusterState gone = state(services, List.of(endpoints("a", 1), z));
+    IncrementalServiceCompiler.Pass next = c.compile(gone, limit10);
+    c.committed();
+    IncrementalServiceCompiler.Pass after = c.compile(gone, limit10);
+
+    assertThat(next.problems()).extracting(p -> p.reason() + " " + p.object().name())
+        .containsExactly("MapFull z");
+    assertThat(after.problems()).isEmpty();
+    assertThat(programmedServices(c.desired())).containsExactly("a", "z");
+  }
+
+  @Test
   void backendsCountAgainstTheLimitIncludingLingeringTerminatingOnes() {
     // One ready endpoint in a slot plus five terminating ones kept only for their connections:
     // 2 lb4_services entries but 6 lb4_backends entries.
