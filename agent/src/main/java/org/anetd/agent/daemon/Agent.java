@@ -521,6 +521,14 @@ public final class Agent implements AutoCloseable {
             report.compileTime(), report.writeTime());
       }
       return true;
+    } catch (Reconciler.ServicesFailed e) {
+      // policy and ipcache were written: endpoints waiting for this pass may go on
+      lastError = e.getMessage();
+      passes.succeeded(pass);
+      metrics.reconciled(Duration.between(start, clock.instant()).toNanos() / 1e9, false);
+      LOG.error("state v{}: {}; retrying, the service maps keep their last state",
+          state.version(), e.getMessage(), e.getCause());
+      return false;
     } catch (RuntimeException e) {
       lastError = e.getMessage();
       passes.failed(e.toString());

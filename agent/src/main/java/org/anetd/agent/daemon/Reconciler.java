@@ -129,8 +129,8 @@ public final class Reconciler {
    * One pass. Services are compiled incrementally and only their changes are written (the whole
    * desired state after a failed write or at start); policy is compiled again only when its inputs
    * are different objects than in the last written pass. The two are independent: when the
-   * service part fails (a map full, a purge failing), policy is still written, and then the
-   * failure is thrown.
+   * service part fails (a map full, a purge failing), policy is still written, and then a
+   * {@link ServicesFailed} is thrown.
    */
   public synchronized Report reconcile(ClusterState state, Map<String, Integer> localEndpoints) {
     Instant start = clock.instant();
@@ -161,7 +161,7 @@ public final class Reconciler {
       lastPolicy = policyPass;
     }
     if (serviceFailure != null) {
-      throw serviceFailure;
+      throw new ServicesFailed(serviceFailure);
     }
     Instant written = clock.instant();
 
@@ -173,6 +173,17 @@ public final class Reconciler {
         List.copyOf(problems), servicePass.healthChecks(), servicePass.totals(),
         policyPass.desired(), policyPass.ipcache(), Duration.between(start, compiled),
         Duration.between(compiled, written), passDue);
+  }
+
+  /**
+   * A pass whose service part failed after its policy part was written: pods of the node have
+   * their ipcache and policy entries (a CNI ADD waiting for them may go on); the service maps
+   * keep their last state and the pass is to be retried.
+   */
+  public static final class ServicesFailed extends RuntimeException {
+    ServicesFailed(RuntimeException cause) {
+      super("services not written: " + cause.getMessage(), cause);
+    }
   }
 
   /** Writes a compiled service pass, commits its ids and notes what must be purged. */

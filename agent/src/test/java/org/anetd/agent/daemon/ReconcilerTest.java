@@ -221,7 +221,8 @@ class ReconcilerTest {
             pod("default", "api-1", "198.18.0.13", Map.of("app", "api"))),
         List.of(denyIngress("default", "web")));
 
-    assertThatThrownBy(() -> rec.reconcile(newPod, LOCAL)).hasMessageContaining("injected");
+    assertThatThrownBy(() -> rec.reconcile(newPod, LOCAL))
+        .isInstanceOf(Reconciler.ServicesFailed.class).hasMessageContaining("injected");
 
     assertThat(ipcache.entries()).extracting(e -> Ipcache4KeyCodec.INSTANCE.decode(e.key())
         .address().toString()).as("the new pod's identity").contains("198.18.0.13");
