@@ -10,16 +10,18 @@ import java.util.concurrent.CompletionException;
  * Purges the conntrack entries of pod addresses that are being released ({@link
  * ConntrackPurger#purgeAddresses}), one table scan for all the addresses asked for meanwhile:
  * while a node is drained, many CNI DELs arrive at once, and a scan of a full table takes a
- * sizeable fraction of a second. The first caller scans; callers arriving during its scan wait
- * for the next one, which takes all of their addresses together. Every caller returns only once
- * a scan that began after its call has finished, so its address is free of entries before it is
- * released.
+ * sizeable fraction of a second. One scan runs at a time; an address asked for during a scan
+ * joins the next batch, which one of its callers scans once the running scan ends. Every caller
+ * returns once the scan of its own batch has finished, so its address is free of entries before
+ * it is released, and scans at most that batch itself (a DEL never runs the scans of the DELs
+ * that keep coming after it).
  */
 public final class AddressConntrackPurger {
   private final List<MapBackend> tables;
   private Set<Ipv4> pending = new HashSet<>();
   private CompletableFuture<Integer> pendingDone = new CompletableFuture<>();
-  private boolean scanning;
+  /** The scan running now, completed when it ends; null when none runs. */
+  private CompletableFuture<Void> running;
 
   public AddressConntrackPurger(List<MapBackend> tables) {
     this.tables = List.copyOf(tables);
@@ -31,15 +33,37 @@ public final class AddressConntrackPurger {
    */
   public int purge(Ipv4 address) {
     CompletableFuture<Integer> done;
-    boolean scanHere;
     synchronized (this) {
       pending.add(address);
       done = pendingDone;
-      scanHere = !scanning;
-      scanning = true;
     }
-    if (scanHere) {
-      scanWhilePending();
+    while (!done.isDone()) {
+      Set<Ipv4> batch;
+      CompletableFuture<Integer> batchDone;
+      CompletableFuture<Void> scan;
+      synchronized (this) {
+        if (done.isDone()) {
+          break;
+        }
+        if (running != null) {
+          scan = running; // wait for it outside the lock, then try again
+          batch = null;
+          batchDone = null;
+        } else {
+          // done is not complete, so this caller's address is still pending: scan its batch
+          batch = pending;
+          batchDone = pendingDone;
+          pending = new HashSet<>();
+          pendingDone = new CompletableFuture<>();
+          running = new CompletableFuture<>();
+          scan = null;
+        }
+      }
+      if (scan != null) {
+        scan.join();
+        continue;
+      }
+      scan(batch, batchDone);
     }
     try {
       return done.join();
@@ -48,43 +72,23 @@ public final class AddressConntrackPurger {
     }
   }
 
-  private void scanWhilePending() {
-    CompletableFuture<Integer> batchDone = null;
+  private void scan(Set<Ipv4> batch, CompletableFuture<Integer> batchDone) {
     try {
-      while (true) {
-        Set<Ipv4> batch;
-        synchronized (this) {
-          if (pending.isEmpty()) {
-            scanning = false;
-            return;
-          }
-          batch = pending;
-          batchDone = pendingDone;
-          pending = new HashSet<>();
-          pendingDone = new CompletableFuture<>();
-        }
-        try {
-          int purged = 0;
-          for (MapBackend table : tables) {
-            purged += ConntrackPurger.purgeAddresses(table, batch);
-          }
-          batchDone.complete(purged);
-        } catch (RuntimeException e) {
-          batchDone.completeExceptionally(e);
-        }
+      int purged = 0;
+      for (MapBackend table : tables) {
+        purged += ConntrackPurger.purgeAddresses(table, batch);
       }
+      batchDone.complete(purged);
     } catch (Throwable t) {
-      // an Error (out of memory): no caller may wait for ever, and the next one scans again
-      if (batchDone != null) {
-        batchDone.completeExceptionally(t);
-      }
-      synchronized (this) {
-        pendingDone.completeExceptionally(t); // those who came meanwhile: their DEL is retried
-        pending = new HashSet<>();
-        pendingDone = new CompletableFuture<>();
-        scanning = false;
-      }
+      batchDone.completeExceptionally(t); // an Error too: no caller of the batch waits for ever
       throw t;
+    } finally {
+      CompletableFuture<Void> ended;
+      synchronized (this) {
+        ended = running;
+        running = null;
+      }
+      ended.complete(null);
     }
   }
 }

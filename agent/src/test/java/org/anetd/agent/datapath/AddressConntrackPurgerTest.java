@@ -71,6 +71,48 @@ class AddressConntrackPurgerTest {
   }
 
   @Test
+  void aCallerReturnsOnceItsOwnBatchIsScannedNotAfterTheScansOfLaterCallers() throws Exception {
+    policyEntry("198.18.0.1", 40001);
+    policyEntry("198.18.0.2", 40002);
+    AtomicInteger scans = new AtomicInteger();
+    CountDownLatch firstStarted = new CountDownLatch(1);
+    CountDownLatch releaseFirst = new CountDownLatch(1);
+    CountDownLatch secondStarted = new CountDownLatch(1);
+    CountDownLatch releaseSecond = new CountDownLatch(1);
+    ct.afterRead(() -> {
+      if (scans.incrementAndGet() == 1) {
+        firstStarted.countDown();
+        await(releaseFirst);
+      } else {
+        secondStarted.countDown();
+        await(releaseSecond);
+      }
+    });
+    AddressConntrackPurger purger = new AddressConntrackPurger(List.of(ct));
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<?> first = pool.submit(() -> purger.purge(Ipv4.parse("198.18.0.1")));
+      await(firstStarted);
+      Future<?> later = pool.submit(() -> purger.purge(Ipv4.parse("198.18.0.2")));
+      Thread.sleep(100); // queued behind the first scan
+
+      releaseFirst.countDown();
+      await(secondStarted);
+
+      first.get(10, TimeUnit.SECONDS); // returns while the later caller's scan still runs
+      assertThat(later).isNotDone();
+      releaseSecond.countDown();
+      later.get(10, TimeUnit.SECONDS);
+    } finally {
+      releaseFirst.countDown();
+      releaseSecond.countDown();
+      pool.shutdownNow();
+    }
+    assertThat(hasEntryOf("198.18.0.1")).isFalse();
+    assertThat(hasEntryOf("198.18.0.2")).isFalse();
+  }
+
+  @Test
   void aFailedScanFailsTheCallersItCoveredAndTheNextCallScansAgain() {
     policyEntry("198.18.0.1", 40001);
     AtomicInteger reads = new AtomicInteger();
