@@ -282,7 +282,7 @@ public final class Agent implements AutoCloseable {
     closeables.add(HealthServer.start(socket(c.healthServeAddr()), this::health, Map.of(
         "/statusz", this::summary,
         "/endpointz", () -> lastReport().map(r -> EndpointTable.endpoints(r.desiredPolicy(),
-            r.ipcache())).orElse("no reconcile pass yet\n"),
+            r.ipcache(), datapath.lxcWriter().entries())).orElse("no reconcile pass yet\n"),
         "/policyz", () -> lastReport().map(r -> EndpointTable.policy(r.desiredPolicy()))
             .orElse("no reconcile pass yet\n"))));
     // healthCheckNodePorts answer on every node address, as kube-proxy's do.

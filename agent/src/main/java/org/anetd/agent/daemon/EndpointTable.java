@@ -3,10 +3,13 @@ package org.anetd.agent.daemon;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 import org.anetd.agent.datapath.EndpointPolicy;
 import org.anetd.agent.datapath.Ipcache4Key;
 import org.anetd.agent.datapath.Ipcache4Value;
+import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.Lxc4Info;
 import org.anetd.agent.datapath.PolicyEntry;
 import org.anetd.agent.datapath.PolicyKey;
 import org.anetd.agent.k8s.ObjectRef;
@@ -21,19 +24,28 @@ import org.anetd.agent.policy.Identities;
 final class EndpointTable {
   private EndpointTable() {}
 
-  static String endpoints(DesiredPolicy policy, Map<Ipcache4Key, Ipcache4Value> ipcache) {
-    StringBuilder out = new StringBuilder(String.format("%-8s %-28s %-16s %-9s %-8s %-8s %s%n",
-        "ENDPOINT", "POD", "IP", "IDENTITY", "INGRESS", "EGRESS", "ENTRIES"));
+  /**
+   * The endpoint list. DELIVERY says how packets from other pods of the node reach the endpoint:
+   * {@code local ifN} straight to its veth (its anetd_lxc entry names host veth ifindex N),
+   * {@code stack} through the node's IP stack (no entry: not attached yet, or no usable MACs).
+   */
+  static String endpoints(DesiredPolicy policy, Map<Ipcache4Key, Ipcache4Value> ipcache,
+      Map<Ipv4, Lxc4Info> localDelivery) {
+    StringBuilder out = new StringBuilder(String.format("%-8s %-28s %-16s %-9s %-8s %-8s %-7s %s%n",
+        "ENDPOINT", "POD", "IP", "IDENTITY", "INGRESS", "EGRESS", "ENTRIES", "DELIVERY"));
     policy.endpoints().forEach((id, ep) -> {
-      String ip = ipcache.entrySet().stream()
+      Optional<Ipv4> ip = ipcache.entrySet().stream()
           .filter(e -> e.getValue().endpointId() == id && e.getKey().prefixLength() == 32)
-          .map(e -> e.getKey().address().toString()).findFirst().orElse("-");
+          .map(e -> e.getKey().address()).findFirst();
       long entries = policy.entries().keySet().stream().filter(k -> k.endpointId() == id).count();
-      out.append(String.format("%-8d %-28s %-16s %-9d %-8s %-8s %d%n", id,
-          pod(policy.identities(), ep.identity()), ip, ep.identity(),
+      String delivery = ip.map(localDelivery::get).filter(l -> l.endpointId() == id)
+          .map(l -> "local if" + l.ifindex()).orElse(ip.isPresent() ? "stack" : "-");
+      out.append(String.format("%-8d %-28s %-16s %-9d %-8s %-8s %-7d %s%n", id,
+          pod(policy.identities(), ep.identity()), ip.map(Ipv4::toString).orElse("-"),
+          ep.identity(),
           (ep.flags() & EndpointPolicy.F_INGRESS_ISOLATED) != 0 ? "enforced" : "allow-all",
           (ep.flags() & EndpointPolicy.F_EGRESS_ISOLATED) != 0 ? "enforced" : "allow-all",
-          entries));
+          entries, delivery));
     });
     return out.toString();
   }

@@ -11,6 +11,8 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import org.anetd.agent.datapath.InMemoryMapBackend;
+import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.Lxc4Info;
 import org.anetd.agent.datapath.LoadBalancerWriter;
 import org.anetd.agent.datapath.PolicyWriter;
 import org.anetd.agent.policy.IdentityAllocation;
@@ -35,11 +37,13 @@ class EndpointTableTest {
   void endpointListShowsEachPodWithItsAddressIdentityAndEnforcement() {
     Reconciler.Report r = report();
 
-    String table = EndpointTable.endpoints(r.desiredPolicy(), r.ipcache());
+    // web-1 is attached for local delivery (host veth ifindex 7), db-1 not (yet)
+    String table = EndpointTable.endpoints(r.desiredPolicy(), r.ipcache(), Map.of(
+        Ipv4.parse("198.18.0.11"), new Lxc4Info(7, 11, "02:00:00:00:00:0b", "02:00:00:00:01:0b")));
 
     assertThat(table.lines()).hasSize(3);
-    assertThat(table).containsPattern("11\\s+default \\{app=web\\}\\s+198\\.18\\.0\\.11\\s+\\d+\\s+enforced\\s+allow-all")
-        .containsPattern("12\\s+default \\{app=db\\}\\s+198\\.18\\.0\\.12\\s+\\d+\\s+allow-all\\s+allow-all");
+    assertThat(table).containsPattern("11\\s+default \\{app=web\\}\\s+198\\.18\\.0\\.11\\s+\\d+\\s+enforced\\s+allow-all\\s+\\d+\\s+local if7")
+        .containsPattern("12\\s+default \\{app=db\\}\\s+198\\.18\\.0\\.12\\s+\\d+\\s+allow-all\\s+allow-all\\s+\\d+\\s+stack");
   }
 
   @Test
