@@ -15,7 +15,9 @@ import java.util.function.Predicate;
  *
  * <pre>
  *   0. frontend addresses that go away entirely: masters -> reverse NAT -> their slots
- *   upserts: backends -> service slots -> reverse NAT -> frontends (masters)
+ *   upserts: backends
+ *     -> frontends whose slot count stays or drops: slots -> master -> their extra slots
+ *     -> the others: service slots -> reverse NAT -> frontends (masters)
  *   deletes: frontends -> reverse NAT -> service slots -> backends
  * </pre>
  *
@@ -62,10 +64,16 @@ public final class LoadBalancerWriter {
     writes = writes.plus(revNat.deleteStale(desiredRevNat.keySet(), id -> !named.contains(id)))
         .plus(services.deleteStale(desiredServices.keySet(),
             key -> key.slot() != 0 && addressGone.test(key)))
-        .plus(backends(desiredBackends))
-        .plus(serviceSlots(desiredServices))
+        .plus(backends(desiredBackends));
+    Predicate<Lb4Key> ofShrinking = ofNotGrowing(desiredServices);
+    writes = writes.plus(services.upsert(desiredServices,
+            key -> key.slot() != 0 && ofShrinking.test(key)))
+        .plus(services.upsert(desiredServices, key -> key.slot() == 0 && ofShrinking.test(key)))
+        .plus(services.deleteStale(desiredServices.keySet(),
+            key -> key.slot() != 0 && ofShrinking.test(key)))
+        .plus(serviceSlots(desiredServices, ofShrinking.negate()))
         .plus(revNat(desiredRevNat))
-        .plus(frontends(desiredServices))
+        .plus(frontends(desiredServices, ofShrinking.negate()))
         .plus(staleFrontends(desiredServices))
         .plus(staleRevNat(desiredRevNat))
         .plus(staleServiceSlots(desiredServices))
@@ -107,10 +115,14 @@ public final class LoadBalancerWriter {
     writes = writes.plus(revNat.delete(changes.revNatDeletes().stream()
             .filter(id -> !named.contains(id)).toList()))
         .plus(services.delete(goneSlots))
-        .plus(backends.upsert(changes.backendUpserts()))
-        .plus(services.upsert(upserts, key -> key.slot() != 0))
+        .plus(backends.upsert(changes.backendUpserts()));
+    Predicate<Lb4Key> ofShrinking = ofNotGrowing(upserts);
+    writes = writes.plus(services.upsert(upserts, key -> key.slot() != 0 && ofShrinking.test(key)))
+        .plus(services.upsert(upserts, key -> key.slot() == 0 && ofShrinking.test(key)))
+        .plus(services.delete(deletedSlots.stream().filter(ofShrinking).toList()))
+        .plus(services.upsert(upserts, key -> key.slot() != 0 && !ofShrinking.test(key)))
         .plus(revNat.upsert(changes.revNatUpserts()))
-        .plus(services.upsert(upserts, key -> key.slot() == 0))
+        .plus(services.upsert(upserts, key -> key.slot() == 0 && !ofShrinking.test(key)))
         .plus(services.delete(deletedMasters))
         .plus(revNat.delete(changes.revNatDeletes()))
         .plus(services.delete(deletedSlots))
@@ -123,6 +135,26 @@ public final class LoadBalancerWriter {
     static FrontendId of(Lb4Key key) {
       return new FrontendId(key.address(), key.port(), key.protocol());
     }
+  }
+
+  /**
+   * Keys of the frontends (views) whose new master in {@code masters} keeps or lowers the slot
+   * count of the one written, under the same reverse NAT id: the writer completes them (slots,
+   * master, then their extra slots deleted) before it adds any slot for a growing frontend, so a
+   * change whose end state fits never needs room for a growing frontend's new slots next to a
+   * shrinking one's old slots.
+   */
+  private Predicate<Lb4Key> ofNotGrowing(Map<Lb4Key, Lb4Service> masters) {
+    Set<Lb4Key> notGrowing = new HashSet<>();
+    masters.forEach((key, value) -> {
+      if (key.slot() == 0) {
+        Lb4Service was = services.writtenValue(key);
+        if (was != null && value.count() <= was.count() && value.revNatId() == was.revNatId()) {
+          notGrowing.add(key);
+        }
+      }
+    });
+    return key -> notGrowing.contains(key.withSlot(0));
   }
 
   /** The reverse NAT ids the masters the maps hold now name (those stay until masters change). */
@@ -161,8 +193,8 @@ public final class LoadBalancerWriter {
   }
 
   /** 2. Slots 1..count: written before the master that makes them reachable. */
-  private WriteResult serviceSlots(Map<Lb4Key, Lb4Service> desired) {
-    return services.upsert(desired, key -> key.slot() != 0);
+  private WriteResult serviceSlots(Map<Lb4Key, Lb4Service> desired, Predicate<Lb4Key> which) {
+    return services.upsert(desired, key -> key.slot() != 0 && which.test(key));
   }
 
   /** 3. Reverse NAT before the frontend: the first reply must find its service address. */
@@ -171,8 +203,8 @@ public final class LoadBalancerWriter {
   }
 
   /** 4. Masters last: the slot count switches traffic to the new backend set at once. */
-  private WriteResult frontends(Map<Lb4Key, Lb4Service> desired) {
-    return services.upsert(desired, key -> key.slot() == 0);
+  private WriteResult frontends(Map<Lb4Key, Lb4Service> desired, Predicate<Lb4Key> which) {
+    return services.upsert(desired, key -> key.slot() == 0 && which.test(key));
   }
 
   /** 5. Removed frontends stop taking new connections before anything they use goes away. */

@@ -159,6 +159,36 @@ class LoadBalancerWriterTest {
     assertThat(violations).isEmpty();
   }
 
+  /** Near bpf-lb-map-max: A shrinks from 3 backends to 1 while B grows from 1 to 3 (7 entries). */
+  private static final Desired A_WIDE = desired(Map.of(VIP, new long[] {1, 2, 3},
+      VIP2, new long[] {4}));
+  private static final Desired B_WIDE = desired(Map.of(VIP, new long[] {1},
+      VIP2, new long[] {4, 5, 6}));
+
+  @Test
+  void aFullWriteCompletesShrinkingFrontendsBeforeItAddsSlotsForGrowingOnes() {
+    servicesMap = new InMemoryMapBackend("lb4_services", 7).afterEachOperation(this::check);
+    LoadBalancerWriter w = writer();
+    write(w, A_WIDE); // 6 of 7
+
+    write(w, B_WIDE); // 6, but 8 if B's new slots came before A's old ones went
+
+    assertThat(w.services()).isEqualTo(B_WIDE.services());
+    assertThat(violations).isEmpty();
+  }
+
+  @Test
+  void appliedChangesCompleteShrinkingFrontendsBeforeTheyAddSlotsForGrowingOnes() {
+    servicesMap = new InMemoryMapBackend("lb4_services", 7).afterEachOperation(this::check);
+    LoadBalancerWriter w = writer();
+    w.apply(changes(desired(Map.of()), A_WIDE));
+
+    w.apply(changes(A_WIDE, B_WIDE));
+
+    assertThat(w.services()).isEqualTo(B_WIDE.services());
+    assertThat(violations).isEmpty();
+  }
+
   @Test
   void appliedChangesEqualToTheMapsWriteNothing() {
     LoadBalancerWriter w = writer();
