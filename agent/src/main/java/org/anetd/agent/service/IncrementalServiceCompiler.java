@@ -575,8 +575,10 @@ public final class IncrementalServiceCompiler {
     List<ServicePlan> plans = new ArrayList<>();
     planned.values().forEach(p -> p.plan().ifPresent(plans::add));
     List<Problem> problems = new ArrayList<>();
+    Map<ObjectRef, ServicePlan> lastAdmitted = new HashMap<>();
+    admitted.values().forEach(plan -> lastAdmitted.put(plan.service(), plan));
     List<ServicePlan> admittedPlans = ServiceCompiler.admit(plans, config, programmed,
-        service -> admitted.get(new ServiceKey(service.namespace(), service.name())), problems);
+        lastAdmitted, problems);
     Map<ServiceKey, ServicePlan> out = new HashMap<>();
     admitted.keySet().forEach(key -> out.put(key, null));
     for (ServicePlan plan : admittedPlans) {

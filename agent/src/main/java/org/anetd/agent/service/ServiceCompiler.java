@@ -20,7 +20,6 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.ToIntFunction;
 import java.util.function.ToLongFunction;
@@ -122,7 +121,7 @@ public final class ServiceCompiler {
 
   public static DesiredServices compile(
       ClusterState state, ServiceCompilerConfig config, ServiceIds previousIds) {
-    return compile(state, config, previousIds, service -> null).desired();
+    return compile(state, config, previousIds, Map.of()).desired();
   }
 
   /** A compile's maps, and the plan each admitted Service got (for the next compile). */
@@ -134,7 +133,7 @@ public final class ServiceCompiler {
    * grows past the map limit keeps (see {@link #admit}).
    */
   public static Compiled compile(ClusterState state, ServiceCompilerConfig config,
-      ServiceIds previousIds, Function<ObjectRef, ServicePlan> lastAdmitted) {
+      ServiceIds previousIds, Map<ObjectRef, ServicePlan> lastAdmitted) {
     List<Problem> problems = new ArrayList<>();
     List<Ipv4> nodeIps = nodeAddresses(state, problems);
     EndpointIndex endpoints = EndpointIndex.of(state.endpointSlices(), state.nodeName(), problems);
@@ -411,10 +410,10 @@ public final class ServiceCompiler {
     return invalid.isPresent() ? Optional.empty() : Optional.of(Ipv4.parse(text));
   }
 
-  /** {@link #admit(List, ServiceCompilerConfig, Predicate, Function, List)} with no last pass. */
+  /** {@link #admit(List, ServiceCompilerConfig, Predicate, Map, List)} with no last pass. */
   static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
       Predicate<FrontendAddress> programmed, List<Problem> problems) {
-    return admit(plans, config, programmed, service -> null, problems);
+    return admit(plans, config, programmed, Map.of(), problems);
   }
 
   /**
@@ -432,19 +431,28 @@ public final class ServiceCompiler {
    * the old ones waits a pass (keeping the old ones still listed) instead of failing the write.
    */
   static List<ServicePlan> admit(List<ServicePlan> plans, ServiceCompilerConfig config,
-      Predicate<FrontendAddress> programmed, Function<ObjectRef, ServicePlan> lastAdmitted,
+      Predicate<FrontendAddress> programmed, Map<ObjectRef, ServicePlan> lastAdmitted,
       List<Problem> problems) {
     List<ServicePlan> ordered = new ArrayList<>(plans);
     ordered.sort(admissionOrder(programmed));
     Capacity capacity = new Capacity(config.lbMapMax());
     Map<ObjectRef, ServicePlan> held = new HashMap<>();
+    Set<ObjectRef> planned = new HashSet<>();
     for (ServicePlan plan : ordered) {
-      ServicePlan last = lastAdmitted.apply(plan.service());
+      planned.add(plan.service());
+      ServicePlan last = lastAdmitted.get(plan.service());
       if (last != null && capacity.checkFits(last).isEmpty()) {
         capacity.take(last);
         held.put(plan.service(), last);
       }
     }
+    // A Service that is gone leaves its frontends at once (the writer deletes them first) but
+    // its backends only at the end of the write: they count until then.
+    lastAdmitted.forEach((service, last) -> {
+      if (!planned.contains(service)) {
+        capacity.takeBackends(last);
+      }
+    });
     Map<FrontendAddress, ObjectRef> claimedBy = new HashMap<>();
     Map<Integer, ObjectRef> healthCheckPorts = new HashMap<>();
     List<ServicePlan> admitted = new ArrayList<>();
@@ -618,6 +626,10 @@ public final class ServiceCompiler {
      * Gives back the service entries and frontends of a plan about to be replaced; its backends
      * stay taken: lb4_backends holds them until the end of the write that replaces them.
      */
+    void takeBackends(ServicePlan plan) {
+      plan.backendStates().keySet().forEach(b -> backends.merge(b, 1, Integer::sum));
+    }
+
     void releaseKeepingBackends(ServicePlan plan) {
       serviceEntries -= plan.serviceEntries();
       frontends -= plan.frontendAddresses().size();

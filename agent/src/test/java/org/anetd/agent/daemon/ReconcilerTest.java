@@ -261,6 +261,31 @@ class ReconcilerTest {
   }
 
   @Test
+  void aServiceThatReplacesADeletedOneWithTheMapsFullNeverFailsAWrite() {
+    int limit = 4;
+    InMemoryMapBackend smallBackends = new InMemoryMapBackend("lb4_backends", limit);
+    Reconciler rec = new Reconciler(new LoadBalancerWriter(services, smallBackends, revNat),
+        new PolicyWriter(policy, endpoints, ipcache), List.of(ctAny),
+        ServiceCompilerConfig.defaults().withLbMapMax(limit), IdentityAllocation.EMPTY,
+        Clock.systemUTC());
+    rec.reconcile(state(1, List.of(clusterIp("default", "old", "198.19.0.10", 80, 8080)),
+        List.of(slice("default", "old", 8080, "198.18.0.11", "198.18.0.12", "198.18.0.13")),
+        List.of(), List.of()), LOCAL); // 3 of 4 backends
+    ClusterState replaced = state(2, List.of(clusterIp("default", "new", "198.19.0.20", 80, 8080)),
+        List.of(slice("default", "new", 8080, "198.18.0.21", "198.18.0.22")), List.of(), List.of());
+
+    Reconciler.Report waits = rec.reconcile(replaced, LOCAL); // old's 3 stay until the write ends
+    Reconciler.Report done = rec.reconcile(state(3, replaced.services(),
+        replaced.endpointSlices(), List.of(), List.of()), LOCAL);
+
+    assertThat(waits.problems()).extracting(p -> p.reason() + " " + p.object().name())
+        .containsExactly("MapFull new");
+    assertThat(waits.passDue()).isTrue();
+    assertThat(done.problems()).isEmpty();
+    assertThat(rec.desiredServices().backends()).hasSize(2);
+  }
+
+  @Test
   void scalingDownReportsAndPurgesTheRemovedBackend() {
     Reconciler rec = reconciler();
     rec.reconcile(cluster(1, "198.18.0.11", "198.18.0.12"), LOCAL);

@@ -63,7 +63,7 @@ class IncrementalServiceCompilerTest {
 
       IncrementalServiceCompiler.Pass out = incremental.compile(state, config);
       ServiceCompiler.Compiled compiled = ServiceCompiler.compile(state, config, before,
-          lastAdmitted::get);
+          lastAdmitted);
       DesiredServices reference = compiled.desired();
 
       String at = "seed " + seed + " pass " + pass;
