@@ -224,8 +224,8 @@ public final class Reconciler {
       }
       orphanPurgeDue = false;
       if (purged > 0) {
-        LOG.info("{} conntrack entries of backends that no longer exist purged at start (an"
-            + " earlier agent stopped before it purged them)", purged);
+        LOG.info("{} conntrack entries of backends or frontends no longer in the maps purged (a"
+            + " purge an earlier agent or a failed write left undone)", purged);
       }
     }
     return purged + purgeRemoved();

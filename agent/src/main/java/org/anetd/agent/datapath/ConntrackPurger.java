@@ -42,10 +42,11 @@ public final class ConntrackPurger {
 
   /**
    * Deletes entries of {@code table} that name a backend id not in {@code liveBackendIds} (the ids
-   * of the backend map) or a reverse NAT id not in {@code liveRevNatIds}; returns how many. A purge that did not finish (the agent was killed after
-   * it deleted backends, or the purge failed) leaves such entries behind, and once their id is
-   * given to a new backend they would follow it: a quiet UDP flow would wake up sending to another
-   * service's pod. Policy entries (backend id 0) are not touched.
+   * of the backend map) or a reverse NAT id not in {@code liveRevNatIds}; returns how many. A
+   * purge that did not finish (the agent was killed after it deleted backends, or the purge
+   * failed) leaves such entries behind, and once their id is given to a new backend they would
+   * follow it: a quiet UDP flow would wake up sending to another service's pod. Policy entries
+   * (backend id 0) are not touched.
    */
   public static int purgeOrphans(MapBackend table, Set<Long> liveBackendIds,
       Set<Integer> liveRevNatIds) {
@@ -55,16 +56,11 @@ public final class ConntrackPurger {
   }
 
   /**
-   * Deletes entries of {@code table} whose tuple has {@code address} as source or destination, or
-   * that translate to it (a pod that is gone: its own policy entries, its peers' entries of
-   * connections with it, service entries of it as a client, and as a backend the forward entries
-   * that would send the next datagram of a flow to it); returns how many.
+   * Deletes entries of {@code table} whose tuple has one of {@code addresses} as source or
+   * destination, or that translate to one (pods that are gone: their own policy entries, their
+   * peers' entries of connections with them, service entries of them as clients, and as backends
+   * the forward entries that would send the next datagram of a flow to them); returns how many.
    */
-  public static int purgeAddress(MapBackend table, Ipv4 address) {
-    return purgeAddresses(table, Set.of(address));
-  }
-
-  /** {@link #purgeAddress} for several addresses in one scan. */
   public static int purgeAddresses(MapBackend table, Set<Ipv4> addresses) {
     if (addresses.isEmpty()) {
       return 0;

@@ -66,9 +66,8 @@ public final class LoadBalancerWriter {
             key -> key.slot() != 0 && addressGone.test(key)))
         .plus(backends(desiredBackends));
     Predicate<Lb4Key> ofShrinking = ofNotGrowing(desiredServices);
-    writes = writes.plus(services.upsert(desiredServices,
-            key -> key.slot() != 0 && ofShrinking.test(key)))
-        .plus(services.upsert(desiredServices, key -> key.slot() == 0 && ofShrinking.test(key)))
+    writes = writes.plus(serviceSlots(desiredServices, ofShrinking))
+        .plus(frontends(desiredServices, ofShrinking))
         .plus(services.deleteStale(desiredServices.keySet(),
             key -> key.slot() != 0 && ofShrinking.test(key)))
         .plus(serviceSlots(desiredServices, ofShrinking.negate()))
@@ -117,12 +116,12 @@ public final class LoadBalancerWriter {
         .plus(services.delete(goneSlots))
         .plus(backends.upsert(changes.backendUpserts()));
     Predicate<Lb4Key> ofShrinking = ofNotGrowing(upserts);
-    writes = writes.plus(services.upsert(upserts, key -> key.slot() != 0 && ofShrinking.test(key)))
-        .plus(services.upsert(upserts, key -> key.slot() == 0 && ofShrinking.test(key)))
+    writes = writes.plus(serviceSlots(upserts, ofShrinking))
+        .plus(frontends(upserts, ofShrinking))
         .plus(services.delete(deletedSlots.stream().filter(ofShrinking).toList()))
-        .plus(services.upsert(upserts, key -> key.slot() != 0 && !ofShrinking.test(key)))
+        .plus(serviceSlots(upserts, ofShrinking.negate()))
         .plus(revNat.upsert(changes.revNatUpserts()))
-        .plus(services.upsert(upserts, key -> key.slot() == 0 && !ofShrinking.test(key)))
+        .plus(frontends(upserts, ofShrinking.negate()))
         .plus(services.delete(deletedMasters))
         .plus(revNat.delete(changes.revNatDeletes()))
         .plus(services.delete(deletedSlots))
@@ -192,7 +191,7 @@ public final class LoadBalancerWriter {
     return backends.upsert(desired);
   }
 
-  /** 2. Slots 1..count: written before the master that makes them reachable. */
+  /** 2. Slots 1..count ({@code which} ones): before the master that makes them reachable. */
   private WriteResult serviceSlots(Map<Lb4Key, Lb4Service> desired, Predicate<Lb4Key> which) {
     return services.upsert(desired, key -> key.slot() != 0 && which.test(key));
   }

@@ -64,7 +64,7 @@ class ConntrackPurgerTest {
         Ct4Key.F_POL_TX)), Ct4EntryCodec.INSTANCE.encode(
             new Ct4Entry(Long.MAX_VALUE, 1, 60, 0, new Ipv4(0), 0, 0, Ct4Entry.F_POLICY_ALLOWED, 0)));
 
-    assertThat(ConntrackPurger.purgeAddress(ct, GONE)).as("GONE as a backend: both entries of the"
+    assertThat(ConntrackPurger.purgeAddresses(ct, Set.of(GONE))).as("GONE as a backend: both entries of the"
         + " service connection (the forward one translates to it); LIVE -> GONE").isEqualTo(3);
     assertThat(ct.size()).as("LIVE -> CLIENT").isEqualTo(1);
   }
