@@ -8,8 +8,9 @@ import java.util.Optional;
 
 /**
  * What to log, from the cluster's NetworkLogging object ({@code networking.gke.io/v1alpha1},
- * named {@code default}): {@code spec.cluster.allow.{log,delegate}} and {@code
- * spec.cluster.deny.{log,delegate}}. Read here as a generic resource so the agent needs none of
+ * named {@code default}): {@code cluster.allow.{log,delegate}} and {@code
+ * cluster.deny.{log,delegate}} of its {@code status.appliedSpec}, or of its {@code spec} while it
+ * has none. Read here as a generic resource so the agent needs none of
  * the operator's classes; the rules of {@link #validate} are the operator's.
  *
  * <ul>
@@ -52,19 +53,35 @@ public record LoggingSettings(DispositionSettings allow, DispositionSettings den
     }
   }
 
-  /** Reads a NetworkLogging object; an invalid one yields problems and no settings. */
+  /**
+   * Reads a NetworkLogging object: {@code status.appliedSpec} when the operator has written one
+   * (the settings in force: an invalid edit of {@code spec} leaves it as it was, so an agent that
+   * starts after such an edit logs what the others log), else {@code spec} under the same rules
+   * (a cluster without the operator, or before its first pass). An invalid one yields problems
+   * and no settings.
+   */
   public static Parsed parse(GenericKubernetesResource resource) {
     String name = resource.getMetadata() == null ? null : resource.getMetadata().getName();
-    Object spec = resource.getAdditionalProperties().get("spec");
-    return parse(name, spec instanceof Map<?, ?> m ? m : Map.of());
+    Map<String, Object> fields = resource.getAdditionalProperties();
+    if (fields.get("status") instanceof Map<?, ?> status
+        && status.get("appliedSpec") instanceof Map<?, ?> applied) {
+      return parse(name, applied, "status.appliedSpec");
+    }
+    Object spec = fields.get("spec");
+    return parse(name, spec instanceof Map<?, ?> m ? m : Map.of(), "spec");
   }
 
   /** Reads {@code spec} of the NetworkLogging object called {@code name}. */
   public static Parsed parse(String name, Map<?, ?> spec) {
+    return parse(name, spec, "spec");
+  }
+
+  /** Reads {@code fields} (a spec, found at {@code path}) of the object called {@code name}. */
+  private static Parsed parse(String name, Map<?, ?> fields, String path) {
     List<String> problems = new ArrayList<>();
-    Map<?, ?> cluster = object(spec, "cluster", "spec.cluster", problems);
-    DispositionSettings allow = disposition(cluster, "allow", problems);
-    DispositionSettings deny = disposition(cluster, "deny", problems);
+    Map<?, ?> cluster = object(fields, "cluster", path + ".cluster", problems);
+    DispositionSettings allow = disposition(cluster, "allow", path, problems);
+    DispositionSettings deny = disposition(cluster, "deny", path, problems);
     LoggingSettings settings = new LoggingSettings(allow, deny);
     problems.addAll(validate(name, settings));
     return new Parsed(problems.isEmpty() ? Optional.of(settings) : Optional.empty(), problems);
@@ -91,9 +108,9 @@ public record LoggingSettings(DispositionSettings allow, DispositionSettings den
     return problems;
   }
 
-  private static DispositionSettings disposition(Map<?, ?> cluster, String key,
+  private static DispositionSettings disposition(Map<?, ?> cluster, String key, String specPath,
       List<String> problems) {
-    String path = "spec.cluster." + key;
+    String path = specPath + ".cluster." + key;
     Map<?, ?> m = object(cluster, key, path, problems);
     return new DispositionSettings(bool(m, "log", path, problems),
         bool(m, "delegate", path, problems));

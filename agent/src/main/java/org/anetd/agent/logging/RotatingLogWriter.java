@@ -3,11 +3,14 @@ package org.anetd.agent.logging;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,8 +39,13 @@ import org.slf4j.LoggerFactory;
  *       becomes {@code .1}, {@code .1} becomes {@code .2} ... up to {@code keepFiles}; the oldest
  *       is deleted. Lines never straddle files.
  *   <li><b>Errors.</b> A failed open, write or rotation counts the lines it was writing as
- *       dropped ({@code write_error}, so a partly written chunk counts as dropped) and closes the
- *       file; the next batch reopens it. The thread never dies of an I/O error.
+ *       dropped ({@code write_error}) and closes the file, cutting off what a failed write left of
+ *       its chunk (a disk that filled mid-write); the next batch reopens it, first cutting any
+ *       unfinished line still at its end, so every line is one whole JSON object. The
+ *       thread never dies of an I/O error.
+ *   <li><b>Moved away.</b> Each batch first checks that the path still names the file it has
+ *       open; when logrotate (rename and create) or an admin moved or deleted it, the writer
+ *       opens the path again instead of appending to a file nobody reads.
  * </ul>
  */
 public final class RotatingLogWriter implements PolicyActionSink, AutoCloseable {
@@ -86,6 +94,7 @@ public final class RotatingLogWriter implements PolicyActionSink, AutoCloseable 
   private volatile boolean stopping;
   private Thread thread;
   private OutputStream out; // null while closed (before the first batch, after an error)
+  private Object openFileKey; // the inode out writes to, when the file system tells it
   private long size;
 
   public RotatingLogWriter(Options options, PolicyLoggingCounters counters) {
@@ -178,6 +187,10 @@ public final class RotatingLogWriter implements PolicyActionSink, AutoCloseable 
 
   private void writeBatch(List<PolicyActionRecord> batch) {
     synchronized (writeLock) {
+      if (out != null && movedAway()) {
+        LOG.info("policy action log: {} was moved or deleted, opening it again", options.file());
+        closeQuietly();
+      }
       ByteArrayOutputStream chunk = new ByteArrayOutputStream();
       int lines = 0;
       for (int i = 0; i < batch.size(); i++) {
@@ -231,8 +244,30 @@ public final class RotatingLogWriter implements PolicyActionSink, AutoCloseable 
       counters.recordDropped(DropReason.WRITE_ERROR, lines);
       LOG.warn("policy action log: writing {} failed ({} lines dropped), reopening: {}",
           options.file(), lines, e.toString());
+      long before = size;
+      Object written = openFileKey;
       closeQuietly();
+      cutBackTo(before, written);
       return false;
+    }
+  }
+
+  /**
+   * Cuts off what a failed write left of its chunk (a disk that filled mid-write): its lines are
+   * counted dropped, so none of them stays, whole or in part. Best effort: whatever is left is
+   * cut back to a whole line when the file is opened again.
+   */
+  private void cutBackTo(long length, Object fileKey) {
+    try {
+      if (fileKey != null && fileKey.equals(fileKey(options.file()))) {
+        try (FileChannel ch = FileChannel.open(options.file(), StandardOpenOption.WRITE)) {
+          if (ch.size() > length) {
+            ch.truncate(length);
+          }
+        }
+      }
+    } catch (IOException e) {
+      LOG.debug("policy action log: cutting the failed chunk failed: {}", e.toString());
     }
   }
 
@@ -242,14 +277,70 @@ public final class RotatingLogWriter implements PolicyActionSink, AutoCloseable 
       if (parent != null) {
         Files.createDirectories(parent);
       }
+      size = cutUnfinishedLine(options.file());
       out = opener.open(options.file());
-      size = Files.exists(options.file()) ? Files.size(options.file()) : 0;
+      openFileKey = fileKey(options.file());
       return true;
     } catch (IOException e) {
       LOG.warn("policy action log: cannot open {}: {}", options.file(), e.toString());
       closeQuietly();
       return false;
     }
+  }
+
+  /**
+   * Cuts {@code file} after its last newline (a line a failed write left unfinished) and returns
+   * its size; 0 when it does not exist.
+   */
+  static long cutUnfinishedLine(Path file) throws IOException {
+    if (!Files.exists(file)) {
+      return 0;
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ,
+        StandardOpenOption.WRITE)) {
+      long end = ch.size();
+      long keep = end;
+      ByteBuffer buf = ByteBuffer.allocate(4096);
+      while (keep > 0) {
+        long from = Math.max(0, keep - buf.capacity());
+        buf.clear().limit((int) (keep - from));
+        while (buf.hasRemaining() && ch.read(buf, from + buf.position()) >= 0) {
+          // a positional read may return fewer bytes than asked
+        }
+        int newline = -1;
+        for (int i = buf.position() - 1; i >= 0 && newline < 0; i--) {
+          newline = buf.get(i) == '\n' ? i : -1;
+        }
+        if (newline >= 0) {
+          keep = from + newline + 1;
+          break;
+        }
+        keep = from;
+      }
+      if (keep < end) {
+        ch.truncate(keep);
+        LOG.warn("policy action log: cut {} bytes of an unfinished line at the end of {}",
+            end - keep, file);
+      }
+      return keep;
+    }
+  }
+
+  /** Whether the path no longer names the file that is open (renamed, deleted, replaced). */
+  private boolean movedAway() {
+    if (!Files.exists(options.file())) {
+      return true;
+    }
+    try {
+      return openFileKey != null && !openFileKey.equals(fileKey(options.file()));
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  private static Object fileKey(Path file) throws IOException {
+    return Files.exists(file)
+        ? Files.readAttributes(file, BasicFileAttributes.class).fileKey() : null;
   }
 
   /** file -> file.1 -> file.2 ... -> file.keepFiles (deleted past that); then a new file. */
@@ -292,6 +383,7 @@ public final class RotatingLogWriter implements PolicyActionSink, AutoCloseable 
       }
     }
     out = null;
+    openFileKey = null;
     size = 0;
   }
 }

@@ -80,6 +80,34 @@ class LoggingSettingsTest {
   }
 
   @Test
+  void theSpecTheOperatorAppliedWinsOverAnInvalidEditOfTheSpec() {
+    GenericKubernetesResource edited = new GenericKubernetesResourceBuilder(
+        networkLogging("default", spec(false, true, false, false)))
+        .addToAdditionalProperties("status",
+            Map.of("appliedSpec", spec(false, false, true, false)))
+        .build();
+
+    Parsed parsed = LoggingSettings.parse(edited);
+
+    assertThat(parsed.problems()).isEmpty();
+    assertThat(parsed.orKeep(PREVIOUS))
+        .isEqualTo(new LoggingSettings(DispositionSettings.OFF, DispositionSettings.ALL));
+  }
+
+  @Test
+  void aStatusWithoutAppliedSpecLeavesTheSpecToDecide() {
+    GenericKubernetesResource invalidFromTheStart = new GenericKubernetesResourceBuilder(
+        networkLogging("default", spec(false, true, false, false)))
+        .addToAdditionalProperties("status", Map.of("observedGeneration", 1))
+        .build();
+
+    Parsed parsed = LoggingSettings.parse(invalidFromTheStart);
+
+    assertThat(parsed.settings()).isEmpty();
+    assertThat(parsed.orKeep(LoggingSettings.DISABLED)).isSameAs(LoggingSettings.DISABLED);
+  }
+
+  @Test
   void validateAppliesTheOperatorsRulesToSettings() {
     assertThat(LoggingSettings.validate("default",
         new LoggingSettings(DispositionSettings.DELEGATED, DispositionSettings.ALL))).isEmpty();

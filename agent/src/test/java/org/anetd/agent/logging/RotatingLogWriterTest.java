@@ -165,6 +165,56 @@ class RotatingLogWriterTest {
   }
 
   @Test
+  void aWriteThatFailsHalfWayLeavesNoUnfinishedLineForTheNextRecordToJoin() throws IOException {
+    Path file = dir.resolve("policy_action.log");
+    List<Boolean> failNext = new ArrayList<>(List.of(false, true));
+    FileOpener diskFills = path -> new FilterOutputStream(FileOpener.APPEND.open(path)) {
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (!failNext.isEmpty() && failNext.remove(0)) {
+          out.write(b, off, len / 2 + 3); // what fit before the disk was full
+          throw new IOException("No space left on device");
+        }
+        out.write(b, off, len);
+      }
+    };
+    RotatingLogWriter w = new RotatingLogWriter(options(file, 1 << 20, 100, 2), counters,
+        diskFills);
+    for (int i = 0; i < 6; i++) {
+      w.offer(record(i));
+    }
+    w.writeQueued();
+    w.close();
+
+    assertThat(lines(file)).containsExactly(PolicyActionFormatter.format(record(0)),
+        PolicyActionFormatter.format(record(1)), PolicyActionFormatter.format(record(4)),
+        PolicyActionFormatter.format(record(5)));
+    assertThat(counters.written()).isEqualTo(4);
+    assertThat(counters.dropped(DropReason.WRITE_ERROR)).isEqualTo(2);
+  }
+
+  @Test
+  void aLogMovedAwayByLogrotateIsOpenedAgainAtItsPath() throws IOException {
+    Path file = dir.resolve("policy_action.log");
+    RotatingLogWriter w = new RotatingLogWriter(options(file, 1 << 20, 100, 10), counters);
+    w.offer(record(0));
+    w.writeQueued();
+
+    Files.move(file, dir.resolve("policy_action.log-20261203"));
+    w.offer(record(1));
+    w.writeQueued();
+    Files.delete(file);
+    w.offer(record(2));
+    w.writeQueued();
+    w.close();
+
+    assertThat(lines(dir.resolve("policy_action.log-20261203")))
+        .containsExactly(PolicyActionFormatter.format(record(0)));
+    assertThat(lines(file)).containsExactly(PolicyActionFormatter.format(record(2)));
+    assertThat(counters.written()).isEqualTo(3);
+  }
+
+  @Test
   void writerThreadWritesWhatIsOfferedAndCloseWritesTheRest() throws IOException {
     Path file = dir.resolve("policy_action.log");
     RotatingLogWriter w = new RotatingLogWriter(options(file, 1 << 20, 1000, 50), counters);
