@@ -54,6 +54,7 @@ import org.anetd.agent.k8s.ClusterStateSource;
 import org.anetd.agent.k8s.EventRecorder;
 import org.anetd.agent.k8s.Problem;
 import org.anetd.agent.logging.LoggingContext;
+import org.anetd.agent.logging.LoggingSettings;
 import org.anetd.agent.metrics.AgentMetrics;
 import org.anetd.agent.metrics.HealthServer;
 import org.anetd.agent.metrics.MetricsServer;
@@ -122,6 +123,8 @@ public final class Agent implements AutoCloseable {
   private volatile Instant lastReportTime;
   private volatile String lastError;
   private volatile ClusterState lastState;
+  private volatile LoggedPass loggedPass;
+  private volatile BuiltContext builtContext;
   private Set<Problem> previousProblems = Set.of();
 
   private Agent(AgentOptions options, Clock clock) {
@@ -306,13 +309,30 @@ public final class Agent implements AutoCloseable {
         metrics, this::loggingContext, clock).start());
   }
 
+  /**
+   * What the logger reads for each event: the snapshot the last written pass was compiled from
+   * (with the addresses CNI gave pods whose status has none yet), its policy sets and the
+   * settings in force. Built again only when one of them changed, not per event.
+   */
   private LoggingContext loggingContext() {
-    ClusterState state = lastState;
-    Reconciler.Report report = lastReport;
-    return new LoggingContext(state == null ? ClusterState.empty(options.nodeName()) : state,
-        report == null ? Map.of() : report.desiredPolicy().policySets(),
-        loggingWatch.settings());
+    LoggedPass pass = loggedPass;
+    LoggingSettings settings = loggingWatch.settings();
+    BuiltContext last = builtContext;
+    if (last != null && last.pass() == pass && last.context().settings() == settings) {
+      return last.context();
+    }
+    LoggingContext next = new LoggingContext(
+        pass == null ? ClusterState.empty(options.nodeName()) : pass.state(),
+        pass == null ? Map.of() : pass.report().desiredPolicy().policySets(), settings);
+    builtContext = new BuiltContext(pass, next);
+    return next;
   }
+
+  /** A written pass and the snapshot, merged with the endpoints' addresses, it compiled. */
+  private record LoggedPass(ClusterState state, Reconciler.Report report) {}
+
+  /** The logging context last built, and the pass it was built from. */
+  private record BuiltContext(LoggedPass pass, LoggingContext context) {}
 
   private KubernetesClient ownClient() {
     Config k8s = options.kubeconfig()
@@ -507,6 +527,7 @@ public final class Agent implements AutoCloseable {
       reportProblems(report.problems());
       healthChecks.update(report.healthChecks()).forEach(this::reportProblem);
       lastReport = report;
+      loggedPass = new LoggedPass(state, report);
       lastReportTime = clock.instant();
       lastError = null;
       passes.succeeded(pass);

@@ -18,6 +18,7 @@ import org.anetd.agent.datapath.MapBackend;
 import org.anetd.agent.datapath.PolicyWriter;
 import org.anetd.agent.datapath.WriteResult;
 import org.anetd.agent.k8s.ClusterState;
+import org.anetd.agent.k8s.ObjectRef;
 import org.anetd.agent.k8s.Problem;
 import org.anetd.agent.k8s.Reason;
 import org.anetd.agent.policy.DesiredPolicy;
@@ -98,6 +99,8 @@ public final class Reconciler {
   /** Set at start: the first policy pass numbers identities as the ipcache has them. */
   private boolean identitiesFromIpcache = true;
   private PolicyPass lastPolicy;
+  /** The last compiled policy sets: a set keeps its id from pass to pass. */
+  private Map<Long, List<ObjectRef>> policySets = Map.of();
 
   public Reconciler(LoadBalancerWriter lb, PolicyWriter policy, List<MapBackend> conntrack,
       ServiceCompilerConfig serviceConfig, IdentityAllocation identities, Clock clock) {
@@ -258,7 +261,8 @@ public final class Reconciler {
       identitiesFromIpcache = false;
     }
     DesiredPolicy desired = PolicyCompiler.compile(state, inputs.localEndpoints(), identities,
-        inputs.enforcement());
+        inputs.enforcement(), policySets);
+    policySets = desired.policySets(); // compiled ids may be written in part even if a write fails
     SortedMap<Ipcache4Key, Ipcache4Value> ipcache =
         IpcacheCompiler.compile(state, desired.identities(), inputs.localEndpoints());
     return new PolicyPass(inputs, desired, ipcache);

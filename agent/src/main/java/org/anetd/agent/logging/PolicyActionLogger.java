@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.anetd.agent.datapath.Event;
 import org.anetd.agent.datapath.Ipv4;
+import org.anetd.agent.datapath.PolicyEntry;
 import org.anetd.agent.datapath.PolicyKey;
 import org.anetd.agent.datapath.Protocol;
 import org.anetd.agent.k8s.ClusterState;
@@ -143,10 +144,12 @@ public final class PolicyActionLogger {
     if (!settings.log()) {
       return;
     }
-    List<ObjectRef> allowing = ctx.policySets().get(e.policySetId());
-    if (allowing != null && allowing.isEmpty()) {
-      return; // the node-local set: allowed by Kubernetes' own rule, not by a policy
+    if (e.policySetId() == PolicyEntry.NODE_LOCAL_POLICY_SET) {
+      // allowed by Kubernetes' own rule (a pod and its node), not by a policy: known by its
+      // fixed id, also before the first pass after a restart has given the logger any sets
+      return;
     }
+    List<ObjectRef> allowing = ctx.policySets().get(e.policySetId());
     SnapshotIndex idx = index(ctx.state());
     // An id missing from the map is a verdict from maps written for another snapshot: the
     // connection was allowed, but by policies this snapshot cannot name.

@@ -24,7 +24,7 @@ import org.anetd.agent.k8s.Problem;
 public record DesiredPolicy(Identities identities, SortedMap<PolicyKey, PolicyEntry> entries,
     SortedMap<Long, EndpointPolicy> endpoints, SortedMap<Long, List<ObjectRef>> policySets,
     List<Problem> problems) {
-  public static final long NODE_LOCAL_POLICY_SET = 0;
+  public static final long NODE_LOCAL_POLICY_SET = PolicyEntry.NODE_LOCAL_POLICY_SET;
 
   public DesiredPolicy {
     TreeMap<PolicyKey, PolicyEntry> e = new TreeMap<>(PolicyCompiler.KEY_ORDER);

@@ -2,6 +2,7 @@ package org.anetd.agent.policy;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -71,6 +72,16 @@ public final class PolicyCompiler {
 
   public static DesiredPolicy compile(ClusterState state, Map<String, Integer> localEndpoints,
       IdentityAllocation previous, Enforcement enforcement) {
+    return compile(state, localEndpoints, previous, enforcement, Map.of());
+  }
+
+  /**
+   * As above, numbering policy sets after {@code previousSets} (the last pass's {@link
+   * DesiredPolicy#policySets()}): see {@link #numberPolicySets}.
+   */
+  public static DesiredPolicy compile(ClusterState state, Map<String, Integer> localEndpoints,
+      IdentityAllocation previous, Enforcement enforcement,
+      Map<Long, List<ObjectRef>> previousSets) {
     Policies policies = Policies.parse(state);
     Identities ids = Identities.resolve(state, policies, previous);
     PeerIndex peers = new PeerIndex(ids);
@@ -117,23 +128,45 @@ public final class PolicyCompiler {
       endpoints.put((long) ep.get(), new EndpointPolicy(ids.of(pod).orElseThrow(), flags));
     }
 
-    // Intern policy sets; numbered in sorted order so equal inputs give equal ids.
     TreeMap<String, List<ObjectRef>> distinct = new TreeMap<>();
     allows.values().stream().filter(s -> !s.isEmpty())
         .forEach(s -> distinct.put(s.toString(), List.copyOf(s)));
-    TreeMap<Long, List<ObjectRef>> sets = new TreeMap<>();
+    TreeMap<Long, List<ObjectRef>> sets = numberPolicySets(distinct.values(), previousSets);
     Map<List<ObjectRef>, Long> setIds = new HashMap<>();
-    sets.put(DesiredPolicy.NODE_LOCAL_POLICY_SET, List.of());
-    setIds.put(List.of(), DesiredPolicy.NODE_LOCAL_POLICY_SET);
-    for (List<ObjectRef> s : distinct.values()) {
-      setIds.put(s, (long) sets.size());
-      sets.put((long) sets.size(), s);
-    }
+    sets.forEach((id, set) -> setIds.put(set, id));
     TreeMap<PolicyKey, PolicyEntry> entries = new TreeMap<>(KEY_ORDER);
     allows.forEach((k, s) -> entries.put(k,
         new PolicyEntry(setIds.get(List.copyOf(s)), PolicyEntry.VERDICT_ALLOW, false)));
     return new DesiredPolicy(ids, entries, endpoints, sets,
         new ArrayList<>(new LinkedHashSet<>(problems)));
+  }
+
+  /**
+   * Ids for the distinct policy sets (in sorted order), 0 being the node-local set. A set keeps
+   * the id it had in {@code previousSets}; a new one takes the lowest id no set of the previous
+   * pass had. So a verdict event or a log record read against the other pass's table (while the
+   * maps are rewritten, or still in the ring buffer) never names policies that did not allow the
+   * connection, an id retired now is reused a pass later at the earliest, and a new policy does
+   * not renumber, and so rewrite, the entries of every set after it.
+   */
+  static TreeMap<Long, List<ObjectRef>> numberPolicySets(Collection<List<ObjectRef>> distinct,
+      Map<Long, List<ObjectRef>> previousSets) {
+    Map<List<ObjectRef>, Long> before = new HashMap<>();
+    previousSets.forEach((id, set) -> before.put(set, id));
+    TreeMap<Long, List<ObjectRef>> sets = new TreeMap<>();
+    sets.put(DesiredPolicy.NODE_LOCAL_POLICY_SET, List.of());
+    long next = DesiredPolicy.NODE_LOCAL_POLICY_SET + 1;
+    for (List<ObjectRef> set : distinct) {
+      Long id = before.get(set);
+      if (id == null || id == DesiredPolicy.NODE_LOCAL_POLICY_SET) {
+        while (previousSets.containsKey(next) || sets.containsKey(next)) {
+          next++;
+        }
+        id = next;
+      }
+      sets.put(id, set);
+    }
+    return sets;
   }
 
   /** The keys one rule allows for one endpoint. */

@@ -117,6 +117,15 @@ class PolicyActionLoggerTest {
   }
 
   @Test
+  void allowOfTheNodeLocalPolicySetIsNotLoggedBeforeTheFirstPassEither() {
+    LoggingContext beforeFirstPass = new LoggingContext(STATE, Map.of(), LOG_ALL);
+    PolicyActionLogger logger = new PolicyActionLogger(() -> beforeFirstPass, written::add,
+        counters, time, time, Options.defaults());
+    logger.onEvent(tcpIngress(time, "192.168.1.10", 40001, DB, 5432, true, 0));
+    assertThat(written).isEmpty();
+  }
+
+  @Test
   void allowOfAPolicySetUnknownToTheSnapshotIsLoggedWithoutPolicies() {
     PolicyActionLogger logger = logger(LOG_ALL);
     logger.onEvent(tcpIngress(time, CLIENT, 40001, DB, 5432, true, SET_UNKNOWN));

@@ -64,10 +64,15 @@ class PolicyCompilerTest {
   }
 
   static DesiredPolicy compile(List<Pod> pods, List<NetworkPolicy> policies) {
+    return compile(pods, policies, Map.of());
+  }
+
+  static DesiredPolicy compile(List<Pod> pods, List<NetworkPolicy> policies,
+      Map<Long, List<ObjectRef>> previousSets) {
     ClusterState s = Fixtures.state(List.of(ns("x", "ns=x"), ns("y", "ns=y")), pods, policies);
     // Endpoint ids come from PODS, whatever order the snapshot lists pods in.
     return PolicyCompiler.compile(s, Fixtures.endpoints(PODS, Fixtures.NODE),
-        IdentityAllocation.EMPTY);
+        IdentityAllocation.EMPTY, PolicyCompiler.Enforcement.DEFAULT, previousSets);
   }
 
   static long id(DesiredPolicy d, Pod p) {
@@ -305,6 +310,37 @@ class PolicyCompilerTest {
     DesiredPolicy d = compile(np("x", "p").select(expr("pod", "In")).types("Ingress").build());
     assertThat(d.problems()).extracting(Problem::reason).containsExactly(Reason.InvalidSelector);
     assertThat(d.endpoints().get(EP_XA).flags()).isZero();
+  }
+
+  @Test
+  void aPolicySetKeepsItsIdWhenANewSetSortsBeforeIt() {
+    NetworkPolicy b = np("x", "b").select(sel("pod=b")).ingress(anyPeer(port("TCP", 80))).build();
+    NetworkPolicy a = np("x", "a").select(sel("pod=a")).ingress(anyPeer(port("TCP", 81))).build();
+    DesiredPolicy first = compile(PODS, List.of(b), Map.of());
+
+    DesiredPolicy second = compile(PODS, List.of(a, b), first.policySets());
+
+    assertThat(second.policySets()).containsEntry(1L, List.of(ref("x", "b")))
+        .containsEntry(2L, List.of(ref("x", "a")));
+    assertThat(compile(PODS, List.of(a, b), Map.of()).policySets())
+        .as("numbered in sorted order without history")
+        .containsEntry(1L, List.of(ref("x", "a")));
+  }
+
+  @Test
+  void anIdRetiredInOnePassIsNotGivenToANewSetInTheNext() {
+    NetworkPolicy a = np("x", "a").select(sel("pod=a")).ingress(anyPeer(port("TCP", 81))).build();
+    NetworkPolicy b = np("x", "b").select(sel("pod=b")).ingress(anyPeer(port("TCP", 80))).build();
+    NetworkPolicy c = np("x", "c").select(sel("pod=a")).ingress(anyPeer(port("TCP", 82))).build();
+    DesiredPolicy first = compile(PODS, List.of(a, b), Map.of()); // a = 1, b = 2
+
+    DesiredPolicy second = compile(PODS, List.of(b, c), first.policySets());
+    DesiredPolicy third = compile(PODS, List.of(b, c, a), second.policySets());
+
+    assertThat(second.policySets()).containsOnlyKeys(0L, 2L, 3L)
+        .containsEntry(3L, List.of(ref("x", "c")));
+    assertThat(third.policySets()).as("1 is free again a pass after a left")
+        .containsEntry(1L, List.of(ref("x", "a"))).containsEntry(3L, List.of(ref("x", "c")));
   }
 
   @Test
