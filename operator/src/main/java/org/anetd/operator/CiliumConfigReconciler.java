@@ -48,7 +48,7 @@ public class CiliumConfigReconciler implements Reconciler<ConfigMap> {
     for (CiliumConfigCheck.ConfigProblem p : problems) {
       String message = p + "; the agent rejects this value and keeps its last good one";
       log.warn("ConfigMap/{}/{}: {}", NAMESPACE, CONFIGMAP, message);
-      events.record(ctx.getClient(), cm, EventRecorder.Type.Warning,
+      events.recordOrLog(ctx.getClient(), cm, EventRecorder.Type.Warning,
           EventReason.InvalidConfigValue, message);
     }
     return UpdateControl.noUpdate();

@@ -14,6 +14,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes core/v1 Events about an object. The Event name is the object's name plus a hash of
@@ -31,6 +33,7 @@ public final class EventRecorder {
     Warning
   }
 
+  private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
   private final Clock clock;
 
   public EventRecorder(Clock clock) {
@@ -45,7 +48,14 @@ public final class EventRecorder {
     String now = timestamp(clock.instant());
     Event existing = client.v1().events().inNamespace(namespace).withName(name).get();
     if (existing != null) {
-      return bump(client, namespace, name, now);
+      try {
+        return bump(client, namespace, name, now);
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+          throw e;
+        }
+        // its time to live ran out between the read and the bump: written anew below
+      }
     }
     Event event = new EventBuilder()
         .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
@@ -72,6 +82,20 @@ public final class EventRecorder {
         throw e;
       }
       return bump(client, namespace, name, now); // created concurrently: count this one too
+    }
+  }
+
+  /**
+   * As {@link #record}, but a failure (the API throttling Events, RBAC) is logged, not thrown:
+   * a reconciler's status update must not wait on an Event.
+   */
+  public void recordOrLog(
+      KubernetesClient client, HasMetadata about, Type type, EventReason reason, String message) {
+    try {
+      record(client, about, type, reason, message);
+    } catch (KubernetesClientException e) {
+      LOG.warn("could not write the {} Event about {} {}: {}", reason, about.getKind(),
+          about.getMetadata().getName(), e.getMessage());
     }
   }
 

@@ -50,13 +50,13 @@ public class NetworkLoggingReconciler implements Reconciler<NetworkLogging> {
     String ref = "NetworkLogging/" + nl.getMetadata().getName();
     if (error.isPresent()) {
       log.warn("{} gen {}: {}", ref, nl.getMetadata().getGeneration(), error.get());
-      events.record(ctx.getClient(), nl, EventRecorder.Type.Warning, EventReason.ValidationError,
+      events.recordOrLog(ctx.getClient(), nl, EventRecorder.Type.Warning, EventReason.ValidationError,
           error.get());
     } else if (!Objects.equals(next.getAppliedSpec(),
         current == null ? null : current.getAppliedSpec())) {
       log.info("{} gen {}: applied {}", ref, nl.getMetadata().getGeneration(),
           next.getAppliedSpec());
-      events.record(ctx.getClient(), nl, EventRecorder.Type.Normal, EventReason.SpecApplied,
+      events.recordOrLog(ctx.getClient(), nl, EventRecorder.Type.Normal, EventReason.SpecApplied,
           "in force: " + next.getAppliedSpec());
     }
     if (next.equals(current)) {

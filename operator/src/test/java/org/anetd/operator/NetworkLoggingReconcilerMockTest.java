@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.javaoperatorsdk.operator.Operator;
 import java.io.InputStream;
 import java.time.Clock;
@@ -30,6 +31,7 @@ class NetworkLoggingReconcilerMockTest {
   static final String GENERATED_CRD = "/META-INF/fabric8/networkloggings.networking.gke.io-v1.yml";
   static final Duration TIMEOUT = Duration.ofSeconds(20);
   KubernetesClient client;
+  KubernetesMockServer server;
   Operator operator;
 
   @BeforeEach
@@ -60,6 +62,21 @@ class NetworkLoggingReconcilerMockTest {
     assertThat(status.getAppliedSpec()).isEqualTo(spec);
     assertThat(status.getObservedGeneration()).isEqualTo(generation("default"));
     assertThat(eventsAbout("default")).extracting(Event::getReason).containsExactly("SpecApplied");
+  }
+
+  @Test
+  void statusIsAppliedEvenWhenTheEventCannotBeWritten() {
+    NetworkLoggingSpec spec = NetworkLoggingSpec.of(true, false, true, false);
+    NetworkLogging nl = NetworkLogging.named("default", spec);
+    String event = EventRecorder.eventName(nl, EventRecorder.Type.Normal,
+        EventReason.SpecApplied, "in force: " + spec.normalizedCopy());
+    server.expect().get().withPath("/api/v1/namespaces/default/events/" + event)
+        .andReturn(403, "forbidden").always(); // e.g. RBAC without get on events
+
+    client.resource(nl).create();
+
+    assertThat(awaitStatus("default", NetworkLoggingStatus::isReady).getAppliedSpec())
+        .isEqualTo(spec);
   }
 
   @Test
