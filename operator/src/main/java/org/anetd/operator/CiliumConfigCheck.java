@@ -2,6 +2,7 @@ package org.anetd.operator;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -23,12 +24,17 @@ public final class CiliumConfigCheck {
     }
   }
 
+  /** The spellings of a boolean the agent accepts (Go's strconv.ParseBool, as Cilium). */
+  private static final Set<String> BOOLEANS = Set.of("true", "True", "TRUE", "t", "T", "1",
+      "false", "False", "FALSE", "f", "F", "0");
+
+  // Each check accepts exactly what the agent's parser (agent config.ValueParsers) accepts.
   private static final Map<String, Function<String, Optional<String>>> CHECKS = new TreeMap<>(Map.of(
-      "kube-proxy-replacement", v -> oneOf(v, Set.of("true", "false")),
-      "bpf-lb-map-max", CiliumConfigCheck::positiveInt,
+      "kube-proxy-replacement", CiliumConfigCheck::kubeProxyReplacement,
+      "bpf-lb-map-max", v -> intInRange(v, 1, 16_777_216),
       "node-port-range", CiliumConfigCheck::portRange,
-      "enable-policy", v -> oneOf(v, Set.of("default", "always", "never")),
-      "debug", v -> oneOf(v, Set.of("true", "false"))));
+      "enable-policy", v -> oneOf(v.toLowerCase(Locale.ROOT), Set.of("default", "always", "never")),
+      "debug", CiliumConfigCheck::bool));
 
   /** The keys this check knows. */
   public static Set<String> knownKeys() {
@@ -57,17 +63,30 @@ public final class CiliumConfigCheck {
         : Optional.of("must be one of " + String.join(", ", new java.util.TreeSet<>(allowed)));
   }
 
-  static Optional<String> positiveInt(String v) {
+  static Optional<String> bool(String v) {
+    return BOOLEANS.contains(v) ? Optional.empty() : Optional.of("must be true or false");
+  }
+
+  /** true or false; Cilium's legacy strict / disabled are read as such by the agent. */
+  static Optional<String> kubeProxyReplacement(String v) {
+    String lower = v.toLowerCase(Locale.ROOT);
+    if (lower.equals("partial") || lower.equals("probe")) {
+      return Optional.of("is a legacy Cilium mode anetd does not support: set true or false");
+    }
+    return lower.equals("strict") || lower.equals("disabled") ? Optional.empty() : bool(v);
+  }
+
+  static Optional<String> intInRange(String v, int min, int max) {
+    String problem = "must be an integer from " + min + " to " + max;
     try {
-      return Integer.parseInt(v) > 0
-          ? Optional.empty()
-          : Optional.of("must be a positive integer");
+      long n = Long.parseLong(v);
+      return n >= min && n <= max ? Optional.empty() : Optional.of(problem);
     } catch (NumberFormatException e) {
-      return Optional.of("must be a positive integer");
+      return Optional.of(problem);
     }
   }
 
-  /** "lo-hi" (Kubernetes' form) or "lo,hi" (Cilium's), 1 <= lo <= hi <= 65535. */
+  /** "lo-hi" (Kubernetes' form) or "lo,hi" (Cilium's), 1 <= lo < hi <= 65535. */
   static Optional<String> portRange(String v) {
     String[] parts = v.split("[-,]", -1);
     if (parts.length != 2) {
@@ -79,8 +98,8 @@ public final class CiliumConfigCheck {
       if (lo < 1 || hi > 65535) {
         return Optional.of("ports must be between 1 and 65535");
       }
-      if (lo > hi) {
-        return Optional.of("the low port must not be above the high port");
+      if (lo >= hi) {
+        return Optional.of("the low port must be below the high port");
       }
       return Optional.empty();
     } catch (NumberFormatException e) {

@@ -18,22 +18,30 @@ class CiliumConfigCheckTest {
         // key, value, expected message or null
         Arguments.of("kube-proxy-replacement", "true", null),
         Arguments.of("kube-proxy-replacement", "false", null),
-        Arguments.of("kube-proxy-replacement", "strict", "must be one of false, true"),
+        Arguments.of("kube-proxy-replacement", "True", null),
+        Arguments.of("kube-proxy-replacement", "strict", null),
+        Arguments.of("kube-proxy-replacement", "disabled", null),
+        Arguments.of("kube-proxy-replacement", "partial",
+            "is a legacy Cilium mode anetd does not support: set true or false"),
+        Arguments.of("kube-proxy-replacement", "yes", "must be true or false"),
         Arguments.of("bpf-lb-map-max", "65536", null),
-        Arguments.of("bpf-lb-map-max", "0", "must be a positive integer"),
-        Arguments.of("bpf-lb-map-max", "64k", "must be a positive integer"),
+        Arguments.of("bpf-lb-map-max", "0", "must be an integer from 1 to 16777216"),
+        Arguments.of("bpf-lb-map-max", "20000000", "must be an integer from 1 to 16777216"),
+        Arguments.of("bpf-lb-map-max", "64k", "must be an integer from 1 to 16777216"),
         Arguments.of("node-port-range", "30000-32767", null),
         Arguments.of("node-port-range", "30000,32767", null),
-        Arguments.of("node-port-range", "32767-30000", "the low port must not be above the high port"),
+        Arguments.of("node-port-range", "32767-30000", "the low port must be below the high port"),
+        Arguments.of("node-port-range", "30000-30000", "the low port must be below the high port"),
         Arguments.of("node-port-range", "0-100", "ports must be between 1 and 65535"),
         Arguments.of("node-port-range", "30000", "must be a port range such as 30000-32767"),
         Arguments.of("node-port-range", "a-b", "must be a port range such as 30000-32767"),
         Arguments.of("enable-policy", "default", null),
-        Arguments.of("enable-policy", "always", null),
+        Arguments.of("enable-policy", "Always", null),
         Arguments.of("enable-policy", "never", null),
         Arguments.of("enable-policy", "sometimes", "must be one of always, default, never"),
         Arguments.of("debug", "false", null),
-        Arguments.of("debug", "yes", "must be one of false, true"));
+        Arguments.of("debug", "1", null),
+        Arguments.of("debug", "yes", "must be true or false"));
   }
 
   @ParameterizedTest(name = "{0}={1} -> {2}")
@@ -56,7 +64,7 @@ class CiliumConfigCheckTest {
 
   @Test
   void everyProblemIsReportedInKeyOrder() {
-    assertThat(check.check(Map.of("debug", "1", "bpf-lb-map-max", "-1", "enable-policy", "never")))
+    assertThat(check.check(Map.of("debug", "on", "bpf-lb-map-max", "-1", "enable-policy", "never")))
         .extracting(CiliumConfigCheck.ConfigProblem::key)
         .containsExactly("bpf-lb-map-max", "debug");
   }

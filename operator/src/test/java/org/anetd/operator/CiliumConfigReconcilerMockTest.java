@@ -49,7 +49,7 @@ class CiliumConfigReconcilerMockTest {
     assertThat(warning.getType()).isEqualTo("Warning");
     assertThat(warning.getReason()).isEqualTo("InvalidConfigValue");
     assertThat(warning.getMessage()).startsWith(
-        "node-port-range: \"32767-30000\": the low port must not be above the high port");
+        "node-port-range: \"32767-30000\": the low port must be below the high port");
     assertThat(warning.getInvolvedObject().getKind()).isEqualTo("ConfigMap");
     assertThat(events("cilium-config")).hasSize(1);
     ConfigMap now = client.configMaps().inNamespace("kube-system").withName("cilium-config").get();
