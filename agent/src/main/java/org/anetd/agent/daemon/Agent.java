@@ -187,8 +187,7 @@ public final class Agent implements AutoCloseable {
     AgentConfig c = config.current();
     datapath = Datapath.load(new DatapathSettings(c.bpfRoot(), c.bpfLbMapMax(),
         c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax())
-        .withPolicyAuditMode(c.policyAuditMode()),
-        HostSettings.forNodePortRange(c.nodePortRange().first(), c.nodePortRange().last()));
+        .withPolicyAuditMode(c.policyAuditMode()), hostSettings(c));
     closeables.add(datapath);
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
         datapath.conntrackTables(), serviceConfig(c, datapath.settings()),
@@ -256,6 +255,35 @@ public final class Agent implements AutoCloseable {
       socketLoadBalancing = "UNAVAILABLE, per packet only: " + e.getMessage();
       metrics.problem("SocketLbUnavailable");
     }
+  }
+
+  /**
+   * bpf_host's tunables: SNAT ports outside node-port-range, and the node's own address as the
+   * source of LoadBalancer and external IP connections it forwards to backends on other nodes
+   * (the frontend itself is no source to use there: on GCE, for one, every node holds a
+   * LoadBalancer IP as a local address and drops packets coming from it). NodePort connections
+   * keep the node address the client sent them to.
+   */
+  private HostSettings hostSettings(AgentConfig c) {
+    HostSettings s =
+        HostSettings.forNodePortRange(c.nodePortRange().first(), c.nodePortRange().last());
+    if (!c.kubeProxyReplacement()) {
+      return s;
+    }
+    Optional<Ipv4> own = Optional.empty();
+    try {
+      own = new HostDevices(options.nodeNetns().orElse(null)).detectPrimaryAddress();
+    } catch (RuntimeException e) {
+      LOG.warn("cannot read the node's addresses: {}", e.toString());
+    }
+    if (own.isEmpty()) {
+      LOG.warn("no default route with an IPv4 address: LoadBalancer and external IP connections"
+          + " to backends on other nodes are SNATed to the frontend address");
+      return s;
+    }
+    LOG.info("LoadBalancer and external IP connections to other nodes are SNATed to {}",
+        own.get());
+    return s.withSnatIpv4(own.get());
   }
 
   /**

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.anetd.agent.bpf.BpfProgram;
@@ -70,6 +71,47 @@ public final class HostDevices implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * The node's own address for traffic it sends on its behalf (SNAT of LoadBalancer and external
+   * IP connections to backends elsewhere): the preferred source of the first default route, else
+   * the first global IPv4 address of its interface. Empty without a default route.
+   */
+  static Optional<Ipv4> primaryAddress(JsonNode addresses, JsonNode defaultRoutes) {
+    for (JsonNode r : defaultRoutes) {
+      if (r.hasNonNull("prefsrc")) {
+        return Optional.of(Ipv4.parse(r.get("prefsrc").asText()));
+      }
+      List<String> devs = new ArrayList<>();
+      if (r.hasNonNull("dev")) {
+        devs.add(r.get("dev").asText());
+      }
+      r.path("nexthops").forEach(nh -> devs.add(nh.path("dev").asText("")));
+      for (String dev : devs) {
+        if (dev.isEmpty() || dev.equals("lo") || dev.startsWith(POD_VETH_PREFIX)) {
+          continue;
+        }
+        for (JsonNode link : addresses) {
+          if (!link.path("ifname").asText("").equals(dev)) {
+            continue;
+          }
+          for (JsonNode a : link.path("addr_info")) {
+            if (a.path("family").asText().equals("inet")
+                && a.path("scope").asText().equals("global") && a.hasNonNull("local")) {
+              return Optional.of(Ipv4.parse(a.get("local").asText()));
+            }
+          }
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** {@link #primaryAddress} in the node's namespace now. */
+  public Optional<Ipv4> detectPrimaryAddress() {
+    return primaryAddress(json(List.of("ip", "-j", "-4", "addr", "show")),
+        json(List.of("ip", "-j", "-4", "route", "show", "default")));
   }
 
   /** The interfaces {@link #select} picks in the node's namespace now. */

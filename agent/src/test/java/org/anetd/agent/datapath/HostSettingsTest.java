@@ -47,4 +47,26 @@ class HostSettingsTest {
 
     assertThat(HostDevices.select(addrs, routes)).containsExactly("eth0", "eth1");
   }
+
+  @Test
+  void theNodesOwnAddressIsThePreferredSourceOfTheDefaultRouteElseItsInterfacesAddress()
+      throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    var addrs = json.readTree("""
+        [{"ifname":"eth0","addr_info":[{"family":"inet","local":"169.254.1.1","scope":"link"},
+                                       {"family":"inet","local":"10.128.0.7","scope":"global"},
+                                       {"family":"inet","local":"10.128.0.8","scope":"global"}]},
+         {"ifname":"eth1","addr_info":[{"family":"inet","local":"192.0.2.4","scope":"global"}]}]""");
+
+    assertThat(HostDevices.primaryAddress(addrs, json.readTree("""
+        [{"dst":"default","gateway":"10.128.0.1","dev":"eth0"}]""")))
+        .contains(Ipv4.parse("10.128.0.7"));
+    assertThat(HostDevices.primaryAddress(addrs, json.readTree("""
+        [{"dst":"default","gateway":"10.128.0.1","dev":"eth0","prefsrc":"10.128.0.8"}]""")))
+        .contains(Ipv4.parse("10.128.0.8"));
+    assertThat(HostDevices.primaryAddress(addrs, json.readTree("""
+        [{"dst":"default","nexthops":[{"gateway":"192.0.2.1","dev":"eth1"}]}]""")))
+        .contains(Ipv4.parse("192.0.2.4"));
+    assertThat(HostDevices.primaryAddress(addrs, json.readTree("[]"))).isEmpty();
+  }
 }
