@@ -1,5 +1,6 @@
 package org.anetd.agent.daemon;
 
+import io.fabric8.kubernetes.api.model.NodeAddress;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -91,6 +93,8 @@ public final class Agent implements AutoCloseable {
    */
   static final Duration CT_GC_INTERVAL = Duration.ofSeconds(30);
   static final Duration GC_INTERVAL = Duration.ofMinutes(5);
+  /** How often the node's interfaces are looked at again for bpf_host. */
+  static final Duration DEVICE_REFRESH = Duration.ofSeconds(30);
   /** Allocations younger than this are never collected: their ADD may still be in flight. */
   static final Duration GC_GRACE = Duration.ofMinutes(2);
 
@@ -106,6 +110,8 @@ public final class Agent implements AutoCloseable {
   private final DeferredCniHandler cni = new DeferredCniHandler();
   private volatile EndpointManager endpointManager;
   private Instant lastGc;
+  private volatile HostDevices nodeDevices; // null without kube-proxy-replacement
+  private Instant lastDeviceRefresh;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private Datapath datapath;
   /** What bpf-lb-sock came to, for `anetd status`. */
@@ -297,12 +303,42 @@ public final class Agent implements AutoCloseable {
       LOG.info("kube-proxy-replacement is false: NodePort and external IPs are left to kube-proxy");
       return;
     }
+    nodeDevices = new HostDevices(options.nodeNetns().orElse(null));
     try {
-      List<String> devices = new HostDevices(options.nodeNetns().orElse(null))
-          .attach(List.of(), datapath.fromNetdev());
+      List<String> devices = nodeDevices.attach(List.of(), datapath.fromNetdev());
       LOG.info("NodePort and external IPs served on {}", devices);
     } catch (RuntimeException e) {
       LOG.error("cannot attach the node programs (NodePorts will not answer): {}", e.toString());
+    }
+  }
+
+  /**
+   * Every DEVICE_REFRESH, and once the Node is known: the programs also go on interfaces that
+   * hold one of the Node's addresses (InternalIP, ExternalIP: where NodePorts listen) without a
+   * default route, and on interfaces that got a default route or were created again since.
+   */
+  private void refreshNodeDevices(ClusterState state) {
+    HostDevices devices = nodeDevices;
+    Instant now = clock.instant();
+    if (devices == null || lastDeviceRefresh != null
+        && Duration.between(lastDeviceRefresh, now).compareTo(DEVICE_REFRESH) < 0) {
+      return;
+    }
+    lastDeviceRefresh = now;
+    Set<Ipv4> nodeAddresses = state.nodes().stream()
+        .filter(n -> n.getMetadata().getName().equals(options.nodeName()))
+        .filter(n -> n.getStatus() != null && n.getStatus().getAddresses() != null)
+        .flatMap(n -> n.getStatus().getAddresses().stream())
+        .filter(a -> "InternalIP".equals(a.getType()) || "ExternalIP".equals(a.getType()))
+        .map(NodeAddress::getAddress).filter(a -> a != null && Ipv4.isValid(a))
+        .map(Ipv4::parse).collect(Collectors.toSet());
+    try {
+      List<String> added = devices.attachNew(nodeAddresses, datapath.fromNetdev());
+      if (!added.isEmpty()) {
+        LOG.info("NodePort and external IPs now also served on {}", added);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("cannot look for new node interfaces: {}", e.toString());
     }
   }
 
@@ -509,6 +545,7 @@ public final class Agent implements AutoCloseable {
         boolean firstPass = lastReport == null;
         boolean ok = reconcileOnce(state);
         collectGarbage(state);
+        refreshNodeDevices(state);
         if (ok && firstPass) {
           // The first pass compiles and writes everything at once and leaves several times the
           // steady state as garbage; one full collection now lets the heap shrink to what the

@@ -45,6 +45,16 @@ public final class HostDevices implements AutoCloseable {
    * default}: interfaces with a global IPv4 address that carry a default route.
    */
   static List<String> select(JsonNode addresses, JsonNode defaultRoutes) {
+    return select(addresses, defaultRoutes, Set.of());
+  }
+
+  /**
+   * As above, plus every interface holding one of {@code nodeAddresses} (the Node's InternalIP
+   * and ExternalIP, where NodePorts listen), default route or not: a private network's interface
+   * next to a public uplink, say.
+   */
+  static List<String> select(JsonNode addresses, JsonNode defaultRoutes,
+      Set<Ipv4> nodeAddresses) {
     Set<String> routed = new LinkedHashSet<>();
     for (JsonNode r : defaultRoutes) {
       if (r.hasNonNull("dev")) {
@@ -59,18 +69,23 @@ public final class HostDevices implements AutoCloseable {
     List<String> out = new ArrayList<>();
     for (JsonNode link : addresses) {
       String name = link.path("ifname").asText("");
-      if (name.isEmpty() || name.equals("lo") || name.startsWith(POD_VETH_PREFIX)
-          || !routed.contains(name)) {
+      if (name.isEmpty() || name.equals("lo") || name.startsWith(POD_VETH_PREFIX)) {
         continue;
       }
       for (JsonNode a : link.path("addr_info")) {
-        if (a.path("family").asText().equals("inet") && a.path("scope").asText().equals("global")) {
+        if (a.path("family").asText().equals("inet") && a.path("scope").asText().equals("global")
+            && (routed.contains(name) || nodeAddresses.contains(address(a)))) {
           out.add(name);
           break;
         }
       }
     }
     return out;
+  }
+
+  private static Ipv4 address(JsonNode addrInfo) {
+    String local = addrInfo.path("local").asText("");
+    return Ipv4.isValid(local) ? Ipv4.parse(local) : Ipv4.ANY;
   }
 
   /**
@@ -114,10 +129,36 @@ public final class HostDevices implements AutoCloseable {
         json(List.of("ip", "-j", "-4", "route", "show", "default")));
   }
 
-  /** The interfaces {@link #select} picks in the node's namespace now. */
+  /** The interfaces {@link #select} picks in the node's namespace now, by default route only. */
   public List<String> detect() {
+    return detect(Set.of());
+  }
+
+  /** The interfaces {@link #select} picks in the node's namespace now. */
+  public List<String> detect(Set<Ipv4> nodeAddresses) {
     return select(json(List.of("ip", "-j", "-4", "addr", "show")),
-        json(List.of("ip", "-j", "-4", "route", "show", "default")));
+        json(List.of("ip", "-j", "-4", "route", "show", "default")), nodeAddresses);
+  }
+
+  /**
+   * Attaches {@code fromNetdev} to the interfaces {@link #detect} picks now that are not
+   * attached yet, or were created again since (a new ifindex): run again when the Node's
+   * addresses or the node's routes may have changed (a DHCP lease, a link that flapped). Returns
+   * the interfaces it attached.
+   */
+  public synchronized List<String> attachNew(Set<Ipv4> nodeAddresses, BpfProgram fromNetdev) {
+    List<String> added = new ArrayList<>();
+    for (String dev : detect(nodeAddresses)) {
+      TcAttachment known = attached.get(dev);
+      int ifindex = inNetns(() -> NetworkNamespace.ifindex(dev));
+      if (known != null && known.ifindex() == ifindex) {
+        continue;
+      }
+      attached.put(dev, inNetns(() -> TcAttachment.attach(ifindex,
+          TcAttachment.Direction.INGRESS, fromNetdev)));
+      added.add(dev);
+    }
+    return added;
   }
 
   /**
@@ -125,7 +166,7 @@ public final class HostDevices implements AutoCloseable {
    * {@link #detect()} when it is empty). Returns the interfaces now attached by this object.
    */
   public synchronized List<String> attach(List<String> configured, BpfProgram fromNetdev) {
-    List<String> devices = configured.isEmpty() ? detect() : configured;
+    List<String> devices = configured.isEmpty() ? detect(Set.of()) : configured;
     for (String dev : devices) {
       if (dev.equals("lo") || dev.startsWith(POD_VETH_PREFIX)) {
         throw new IllegalArgumentException("refusing to attach bpf_host to " + dev

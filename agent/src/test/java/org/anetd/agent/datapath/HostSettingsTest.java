@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -46,6 +47,23 @@ class HostSettingsTest {
          {"dst":"default","dev":"lxc0123456789a"}]""");
 
     assertThat(HostDevices.select(addrs, routes)).containsExactly("eth0", "eth1");
+  }
+
+  @Test
+  void anInterfaceHoldingANodeAddressIsAHostDeviceWithoutADefaultRoute() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    var addrs = json.readTree("""
+        [{"ifname":"eth0","addr_info":[{"family":"inet","local":"203.0.113.5","scope":"global"}]},
+         {"ifname":"eth1","addr_info":[{"family":"inet","local":"10.1.0.5","scope":"global"}]},
+         {"ifname":"eth2","addr_info":[{"family":"inet","local":"10.2.0.5","scope":"global"}]},
+         {"ifname":"lxc0123456789a","addr_info":[{"family":"inet","local":"10.2.0.5",
+           "scope":"global"}]}]""");
+    var routes = json.readTree("""
+        [{"dst":"default","gateway":"203.0.113.1","dev":"eth0"}]""");
+
+    assertThat(HostDevices.select(addrs, routes, Set.of(Ipv4.parse("10.1.0.5"))))
+        .containsExactly("eth0", "eth1");
+    assertThat(HostDevices.select(addrs, routes, Set.of())).containsExactly("eth0");
   }
 
   @Test
