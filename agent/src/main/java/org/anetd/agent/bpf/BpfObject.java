@@ -170,17 +170,80 @@ public final class BpfObject implements AutoCloseable {
     return this;
   }
 
-  /** Loads programs and creates (or adopts pinned) maps. */
+  /**
+   * Loads programs and creates (or adopts pinned) maps. A pinned map that differs from the
+   * object's only in its size (a changed bpf-lb-map-max, bpf-ct-global-*-max) is created anew at
+   * the configured size and its entries are carried over ({@link #carryOver}): tracked
+   * connections and service entries survive the change.
+   */
   public BpfObject load() {
     requireNotLoaded("load");
-    checkPinnedMapsCompatible();
+    Map<String, Path> resized = checkPinnedMapsCompatible();
     int rc = bpf.bpf_object__load(handle());
     if (rc < 0) {
+      resized.forEach((mapName, aside) -> restorePin(aside, pinPaths.get(mapName)));
       throw new BpfException("bpf_object__load (verifier output above, from libbpf)",
           "object " + name, rc);
     }
     loaded = true;
+    resized.forEach(this::carryOver);
     return this;
+  }
+
+  /** Map types whose entries can be copied into a map of another size. */
+  private static final Set<MapType> RESIZABLE = Set.of(MapType.HASH, MapType.LRU_HASH,
+      MapType.LPM_TRIE);
+
+  /** The temporary pin of a map being resized (the old map, until its entries are copied). */
+  public static Path asidePin(Path pin) {
+    return pin.resolveSibling(pin.getFileName() + "_resizing"); // bpffs refuses dots in names
+  }
+
+  /**
+   * Copies the entries of the old map (pinned at {@code aside}) into the new one, as many as fit
+   * (a smaller LRU map keeps the ones copied last, a smaller hash map the first ones; the agent
+   * rewrites service and policy maps in full at start anyway), then removes the old pin. Entries
+   * the old programs write between this copy and the new programs' attach are not carried over.
+   */
+  private void carryOver(String mapName, Path aside) {
+    BpfMap target = map(mapName);
+    long[] copied = {0, 0};
+    try (BpfMap old = BpfMap.openPinned(aside)) {
+      old.forEachChunk(4096, chunk -> {
+        for (BpfMap.Entry e : chunk) {
+          try {
+            target.update(e.key(), e.value());
+            copied[0]++;
+          } catch (BpfException ex) {
+            copied[1]++; // full: what is left does not fit
+          }
+        }
+      });
+    } catch (RuntimeException e) {
+      LOG.error("map {}: carrying the entries of the old map over failed after {} entries: {}",
+          mapName, copied[0], e.toString());
+    }
+    if (copied[1] > 0) {
+      LOG.warn("map {} resized to {} entries: {} entries carried over, {} did not fit", mapName,
+          target.maxEntries(), copied[0], copied[1]);
+    } else {
+      LOG.info("map {} resized to {} entries, its {} entries carried over", mapName,
+          target.maxEntries(), copied[0]);
+    }
+    try {
+      Files.deleteIfExists(aside);
+    } catch (IOException e) {
+      LOG.warn("cannot remove the old map's pin {}: {}", aside, e.toString());
+    }
+  }
+
+  private static void restorePin(Path aside, Path pin) {
+    try {
+      Files.deleteIfExists(pin); // what the failed load may have pinned there
+      Files.move(aside, pin);
+    } catch (IOException e) {
+      LOG.error("cannot put the old map back from {} to {}: {}", aside, pin, e.toString());
+    }
   }
 
   /** A map of the loaded object; the object owns its fd. */
@@ -226,8 +289,21 @@ public final class BpfObject implements AutoCloseable {
     }
   }
 
-  private void checkPinnedMapsCompatible() {
+  /**
+   * Checks every pinned map against the object's definition; moves aside (to {@link #asidePin})
+   * those that differ only in size, returning them by name, so that load creates them anew.
+   */
+  private Map<String, Path> checkPinnedMapsCompatible() {
+    Map<String, Path> resized = new java.util.LinkedHashMap<>();
     for (Map.Entry<String, Path> e : pinPaths.entrySet()) {
+      Path aside = asidePin(e.getValue());
+      if (Files.exists(aside)) {
+        // an agent stopped during a resize, before its programs were attached: the programs
+        // still attached use the old map, so it goes back to its pin and the resize starts over
+        LOG.warn("map {}: putting back the old map an interrupted resize left at {}", e.getKey(),
+            aside);
+        restorePin(aside, e.getValue());
+      }
       if (!Files.exists(e.getValue())) {
         continue;
       }
@@ -239,6 +315,20 @@ public final class BpfObject implements AutoCloseable {
         MapType type = MapType.of(bpf.bpf_map__type(m));
         boolean differs = pinned.keySize() != key || pinned.valueSize() != value
             || pinned.maxEntries() != max || pinned.type() != type;
+        boolean onlySize = pinned.keySize() == key && pinned.valueSize() == value
+            && pinned.type() == type && pinned.maxEntries() != max;
+        if (onlySize && RESIZABLE.contains(type) && !recreatedOnLayoutChange.contains(e.getKey())) {
+          LOG.info("pinned map {} has {} entries, the configuration {}: resizing it", e.getValue(),
+              pinned.maxEntries(), max);
+          try {
+            Files.move(e.getValue(), aside);
+          } catch (IOException ex) {
+            throw new BpfException("move pin " + e.getValue() + " aside to resize it: "
+                + ex.getMessage(), ex);
+          }
+          resized.put(e.getKey(), aside);
+          continue;
+        }
         if (differs && recreatedOnLayoutChange.contains(e.getKey())) {
           LOG.warn("pinned map {} has {} key={} value={} max={}, object {} needs {} key={} value={}"
               + " max={}: recreating it (its counters start from zero)", e.getValue(),
@@ -256,6 +346,7 @@ public final class BpfObject implements AutoCloseable {
         }
       }
     }
+    return resized;
   }
 
   private static void unpin(Path pin) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import org.anetd.agent.bpf.BpfException;
 import org.anetd.agent.bpf.BpfMap;
+import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.MapType;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
@@ -14,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An upgraded agent meets maps an older one pinned: a counters map whose layout changed is
- * recreated; a map that holds state (services, connections) is never silently replaced.
+ * recreated; a map that holds state (services, connections) is resized with its entries when only
+ * its size changed, and never silently replaced.
  */
 @KernelTest
 class PinnedMapUpgradeKernelTest {
@@ -43,9 +45,49 @@ class PinnedMapUpgradeKernelTest {
   }
 
   @Test
+  void aStateMapOfAnotherSizeIsResizedWithItsEntries(NetnsLab lab) {
+    Path pins = lab.bpffsDir("resize");
+    DatapathSettings small = DatapathSettings.defaults().withPinRoot(pins).withLbMapMax(64);
+    byte[] key = {7, 0, 0, 0};
+    byte[] backend = {(byte) 198, 18, 0, 7, 0x1f, (byte) 0x90, 6, 0};
+    try (Datapath dp = Datapath.load(small)) {
+      dp.map(Datapath.LB4_BACKENDS).update(key, backend);
+    }
+
+    try (Datapath dp = Datapath.load(small.withLbMapMax(128))) {
+      BpfMap backends = dp.map(Datapath.LB4_BACKENDS);
+      assertThat(backends.maxEntries()).isEqualTo(128);
+      assertThat(backends.lookup(key)).as("the entry is carried over").hasValueSatisfying(
+          v -> assertThat(v).containsExactly(backend));
+    }
+    try (BpfMap pinned = BpfMap.openPinned(pins.resolve(Datapath.LB4_BACKENDS))) {
+      assertThat(pinned.maxEntries()).as("the resized map is what stays pinned").isEqualTo(128);
+    }
+    assertThat(BpfObject.asidePin(pins.resolve(Datapath.LB4_BACKENDS))).doesNotExist();
+  }
+
+  @Test
+  void anOldMapAnInterruptedResizeLeftAsideGoesBackToItsPin(NetnsLab lab) throws Exception {
+    Path pins = lab.bpffsDir("resize-interrupted");
+    DatapathSettings settings = DatapathSettings.defaults().withPinRoot(pins).withLbMapMax(64);
+    byte[] key = {7, 0, 0, 0};
+    byte[] backend = {(byte) 198, 18, 0, 7, 0x1f, (byte) 0x90, 6, 0};
+    try (Datapath dp = Datapath.load(settings)) {
+      dp.map(Datapath.LB4_BACKENDS).update(key, backend);
+    }
+    Path pin = pins.resolve(Datapath.LB4_BACKENDS);
+    java.nio.file.Files.move(pin, BpfObject.asidePin(pin)); // stopped right after moving it
+
+    try (Datapath dp = Datapath.load(settings)) {
+      assertThat(dp.map(Datapath.LB4_BACKENDS).lookup(key)).isPresent();
+    }
+    assertThat(BpfObject.asidePin(pin)).doesNotExist();
+  }
+
+  @Test
   void aStateMapOfAnotherLayoutStopsTheLoadAndIsKept(NetnsLab lab) {
     Path pins = lab.bpffsDir("upgrade-state");
-    pinOld(pins.resolve(Datapath.LB4_BACKENDS), "hash", 4, 8, 16);
+    pinOld(pins.resolve(Datapath.LB4_BACKENDS), "hash", 4, 12, 16); // a 12-byte value
 
     assertThatThrownBy(() -> Datapath.load(DatapathSettings.defaults().withPinRoot(pins)))
         .isInstanceOf(BpfException.class)
