@@ -10,6 +10,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.anetd.agent.datapath.Ipv4;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +33,9 @@ import org.slf4j.LoggerFactory;
  * net1... of other plugins. ADD order is address, veth, pod side, host side, registry, datapath;
  * a failure undoes what was done. DEL runs the reverse and frees the address last, so an address
  * is never handed out while a veth still carries it. Missing pieces are fine for DEL.
+ *
+ * <p>ADD, DEL, CHECK and the garbage collectors' removals of one attachment run one at a time
+ * (see {@link #attachmentLocks}).
  */
 public final class EndpointManager implements CniHandler {
   /** The pod's gateway: link-local, answered by proxy ARP on the host veth. */
@@ -43,6 +48,19 @@ public final class EndpointManager implements CniHandler {
   private final EndpointDatapath datapath;
   private final LinkOps links;
   private final Clock clock;
+  /**
+   * The runtime sends DEL for a container whose ADD it gave up on (plugin killed at its timeout)
+   * while the agent still runs that ADD; run side by side, they leave an endpoint whose address
+   * IPAM freed. Striped by attachment so the locks do not grow with every container the node
+   * ever ran; two attachments sharing a stripe merely take turns. No thread holds two stripes.
+   */
+  private final ReentrantLock[] attachmentLocks = new ReentrantLock[64];
+
+  {
+    for (int i = 0; i < attachmentLocks.length; i++) {
+      attachmentLocks[i] = new ReentrantLock();
+    }
+  }
 
   /**
    * @param nodeNetns the node's network namespace; null for the agent's own (production)
@@ -65,6 +83,10 @@ public final class EndpointManager implements CniHandler {
   @Override
   public CniResult add(CniRequest request) {
     AttachmentKey key = request.key();
+    return locked(key, () -> addLocked(key, request));
+  }
+
+  private CniResult addLocked(AttachmentKey key, CniRequest request) {
     Path podNetns = request.requireNetns();
     if (!Files.exists(podNetns)) {
       throw new CniException(CniError.UNKNOWN_CONTAINER, "network namespace " + podNetns
@@ -145,12 +167,29 @@ public final class EndpointManager implements CniHandler {
   public void del(CniRequest request) {
     AttachmentKey key = request.key();
     try {
-      remove(key, Optional.empty());
+      locked(key, () -> remove(key, Optional.empty()));
       LOG.info("endpoint of {} deleted", key);
     } catch (RuntimeException e) {
       throw new CniException(CniError.AGENT_FAILURE, "cannot delete " + key + " from the network",
           e.getMessage(), e);
     }
+  }
+
+  private <T> T locked(AttachmentKey key, Supplier<T> action) {
+    ReentrantLock lock = attachmentLocks[Math.floorMod(key.hashCode(), attachmentLocks.length)];
+    lock.lock();
+    try {
+      return action.get();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void locked(AttachmentKey key, Runnable action) {
+    locked(key, () -> {
+      action.run();
+      return null;
+    });
   }
 
   /** Removes everything of {@code key} that exists; idempotent. */
@@ -174,6 +213,10 @@ public final class EndpointManager implements CniHandler {
   @Override
   public void check(CniRequest request) {
     AttachmentKey key = request.key();
+    locked(key, () -> checkLocked(key, request));
+  }
+
+  private void checkLocked(AttachmentKey key, CniRequest request) {
     Path podNetns = request.requireNetns();
     Endpoint e = registry.find(key).orElseThrow(() -> new CniException(CniError.CHECK_FAILED,
         "no anetd endpoint for " + key, "ADD did not complete or DEL removed it"));
@@ -234,7 +277,7 @@ public final class EndpointManager implements CniHandler {
     for (Endpoint e : registry.all()) {
       if (!request.validAttachments().contains(e.key())) {
         try {
-          remove(e.key(), Optional.empty());
+          locked(e.key(), () -> remove(e.key(), Optional.empty()));
           LOG.info("GC removed endpoint {} of {}", e.id(), e.key());
         } catch (RuntimeException ex) {
           failures.add(e.key() + ": " + ex.getMessage());
@@ -305,14 +348,20 @@ public final class EndpointManager implements CniHandler {
         clock.instant(), grace);
     List<Allocation> freed = new ArrayList<>();
     for (Allocation a : leaked) {
-      if (registry.find(a.key()).isPresent()) {
-        try {
+      try {
+        boolean removed = locked(a.key(), () -> {
+          if (registry.find(a.key()).isEmpty()) {
+            return false;
+          }
           remove(a.key(), Optional.empty()); // frees the address last
+          return true;
+        });
+        if (removed) {
           freed.add(a);
-        } catch (RuntimeException e) {
-          LOG.warn("GC: cannot remove the endpoint of {} ({}): {}", a.pod(), a.key(),
-              e.getMessage());
         }
+      } catch (RuntimeException e) {
+        LOG.warn("GC: cannot remove the endpoint of {} ({}): {}", a.pod(), a.key(),
+            e.getMessage());
       }
     }
     freed.addAll(ipam.collectGarbage(live, grace, registeredKeys()));

@@ -2,6 +2,7 @@ package org.anetd.agent.endpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
 import org.anetd.agent.datapath.Ipv4;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -112,6 +116,46 @@ class EndpointManagerTest {
     assertThat(links.interfaces(podNetns)).isEmpty();
     assertThat(ipam.allocations()).isEmpty();
     assertThat(manager.endpoints()).isEmpty();
+    assertThat(datapath.attached).isEmpty();
+  }
+
+  /**
+   * containerd sends DEL for a container whose ADD timed out (the plugin was killed) while the
+   * agent still runs that ADD: the DEL waits for it and then removes everything.
+   */
+  @Test
+  void aDelDuringTheAddOfTheSameContainerWaitsForTheAddAndLeavesNothing() throws Exception {
+    CountDownLatch addCreatingVeth = new CountDownLatch(1);
+    CountDownLatch releaseAdd = new CountDownLatch(1);
+    links.onCreateVethPair = () -> {
+      addCreatingVeth.countDown();
+      try {
+        releaseAdd.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    FutureTask<CniResult> add = new FutureTask<>(
+        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
+    FutureTask<Void> del = new FutureTask<>(
+        () -> manager.del(request(CniCommand.DEL, "c1", podNetns)), null);
+    Thread addThread = new Thread(add, "add-c1");
+    Thread delThread = new Thread(del, "del-c1");
+
+    addThread.start();
+    assertThat(addCreatingVeth.await(10, TimeUnit.SECONDS)).isTrue();
+    delThread.start();
+    await().atMost(java.time.Duration.ofSeconds(10)).until(() ->
+        delThread.getState() == Thread.State.WAITING
+            || delThread.getState() == Thread.State.TERMINATED);
+    releaseAdd.countDown();
+    add.get(10, TimeUnit.SECONDS);
+    del.get(10, TimeUnit.SECONDS);
+
+    assertThat(manager.endpoints()).isEmpty();
+    assertThat(ipam.allocations()).isEmpty();
+    assertThat(links.interfaces(node)).isEmpty();
+    assertThat(links.interfaces(podNetns)).isEmpty();
     assertThat(datapath.attached).isEmpty();
   }
 

@@ -11,6 +11,7 @@ import java.util.Optional;
 /**
  * {@link LinkOps} in memory: namespaces of interfaces with addresses and routes, veth pairs that
  * die together, and a log of every mutating call. {@code failOn} makes one operation throw.
+ * Not thread-safe: a test running the manager on two threads relies on its per-attachment lock.
  */
 final class FakeLinkOps implements LinkOps {
   static final Path ROOT = Path.of("(agent namespace)");
@@ -20,6 +21,8 @@ final class FakeLinkOps implements LinkOps {
   final List<String> log = new ArrayList<>();
   private int nextIfindex = 10;
   String failOn;
+  /** Runs first in createVethPair, on the caller's thread (a test parks an ADD there). */
+  Runnable onCreateVethPair = () -> {};
 
   static final class FakeLink {
     Link link;
@@ -50,6 +53,7 @@ final class FakeLinkOps implements LinkOps {
 
   @Override
   public void createVethPair(Path hostNetns, String hostIfname, Path peerNetns, String peerIfname) {
+    onCreateVethPair.run();
     record("createVethPair " + hostIfname + " " + peerIfname);
     if (ns(hostNetns).containsKey(hostIfname) || ns(peerNetns).containsKey(peerIfname)) {
       throw new IllegalStateException("RTNETLINK answers: File exists");
