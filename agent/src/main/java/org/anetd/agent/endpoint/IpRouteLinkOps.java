@@ -3,12 +3,17 @@ package org.anetd.agent.endpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * {@link LinkOps} through iproute2: `ip -j ...` and `sysctl`, run inside a namespace with
@@ -16,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class IpRouteLinkOps implements LinkOps {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int TIMEOUT_SECONDS = 20;
+  private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
   /** A command that failed: the command line, its exit code and what it printed. */
   public static final class CommandFailedException extends RuntimeException {
@@ -126,7 +131,7 @@ public final class IpRouteLinkOps implements LinkOps {
     run(netns, List.of("sysctl", "-q", "-w", key + "=" + value));
   }
 
-  private record Result(List<String> command, int exit, String output) {}
+  record Result(List<String> command, int exit, String output) {}
 
   private static void run(Path netns, List<String> command) {
     Result r = exec(netns, command);
@@ -145,27 +150,55 @@ public final class IpRouteLinkOps implements LinkOps {
   }
 
   private static Result exec(Path netns, List<String> command) {
+    return exec(netns, command, TIMEOUT);
+  }
+
+  /** Runs {@code command} in {@code netns} (null: the agent's); kills it after {@code timeout}. */
+  static Result exec(Path netns, List<String> command, Duration timeout) {
     List<String> full = new ArrayList<>();
     if (netns != null) {
       full.addAll(List.of("nsenter", "--net=" + netns));
     }
     full.addAll(command);
+    String line = "`" + String.join(" ", full) + "`";
     try {
       Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
       p.getOutputStream().close();
-      byte[] out = p.getInputStream().readAllBytes(); // ends when the command exits
-      if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+      // Read on another thread: reading here returns only when the command exits, so a hung
+      // command would never let the timeout below fire and would hold a CNI worker forever.
+      FutureTask<byte[]> output = drain(p.getInputStream(), line);
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
-        throw new IllegalStateException("`" + String.join(" ", full) + "` did not finish in "
-            + TIMEOUT_SECONDS + "s");
+        throw new IllegalStateException(line + " did not finish in " + timeout.toSeconds()
+            + " s and was killed");
       }
+      // Normally complete once the command exits; bounded in case a child it left keeps the
+      // pipe open.
+      byte[] out = output.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       return new Result(full, p.exitValue(), new String(out, StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw new IllegalStateException("cannot run `" + String.join(" ", full) + "`: "
-          + e.getMessage(), e);
+      throw new IllegalStateException("cannot run " + line + ": " + e.getMessage(), e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("cannot read the output of " + line + ": "
+          + e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("the output of " + line + " did not end in "
+          + timeout.toSeconds() + " s after it exited", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted running `" + String.join(" ", full) + "`", e);
+      throw new IllegalStateException("interrupted running " + line, e);
     }
+  }
+
+  private static FutureTask<byte[]> drain(InputStream in, String line) {
+    FutureTask<byte[]> task = new FutureTask<>(() -> {
+      try (in) {
+        return in.readAllBytes();
+      }
+    });
+    Thread t = new Thread(task, "exec-output " + line);
+    t.setDaemon(true);
+    t.start();
+    return task;
   }
 }
