@@ -10,8 +10,12 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -37,14 +41,18 @@ public final class CniServer implements AutoCloseable {
   private final Path socketPath;
   private final CniHandler handler;
   private final ServerSocketChannel server;
+  /** The identity (device, inode) of the socket file this server bound. */
+  private final Object socketFileKey;
   private final ExecutorService workers;
   private final Thread acceptor;
   private volatile boolean closed;
 
-  private CniServer(Path socketPath, CniHandler handler, ServerSocketChannel server) {
+  private CniServer(Path socketPath, CniHandler handler, ServerSocketChannel server,
+      Object socketFileKey) {
     this.socketPath = socketPath;
     this.handler = handler;
     this.server = server;
+    this.socketFileKey = socketFileKey;
     AtomicInteger n = new AtomicInteger();
     this.workers = Executors.newFixedThreadPool(WORKERS, r -> {
       Thread t = new Thread(r, "cni-request-" + n.incrementAndGet());
@@ -61,14 +69,16 @@ public final class CniServer implements AutoCloseable {
       Files.createDirectories(socketPath.toAbsolutePath().getParent());
       removeStaleSocket(socketPath);
       ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      Object fileKey;
       try {
         server.bind(UnixDomainSocketAddress.of(socketPath));
         Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+        fileKey = fileKey(socketPath);
       } catch (IOException | RuntimeException e) {
         server.close();
         throw e;
       }
-      CniServer s = new CniServer(socketPath, handler, server);
+      CniServer s = new CniServer(socketPath, handler, server, fileKey);
       s.acceptor.start();
       LOG.info("CNI server listening on {}", socketPath);
       return s;
@@ -183,7 +193,18 @@ public final class CniServer implements AutoCloseable {
     }
   }
 
-  /** Stops accepting, lets requests in flight finish (up to 30 s), removes the socket file. */
+  private static Object fileKey(Path path) throws IOException {
+    return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+        .fileKey();
+  }
+
+  /**
+   * Stops accepting, removes the socket file, lets requests in flight finish (up to 30 s).
+   *
+   * <p>Once the listener is closed, a new agent (a rollout) may bind a new socket at the same
+   * path: the file is removed at once and only while it is still the one this server bound, so
+   * the new agent's socket stays.
+   */
   @Override
   public void close() {
     closed = true;
@@ -192,6 +213,7 @@ public final class CniServer implements AutoCloseable {
     } catch (IOException e) {
       LOG.warn("closing CNI socket {}: {}", socketPath, e.getMessage());
     }
+    removeOwnSocketFile();
     workers.shutdown();
     try {
       if (!workers.awaitTermination(30, TimeUnit.SECONDS)) {
@@ -206,8 +228,17 @@ public final class CniServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  private void removeOwnSocketFile() {
     try {
-      Files.deleteIfExists(socketPath);
+      if (Objects.equals(fileKey(socketPath), socketFileKey)) {
+        Files.deleteIfExists(socketPath);
+      } else {
+        LOG.info("CNI socket {} is another agent's now; left in place", socketPath);
+      }
+    } catch (NoSuchFileException e) {
+      // removed already (a new agent found it stale)
     } catch (IOException e) {
       LOG.warn("cannot remove CNI socket {}: {}", socketPath, e.getMessage());
     }

@@ -2,15 +2,24 @@ package org.anetd.agent.endpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,7 +31,7 @@ class CniPluginBinaryTest {
   Path tmp;
 
   /** Remembers requests; ADD answers a fixed result, DEL fails when asked to. */
-  static final class RecordingHandler implements CniHandler {
+  static class RecordingHandler implements CniHandler {
     final List<CniRequest> requests = new CopyOnWriteArrayList<>();
 
     @Override
@@ -148,6 +157,58 @@ class CniPluginBinaryTest {
     try (CniServer first = CniServer.start(socket, new RecordingHandler())) {
       assertThatThrownBy(() -> CniServer.start(socket, new RecordingHandler()))
           .hasMessageContaining("another anetd agent serves CNI on " + socket);
+    }
+  }
+
+  /**
+   * A rollout: the old agent stops while it still serves an ADD, the new one binds the same path
+   * meanwhile. The old agent's request completes and the new agent's socket stays.
+   */
+  @Test
+  void anAgentStoppingWithARequestInFlightLeavesTheSocketOfTheAgentThatReplacedIt()
+      throws Exception {
+    Path socket = tmp.resolve("cni.sock");
+    CountDownLatch addRunning = new CountDownLatch(1);
+    CountDownLatch finishAdd = new CountDownLatch(1);
+    RecordingHandler slowAdd = new RecordingHandler() {
+      @Override
+      public CniResult add(CniRequest request) {
+        addRunning.countDown();
+        try {
+          finishAdd.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return super.add(request);
+      }
+    };
+    CniServer old = CniServer.start(socket, slowAdd);
+    FutureTask<CniPlugin.Run> add = new FutureTask<>(
+        () -> CniPlugin.run(env("ADD", "c1"), CniPlugin.config(socket)));
+    new Thread(add, "plugin-add").start();
+    assertThat(addRunning.await(30, TimeUnit.SECONDS)).isTrue();
+    Thread oldStopping = new Thread(old::close, "old-agent-close");
+    oldStopping.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !answers(socket));
+
+    try (CniServer replacement = CniServer.start(socket, new RecordingHandler())) {
+      finishAdd.countDown();
+      oldStopping.join(TimeUnit.SECONDS.toMillis(30));
+
+      assertThat(add.get(30, TimeUnit.SECONDS).exitCode()).isZero();
+      assertThat(oldStopping.isAlive()).isFalse();
+      assertThat(socket).exists();
+      assertThat(CniPlugin.run(env("STATUS", "c1"), CniPlugin.config(socket)).exitCode())
+          .isZero();
+    }
+  }
+
+  private static boolean answers(Path socket) {
+    try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      probe.connect(UnixDomainSocketAddress.of(socket));
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 }
