@@ -23,6 +23,8 @@ import java.util.Set;
 public final class CniJson {
   static final ObjectMapper JSON = new ObjectMapper();
   public static final String VALID_ATTACHMENTS = "cni.dev/valid-attachments";
+  /** What earlier texts of spec 1.1 called {@link #VALID_ATTACHMENTS}; libcni sends both. */
+  static final String ATTACHMENTS = "cni.dev/attachments";
 
   private CniJson() {}
 
@@ -69,7 +71,8 @@ public final class CniJson {
     return new CniRequest(command, r.path("containerId").asText(""), r.path("netns").asText(""),
         r.path("ifname").asText(""), parseCniArgs(r.path("args").asText("")),
         r.path("path").asText(""), version, config.path("name").asText(""),
-        prev == null || prev.isNull() ? null : prev, validAttachments(config));
+        prev == null || prev.isNull() ? null : prev,
+        command == CniCommand.GC ? validAttachments(config) : Set.of());
   }
 
   /** CNI_ARGS "K1=V1;K2=V2" as a map; pairs without '=' are ignored. */
@@ -84,20 +87,27 @@ public final class CniJson {
     return out;
   }
 
+  /**
+   * GC's list of attachments to keep. A missing list is an error, not an empty one: GC removes
+   * every attachment that is not listed, i.e. every pod of the node.
+   */
   private static Set<AttachmentKey> validAttachments(JsonNode config) {
     Set<AttachmentKey> out = new HashSet<>();
-    JsonNode list = config.get(VALID_ATTACHMENTS);
+    String key = config.hasNonNull(VALID_ATTACHMENTS) ? VALID_ATTACHMENTS : ATTACHMENTS;
+    JsonNode list = config.get(key);
     if (list == null || list.isNull()) {
-      return out;
+      throw new CniException(CniError.INVALID_CONFIG, "invalid network configuration",
+          "GC needs the attachments to keep in " + VALID_ATTACHMENTS + " (or " + ATTACHMENTS
+              + "); nothing was removed");
     }
     if (!list.isArray()) {
-      throw new CniException(CniError.INVALID_CONFIG, VALID_ATTACHMENTS + " must be a list", null);
+      throw new CniException(CniError.INVALID_CONFIG, key + " must be a list", null);
     }
     for (JsonNode a : list) {
       String id = a.path("containerID").asText("");
       String ifname = a.path("ifname").asText("");
       if (id.isEmpty() || ifname.isEmpty()) {
-        throw new CniException(CniError.INVALID_CONFIG, VALID_ATTACHMENTS
+        throw new CniException(CniError.INVALID_CONFIG, key
             + " entries need containerID and ifname", a.toString());
       }
       out.add(new AttachmentKey(id, ifname));

@@ -59,6 +59,36 @@ class CniJsonTest {
   }
 
   @Test
+  void gcRequestTakesTheAttachmentsUnderTheKeyOfEarlierSpecTexts() {
+    String config = "{\"cniVersion\":\"1.1.0\",\"name\":\"anetd\",\"cni.dev/attachments\":"
+        + "[{\"containerID\":\"a\",\"ifname\":\"eth0\"}]}";
+
+    CniRequest r = CniJson.parseRequest(request("GC", config));
+
+    assertThat(r.validAttachments()).containsExactly(new AttachmentKey("a", "eth0"));
+  }
+
+  /** Read as "no attachment is valid", it would remove every pod of the node. */
+  @Test
+  void gcRequestWithoutAttachmentsIsErrorSeven() {
+    String config = "{\"cniVersion\":\"1.1.0\",\"name\":\"anetd\"}";
+
+    assertThatThrownBy(() -> CniJson.parseRequest(request("GC", config)))
+        .isInstanceOfSatisfying(CniException.class, e -> {
+          assertThat(e.error().code()).isEqualTo(7);
+          assertThat(e.error().details()).contains("cni.dev/valid-attachments");
+        });
+  }
+
+  @Test
+  void gcRequestWithAnEmptyListOfAttachmentsKeepsNone() {
+    String config = "{\"cniVersion\":\"1.1.0\",\"name\":\"anetd\","
+        + "\"cni.dev/valid-attachments\":[]}";
+
+    assertThat(CniJson.parseRequest(request("GC", config)).validAttachments()).isEmpty();
+  }
+
+  @Test
   void unsupportedCniVersionIsErrorOne() {
     assertThatThrownBy(() -> CniJson.parseRequest(request("ADD", "{\"cniVersion\":\"0.2.0\"}")))
         .isInstanceOfSatisfying(CniException.class,

@@ -107,11 +107,17 @@ class CniPluginBinaryTest {
     Path socket = tmp.resolve("cni.sock");
     try (CniServer server = CniServer.start(socket, new RecordingHandler())) {
       for (String command : List.of("DEL", "CHECK", "STATUS", "GC")) {
-        CniPlugin.Run run = CniPlugin.run(env(command, "c1"), CniPlugin.config(socket));
+        String config = command.equals("GC") ? gcConfig(socket) : CniPlugin.config(socket);
+        CniPlugin.Run run = CniPlugin.run(env(command, "c1"), config);
         assertThat(run.exitCode()).as(command + ": " + run.stdout()).isZero();
         assertThat(run.stdout()).as(command).isEmpty();
       }
     }
+  }
+
+  private static String gcConfig(Path socket) {
+    return CniPlugin.config(socket).replaceFirst("}$",
+        ",\"cni.dev/valid-attachments\":[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]}");
   }
 
   @Test
