@@ -3,6 +3,8 @@ package org.anetd.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -170,6 +172,24 @@ class DeployManifestsTest {
     assertThat(script).contains("/host/opt/cni/bin/anetd-cni")
         .contains("/host/etc/cni/net.d/05-anetd.conflist")
         .contains("\"type\": \"anetd-cni\"");
+  }
+
+  /**
+   * Runtimes call STATUS and GC only for a 1.1.0 network; a runtime too old for 1.1.0 reads
+   * cniVersion and skips a cniVersions it does not know (spec 1.1).
+   */
+  @Test
+  void cniConfigOffersSpecOneOneAndStaysReadableForOlderRuntimes() throws IOException {
+    PodSpec pod = one(DaemonSet.class, "anetd").getSpec().getTemplate().getSpec();
+    String script = String.join("\n", container(pod.getInitContainers(), "install-cni").getArgs());
+    String conflist = script.substring(script.indexOf("<<'CONF'\n") + "<<'CONF'\n".length(),
+        script.indexOf("\nCONF\n"));
+
+    JsonNode config = new ObjectMapper().readTree(conflist);
+
+    assertThat(config.path("cniVersion").asText()).isEqualTo("1.0.0");
+    assertThat(config.path("cniVersions")).extracting(JsonNode::asText)
+        .containsExactly("1.0.0", "1.1.0");
   }
 
   @Test

@@ -47,6 +47,17 @@ class CniJsonTest {
     assertThat(r.prevResult()).isNull();
   }
 
+  /** deploy/ offers both in cniVersions; the runtime passes the one it picked as cniVersion. */
+  @Test
+  void requestsInEitherVersionTheDeployedConfigOffersAreAccepted() {
+    for (String version : List.of("1.0.0", "1.1.0")) {
+      String config = "{\"cniVersion\":\"" + version + "\","
+          + "\"cniVersions\":[\"1.0.0\",\"1.1.0\"],\"name\":\"anetd\",\"type\":\"anetd-cni\"}";
+
+      assertThat(CniJson.parseRequest(request("ADD", config)).cniVersion()).isEqualTo(version);
+    }
+  }
+
   @Test
   void gcRequestCarriesTheValidAttachments() {
     String config = "{\"cniVersion\":\"1.1.0\",\"name\":\"anetd\",\"cni.dev/valid-attachments\":"
