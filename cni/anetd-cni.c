@@ -13,7 +13,9 @@
  * (a CNI result, a CNI error, or nothing).
  *
  * The socket path is the configuration's "agentSocket" key (default /var/run/anetd/cni.sock).
- * An agent that cannot be reached is CNI error 11 ("try again later"): kubelet retries.
+ * An agent that cannot be reached, is too busy to accept or answer in time, or closes without a
+ * reply is CNI error 11 ("try again later"): kubelet retries. For STATUS it is error 50 (the
+ * plugin is not available), what spec 1.1 asks STATUS to say.
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,15 +25,28 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/var/run/anetd/cni.sock"
 #define MAX_INPUT (8 << 20)
-#define REPLY_TIMEOUT_SECONDS 300
+/* The agent refuses larger requests (CniServer.MAX_REQUEST_BYTES). */
+#define MAX_REQUEST (4 << 20)
+/* connect() waits this long when the agent's listen queue is full. */
+#define CONNECT_TIMEOUT_SECONDS 10
+/*
+ * Sending the request and waiting for the reply, together. Below kubelet's 4 min RunPodSandbox
+ * deadline, so the runtime gets our error rather than cancelling us.
+ */
+#define REPLY_TIMEOUT_SECONDS 200
 
 #define CNI_ERR_INVALID_ENV 4
 #define CNI_ERR_IO 5
 #define CNI_ERR_TRY_AGAIN 11
+#define CNI_ERR_NOT_AVAILABLE 50
+
+/* The error for "the agent did not answer": STATUS reports the plugin as not available. */
+static int unreachable_code = CNI_ERR_TRY_AGAIN;
 
 struct buf {
 	char *data;
@@ -120,27 +135,37 @@ static void fail(int code, const char *msg, const char *details)
 	exit(1);
 }
 
-static struct buf read_all(int fd, const char *what)
+/* Reads fd to its end into b; -1 with errno set on a read error (EAGAIN: SO_RCVTIMEO passed). */
+static int read_all(int fd, struct buf *b, const char *what)
 {
-	struct buf b = {0};
 	char chunk[65536];
-	buf_put(&b, "", 0);
+	buf_put(b, "", 0);
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n == 0)
-			break;
+			return 0;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			char msg[256];
-			snprintf(msg, sizeof(msg), "cannot read %s: %s", what, strerror(errno));
-			fail(CNI_ERR_IO, msg, NULL);
+			return -1;
 		}
-		if (b.len + (size_t)n > MAX_INPUT)
+		if (b->len + (size_t)n > MAX_INPUT)
 			fail(CNI_ERR_IO, "input too large", what);
-		buf_put(&b, chunk, (size_t)n);
+		buf_put(b, chunk, (size_t)n);
 	}
-	return b;
+}
+
+static void set_timeout(int fd, int option, long seconds)
+{
+	struct timeval tv = {.tv_sec = seconds > 0 ? seconds : 1};
+	setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv));
+}
+
+static long seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - start->tv_sec);
 }
 
 /*
@@ -182,9 +207,14 @@ static void write_all(int fd, const char *data, size_t len, const char *sock)
 			if (errno == EINTR)
 				continue;
 			char msg[512];
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				snprintf(msg, sizeof(msg), "the anetd agent at %s is busy: it did not "
+					 "take the request in %d s", sock, REPLY_TIMEOUT_SECONDS);
+				fail(unreachable_code, msg, "the runtime should retry");
+			}
 			snprintf(msg, sizeof(msg), "cannot send the request to the anetd agent at %s: %s",
 				 sock, strerror(errno));
-			fail(CNI_ERR_TRY_AGAIN, msg, "the agent may be restarting; the runtime should retry");
+			fail(unreachable_code, msg, "the agent may be restarting; the runtime should retry");
 		}
 		data += n;
 		len -= (size_t)n;
@@ -199,13 +229,22 @@ int main(void)
 	if (!command || !*command)
 		fail(CNI_ERR_INVALID_ENV, "CNI_COMMAND is not set", "set CNI_COMMAND to ADD, DEL, CHECK, STATUS, GC or VERSION");
 
-	struct buf config = read_all(STDIN_FILENO, "the network configuration from stdin");
+	struct buf config = {0};
+	if (read_all(STDIN_FILENO, &config, "the network configuration from stdin") < 0) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "cannot read the network configuration from stdin: %s",
+			 strerror(errno));
+		fail(CNI_ERR_IO, msg, NULL);
+	}
 
 	if (strcmp(command, "VERSION") == 0) {
 		fputs("{\"cniVersion\":\"1.1.0\",\"supportedVersions\":"
 		      "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n", stdout);
 		return 0;
 	}
+
+	if (strcmp(command, "STATUS") == 0)
+		unreachable_code = CNI_ERR_NOT_AVAILABLE;
 
 	char *sock = agent_socket(config.data);
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -228,23 +267,50 @@ int main(void)
 	buf_puts(&req, ",\"stdinData\":");
 	buf_put_json_string(&req, config.data, config.len);
 	buf_puts(&req, "}");
+	if (req.len > MAX_REQUEST) {
+		char details[256];
+		snprintf(details, sizeof(details), "the request with the network configuration is %zu "
+			 "bytes; the anetd agent takes at most %d", req.len, MAX_REQUEST);
+		fail(CNI_ERR_IO, "the network configuration is too large for the anetd agent", details);
+	}
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		fail(CNI_ERR_IO, "cannot create a unix socket", strerror(errno));
+	/* Without it, connect() to an agent whose listen queue is full would block forever. */
+	set_timeout(fd, SO_SNDTIMEO, CONNECT_TIMEOUT_SECONDS);
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		char msg[512];
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			snprintf(msg, sizeof(msg), "the anetd agent at %s is busy: it did not accept "
+				 "the connection in %d s", sock, CONNECT_TIMEOUT_SECONDS);
+			fail(unreachable_code, msg, "the runtime should retry");
+		}
 		snprintf(msg, sizeof(msg), "the anetd agent is not reachable at %s: %s", sock,
 			 strerror(errno));
-		fail(CNI_ERR_TRY_AGAIN, msg,
+		fail(unreachable_code, msg,
 		     "is the anetd agent running on this node? (kubectl -n kube-system get pods -l k8s-app=cilium)");
 	}
-	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_SECONDS};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* A request larger than the socket buffer waits for a free agent worker to read it. */
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	set_timeout(fd, SO_SNDTIMEO, REPLY_TIMEOUT_SECONDS);
 	write_all(fd, req.data, req.len, sock);
 	shutdown(fd, SHUT_WR);
 
-	struct buf reply = read_all(fd, "the reply of the anetd agent");
+	struct buf reply = {0};
+	set_timeout(fd, SO_RCVTIMEO, REPLY_TIMEOUT_SECONDS - seconds_since(&start));
+	if (read_all(fd, &reply, "the reply of the anetd agent") < 0) {
+		char msg[512];
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			snprintf(msg, sizeof(msg), "the anetd agent at %s is busy: no reply in %d s",
+				 sock, REPLY_TIMEOUT_SECONDS);
+			fail(unreachable_code, msg, "the runtime should retry");
+		}
+		snprintf(msg, sizeof(msg), "cannot read the reply of the anetd agent at %s: %s", sock,
+			 strerror(errno));
+		fail(unreachable_code, msg, "the agent may be restarting; the runtime should retry");
+	}
 	close(fd);
 
 	char *newline = memchr(reply.data, '\n', reply.len);
@@ -252,7 +318,7 @@ int main(void)
 		char msg[512];
 		snprintf(msg, sizeof(msg), "the anetd agent at %s closed the connection without a reply",
 			 sock);
-		fail(CNI_ERR_TRY_AGAIN, msg, "the agent may be restarting; the runtime should retry");
+		fail(unreachable_code, msg, "the agent may be restarting; the runtime should retry");
 	}
 	int exit_code = atoi(reply.data) == 0 ? 0 : 1;
 	size_t body = (size_t)(newline + 1 - reply.data);

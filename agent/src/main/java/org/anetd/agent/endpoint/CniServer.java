@@ -98,9 +98,11 @@ public final class CniServer implements AutoCloseable {
    */
   public static byte[] respond(CniHandler handler, byte[] request) {
     String version = "1.1.0";
+    CniCommand command = null;
     try {
       CniRequest r = CniJson.parseRequest(request);
       version = r.cniVersion().isEmpty() ? version : r.cniVersion();
+      command = r.command();
       byte[] stdout = switch (r.command()) {
         case ADD -> CniJson.renderResult(r.cniVersion(), handler.add(r), r.prevResult());
         case DEL -> {
@@ -127,7 +129,9 @@ public final class CniServer implements AutoCloseable {
       return CniJson.frame(1, CniJson.renderError(version, e.error()));
     } catch (RuntimeException e) {
       LOG.error("CNI request failed in the agent", e);
-      return CniJson.frame(1, CniJson.renderError(version, new CniError(CniError.AGENT_FAILURE,
+      // STATUS has its own code for "cannot serve ADD now" (spec 1.1)
+      int code = command == CniCommand.STATUS ? CniError.NOT_AVAILABLE : CniError.AGENT_FAILURE;
+      return CniJson.frame(1, CniJson.renderError(version, new CniError(code,
           "anetd agent failed", String.valueOf(e.getMessage()))));
     }
   }

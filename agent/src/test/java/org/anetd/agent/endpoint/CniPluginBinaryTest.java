@@ -3,16 +3,19 @@ package org.anetd.agent.endpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.time.Duration;
@@ -141,6 +144,80 @@ class CniPluginBinaryTest {
     JsonNode error = JSON.readTree(run.stdout());
     assertThat(error.path("code").asInt()).isEqualTo(11);
     assertThat(error.path("msg").asText()).contains(socket.toString());
+  }
+
+  @Test
+  void statusWithTheAgentDownIsNotAvailable() throws Exception {
+    Path socket = tmp.resolve("nobody.sock");
+
+    CniPlugin.Run run = CniPlugin.run(env("STATUS", "c1"), CniPlugin.config(socket));
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    JsonNode error = JSON.readTree(run.stdout());
+    assertThat(error.path("code").asInt()).isEqualTo(50);
+    assertThat(error.path("msg").asText()).contains(socket.toString());
+  }
+
+  @Test
+  void statusFailingInTheAgentIsNotAvailable() throws Exception {
+    Path socket = tmp.resolve("cni.sock");
+    RecordingHandler broken = new RecordingHandler() {
+      @Override
+      public void status(CniRequest request) {
+        throw new IllegalStateException("injected");
+      }
+    };
+    try (CniServer server = CniServer.start(socket, broken)) {
+      CniPlugin.Run run = CniPlugin.run(env("STATUS", "c1"), CniPlugin.config(socket));
+
+      assertThat(run.exitCode()).isEqualTo(1);
+      assertThat(JSON.readTree(run.stdout()).path("code").asInt()).isEqualTo(50);
+    }
+  }
+
+  /** The agent would cut the read, and the plugin see only a broken pipe. */
+  @Test
+  void aRequestLargerThanTheAgentTakesIsRefusedByThePluginAsAnIoError() throws Exception {
+    Path socket = tmp.resolve("cni.sock");
+    RecordingHandler handler = new RecordingHandler();
+    String padding = "x".repeat(CniServer.MAX_REQUEST_BYTES);
+    String config = CniPlugin.config(socket)
+        .replaceFirst("}$", ",\"padding\":\"" + padding + "\"}");
+    try (CniServer server = CniServer.start(socket, handler)) {
+      CniPlugin.Run run = CniPlugin.run(env("ADD", "c1"), config);
+
+      assertThat(run.exitCode()).isEqualTo(1);
+      JsonNode error = JSON.readTree(run.stdout());
+      assertThat(error.path("code").asInt()).isEqualTo(5);
+      assertThat(error.path("msg").asText()).contains("too large");
+      assertThat(handler.requests).isEmpty();
+    }
+  }
+
+  /** An agent whose listen queue is full: connect() gives up after 10 s instead of never. */
+  @Test
+  void anAgentThatAcceptsNothingIsTryAgainLaterWithinSeconds() throws Exception {
+    Path socket = tmp.resolve("full.sock");
+    try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      listener.bind(UnixDomainSocketAddress.of(socket), 1); // never accepts
+      List<SocketChannel> queued = new ArrayList<>();
+      try {
+        for (int i = 0; i < 2; i++) { // a queue of backlog 1 holds two
+          queued.add(SocketChannel.open(UnixDomainSocketAddress.of(socket)));
+        }
+        CniPlugin.Run run = assertTimeoutPreemptively(Duration.ofSeconds(30),
+            () -> CniPlugin.run(env("ADD", "c1"), CniPlugin.config(socket)));
+
+        assertThat(run.exitCode()).isEqualTo(1);
+        JsonNode error = JSON.readTree(run.stdout());
+        assertThat(error.path("code").asInt()).isEqualTo(11);
+        assertThat(error.path("msg").asText()).contains("busy");
+      } finally {
+        for (SocketChannel c : queued) {
+          c.close();
+        }
+      }
+    }
   }
 
   @Test
