@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.anetd.agent.datapath.Ipv4;
@@ -55,6 +56,11 @@ public final class EndpointManager implements CniHandler {
    * ever ran; two attachments sharing a stripe merely take turns. No thread holds two stripes.
    */
   private final ReentrantLock[] attachmentLocks = new ReentrantLock[64];
+  /**
+   * Attachments an ADD is working on: a runtime's GC lists only attachments whose ADD finished,
+   * so its address release must not take the address an ADD has allocated but not registered.
+   */
+  private final Set<AttachmentKey> addsInFlight = ConcurrentHashMap.newKeySet();
 
   {
     for (int i = 0; i < attachmentLocks.length; i++) {
@@ -83,7 +89,12 @@ public final class EndpointManager implements CniHandler {
   @Override
   public CniResult add(CniRequest request) {
     AttachmentKey key = request.key();
-    return locked(key, () -> addLocked(key, request));
+    addsInFlight.add(key);
+    try {
+      return locked(key, () -> addLocked(key, request));
+    } finally {
+      addsInFlight.remove(key);
+    }
   }
 
   private CniResult addLocked(AttachmentKey key, CniRequest request) {
@@ -287,6 +298,7 @@ public final class EndpointManager implements CniHandler {
     try {
       // an endpoint that could not be removed keeps its address
       Set<AttachmentKey> keep = new HashSet<>(request.validAttachments());
+      keep.addAll(addsInFlight); // before the registry: an ADD registers, then leaves this set
       keep.addAll(registeredKeys());
       for (Allocation a : ipam.releaseAllExcept(keep)) {
         LOG.info("GC freed {} of {}", a.address(), a.key());

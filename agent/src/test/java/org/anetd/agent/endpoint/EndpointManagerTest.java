@@ -270,6 +270,34 @@ class EndpointManagerTest {
         });
   }
 
+  /** A runtime's GC lists attachments whose ADD finished: one still being added keeps its IP. */
+  @Test
+  void gcDuringAnAddKeepsTheAddressThatAddAllocated() throws Exception {
+    CountDownLatch addCreatingVeth = new CountDownLatch(1);
+    CountDownLatch releaseAdd = new CountDownLatch(1);
+    links.onCreateVethPair = () -> {
+      addCreatingVeth.countDown();
+      try {
+        releaseAdd.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    FutureTask<CniResult> add = new FutureTask<>(
+        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
+    Thread addThread = new Thread(add, "add-c1");
+    addThread.start();
+    assertThat(addCreatingVeth.await(10, TimeUnit.SECONDS)).isTrue();
+
+    manager.gc(new CniRequest(CniCommand.GC, "", "", "", Map.of(), "", "1.1.0", "anetd", null,
+        Set.of()));
+    releaseAdd.countDown();
+    add.get(10, TimeUnit.SECONDS);
+
+    assertThat(manager.endpoints()).extracting(e -> e.key().containerId()).containsExactly("c1");
+    assertThat(ipam.allocations()).extracting(a -> a.key().containerId()).containsExactly("c1");
+  }
+
   @Test
   void gcRemovesEndpointsAndAddressesNotInTheValidList() throws IOException {
     Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));
