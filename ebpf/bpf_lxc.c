@@ -75,7 +75,7 @@ int from_container(struct __sk_buff *skb)
 		break;
 	}
 	if (verdict == TC_ACT_OK && forward)
-		verdict = fib4_redirect(skb, &p); /* NodePort reply: out of the node's uplink */
+		verdict = fib4_redirect(skb, &p, &reason); /* NodePort reply: out of the node's uplink */
 	metrics_update(reason, DIR_EGRESS, len);
 	if (local)
 		return lxc4_deliver(skb, &p, local, len, now); /* another pod of this node */

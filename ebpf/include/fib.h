@@ -11,26 +11,49 @@
 
 #include "common.h"
 #include "pkt.h"
+#include "metrics.h"
 
 /*
  * Sends p out of the interface the node's routes choose for its destination. Returns
- * TC_ACT_REDIRECT, or TC_ACT_OK (the stack decides) when the lookup finds no forwarding route:
- * blackhole, unreachable, forwarding disabled, or a local destination.
+ * TC_ACT_REDIRECT; TC_ACT_OK (the stack decides) when the lookup finds no forwarding route:
+ * blackhole, unreachable, forwarding disabled, or a local destination; TC_ACT_SHOT with
+ * *reason = REASON_FRAG_NEEDED when the packet is too big for the egress interface.
+ *
+ * tot_len stays 0: a non-zero tot_len makes the kernel (5.12+) compare it with the route MTU,
+ * which fails every GSO packet (a pod's TSO segment, GRO-merged packets on the uplink; their IP
+ * tot_len is the whole burst). With 0 the kernel checks the skb against the egress device
+ * (is_skb_forwardable: a GSO packet passes, it is segmented on the way out); when the next hop's
+ * neighbour entry is missing it checks nothing, so bpf_check_mtu does the same check here.
  */
-static __always_inline int fib4_redirect(struct __sk_buff *skb, const struct pkt4 *p)
+static __always_inline int fib4_redirect(struct __sk_buff *skb, const struct pkt4 *p,
+					 __u8 *reason)
 {
 	struct bpf_fib_lookup fib = {
 		.family = AF_INET,
 		.l4_protocol = p->proto,
 		.sport = p->sport,
 		.dport = p->dport,
-		.tot_len = p->ip_len,
 		.ipv4_src = p->saddr,
 		.ipv4_dst = p->daddr,
 		.ifindex = skb->ingress_ifindex ? skb->ingress_ifindex : skb->ifindex,
 	};
 	long rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* the kernel checks the skb on success only; bpf_check_mtu is GSO-aware likewise */
+		__u32 mtu = 0;
+
+		if (bpf_check_mtu(skb, fib.ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
+			rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
+	}
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		/*
+		 * Not GSO and longer than the egress MTU. The stack would drop it anyway (its source
+		 * is a node address: a martian on this path), so drop it here, counted.
+		 */
+		*reason = REASON_FRAG_NEEDED;
+		return TC_ACT_SHOT;
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return TC_ACT_OK;
 

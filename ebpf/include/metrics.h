@@ -5,7 +5,7 @@
 
 #include "common.h"
 
-/* Reasons: 0 = forwarded, 1..7 and 9 drop reasons, 8 audited, 10 socket translations. Mirrored by the REASON_* constants of MetricsKey. */
+/* Reasons: 0 = forwarded, 1..7, 9 and 11 drop reasons, 8 audited, 10 socket translations. Mirrored by the REASON_* constants of MetricsKey. */
 #define REASON_FORWARDED 0
 #define REASON_POLICY_DENIED 1
 #define REASON_NO_SERVICE_BACKEND 2
@@ -22,6 +22,11 @@
 #define REASON_SNAT_EXHAUSTED 9           /* no free SNAT port for a connection to a remote backend */
 /* Not a packet: a TCP connect() translated at the socket (bpf_sock, bpf-lb-sock); bytes 0. */
 #define REASON_SOCK_LB_TRANSLATED 10
+/*
+ * A packet the datapath forwards itself (fib.h: NodePort replies, SNAT) that is not GSO and is
+ * longer than the egress interface's MTU.
+ */
+#define REASON_FRAG_NEEDED 11
 
 /*
  * Reasons 0..METRICS_REASONS-1 per direction: counter slot dir * METRICS_REASONS + reason of a

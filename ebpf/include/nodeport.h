@@ -66,7 +66,7 @@ static __always_inline int np4_snat_forward(struct __sk_buff *skb, struct pkt4 *
 		*reason = REASON_NAT_FAILED;
 		return TC_ACT_SHOT;
 	}
-	return fib4_redirect(skb, p);
+	return fib4_redirect(skb, p, reason);
 }
 
 /* A new connection to the frontend p addresses, or TC_ACT_OK when p is not for a frontend. */
@@ -190,7 +190,7 @@ static __always_inline int np4_snat_reply(struct __sk_buff *skb, struct pkt4 *p,
 		*reason = REASON_NAT_FAILED;
 		return TC_ACT_SHOT;
 	}
-	return fib4_redirect(skb, p);
+	return fib4_redirect(skb, p, reason);
 }
 
 /*

@@ -29,6 +29,11 @@ public record MetricsKey(int reason, int direction) {
    * under {@link #DIR_EGRESS} with 0 bytes.
    */
   public static final int REASON_SOCK_LB_TRANSLATED = 10;
+  /**
+   * A packet the datapath forwards itself (NodePort replies, SNATed connections) that is not GSO
+   * and is longer than the egress interface's MTU.
+   */
+  public static final int REASON_FRAG_NEEDED = 11;
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;
@@ -66,6 +71,7 @@ public record MetricsKey(int reason, int direction) {
       case REASON_POLICY_AUDITED -> "policy_audited";
       case REASON_SNAT_EXHAUSTED -> "snat_exhausted";
       case REASON_SOCK_LB_TRANSLATED -> "sock_lb_translated";
+      case REASON_FRAG_NEEDED -> "frag_needed";
       default -> "reason_" + reason;
     };
   }

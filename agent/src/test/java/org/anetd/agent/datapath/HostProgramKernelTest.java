@@ -166,6 +166,29 @@ class HostProgramKernelTest {
   }
 
   @Test
+  void host_2b_aReplyTooBigForTheUplinkThatIsNotGsoIsDroppedAndCounted(NetnsLab lab) {
+    load(lab);
+    maps.frontend(key(NODE, 30080, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 21,
+        Lb4Service.F_NODEPORT, 0, 1);
+    send(Frame4.tcp(CLIENT, 40012, NODE, 30080, TCP_SYN).seq(1000).build(), TC_ACT_OK);
+    assertThat(run(fromContainer, Frame4.tcp(LOCAL, 8080, CLIENT, 40012, TCP_SYN | TCP_ACK)
+        .seq(5000).ack(1001).build()).retval()).isEqualTo(TC_ACT_REDIRECT);
+
+    // 2000 bytes of IP, not GSO: more than up0's MTU of 1500 (the stack would drop it as a
+    // martian: its source is the node address)
+    byte[] big = Frame4.tcp(LOCAL, 8080, CLIENT, 40012, TCP_ACK | TCP_PSH).seq(5001).ack(1001)
+        .payload(1960).build();
+
+    assertThat(run(fromContainer, big).retval()).as("next hop not resolved yet")
+        .isEqualTo(TC_ACT_SHOT);
+    assertThat(maps.packets(MetricsKey.REASON_FRAG_NEEDED, MetricsKey.DIR_EGRESS)).isEqualTo(1);
+    node.ip("neigh", "replace", CLIENT, "lladdr", "02:00:00:00:00:09", "dev", "up0");
+    assertThat(run(fromContainer, big).retval()).as("next hop resolved")
+        .isEqualTo(TC_ACT_SHOT);
+    assertThat(maps.packets(MetricsKey.REASON_FRAG_NEEDED, MetricsKey.DIR_EGRESS)).isEqualTo(2);
+  }
+
+  @Test
   void host_3_loadBalancerIngressIpAndExternalIpAreDnatedLikeANodePort(NetnsLab lab) {
     load(lab);
     maps.frontend(key(LB_IP, 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 22,
