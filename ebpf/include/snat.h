@@ -22,6 +22,10 @@
 #include "pkt.h"
 #include "ct.h"
 
+/*
+ * The agent sizes the map like anetd_ct4_tcp (bpf-ct-global-tcp-max: two entries per connection
+ * in both) and deletes expired entries with the conntrack GC; this is the size of an unsized load.
+ */
 #define SNAT_MAP_MAX_DEFAULT 131072
 /* Ports tried (from a random start, then in sequence) before a new connection is dropped. */
 #define SNAT_TRIES 32

@@ -211,8 +211,8 @@ public final class Agent implements AutoCloseable {
   }
 
   /**
-   * Every {@link #CT_GC_INTERVAL}, deletes the conntrack entries whose lifetime has ended (the
-   * tables are LRU maps: left full of dead entries, they would evict live idle connections).
+   * Every {@link #CT_GC_INTERVAL}, deletes the conntrack and SNAT entries whose lifetime has ended
+   * (the tables are LRU maps: left full of dead entries, they would evict live idle connections).
    */
   private void collectConntrackGarbage() {
     ScheduledExecutorService gc = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -223,16 +223,24 @@ public final class Agent implements AutoCloseable {
     closeables.add(gc::shutdownNow);
     gc.scheduleWithFixedDelay(() -> {
       for (MapBackend table : datapath.conntrackTables()) {
-        try {
-          int deleted = ConntrackPurger.purgeExpired(table, System.nanoTime());
-          metrics.conntrackGc(table.name(), deleted);
-          LOG.debug("conntrack GC: {} expired entries deleted from {}", deleted, table.name());
-        } catch (RuntimeException e) {
-          LOG.warn("conntrack GC of {} failed (retried in {}): {}", table.name(), CT_GC_INTERVAL,
-              e.toString());
-        }
+        collectExpired(table, ConntrackPurger::purgeExpired);
       }
+      // the SNAT entries of NodePort connections to remote backends: the same lifetimes
+      collectExpired(datapath.snatTable(), ConntrackPurger::purgeExpiredSnat);
     }, CT_GC_INTERVAL.toSeconds(), CT_GC_INTERVAL.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  /** One table's GC pass: {@code purge(table, now)} deletes what expired and says how many. */
+  private void collectExpired(MapBackend table, java.util.function.ToIntBiFunction<MapBackend,
+      Long> purge) {
+    try {
+      int deleted = purge.applyAsInt(table, System.nanoTime());
+      metrics.conntrackGc(table.name(), deleted);
+      LOG.debug("conntrack GC: {} expired entries deleted from {}", deleted, table.name());
+    } catch (RuntimeException e) {
+      LOG.warn("conntrack GC of {} failed (retried in {}): {}", table.name(), CT_GC_INTERVAL,
+          e.toString());
+    }
   }
 
   /**

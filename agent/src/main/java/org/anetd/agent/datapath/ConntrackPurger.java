@@ -15,7 +15,8 @@ import org.anetd.agent.bpf.BpfMap;
  * <p>It also removes entries whose lifetime has ended ({@link #purgeExpired}). The datapath treats
  * them as absent already, but an LRU map keeps them until it is full and then evicts by last use:
  * an idle connection that is still alive goes before the closed ones of the last minutes. Deleting
- * the dead ones keeps the tables below capacity, so eviction takes nothing alive.
+ * the dead ones keeps the tables below capacity, so eviction takes nothing alive. The SNAT table
+ * of bpf_host is collected the same way ({@link #purgeExpiredSnat}).
  */
 public final class ConntrackPurger {
   private ConntrackPurger() {}
@@ -79,6 +80,16 @@ public final class ConntrackPurger {
   }
 
   /**
+   * {@link #purgeExpired} for the SNAT table ({@code anetd_snat4}, values {@link Snat4Entry}):
+   * both entries of a SNATed connection carry its conntrack expiry and are refreshed with it, so
+   * a dead one belongs to a connection that ended. It is an LRU map as well: left full, it would
+   * evict the entries of idle live connections, whose replies then find no way back.
+   */
+  public static int purgeExpiredSnat(MapBackend table, long nowNs) {
+    return deleteWhere(table, Snat4EntryCodec.INSTANCE, (key, e) -> e.expiresNs() <= nowNs);
+  }
+
+  /**
    * One read of the table, then each doomed entry is read again just before it is deleted, and
    * kept if it no longer is doomed. The datapath writes the table all the time: between the read
    * and the delete (up to a second on a full table) a new connection may take over the tuple of
@@ -88,12 +99,18 @@ public final class ConntrackPurger {
    * alone.
    */
   private static int deleteWhere(MapBackend table, BiPredicate<Ct4Key, Ct4Entry> doomed) {
+    return deleteWhere(table, Ct4EntryCodec.INSTANCE, doomed);
+  }
+
+  /** {@link #deleteWhere(MapBackend, BiPredicate)} for a table keyed by ct4_key with values V. */
+  private static <V> int deleteWhere(MapBackend table, Codec<V> values,
+      BiPredicate<Ct4Key, V> doomed) {
     int[] deleted = {0};
     // a chunk at a time: a full table (524,288 entries) would be ~70 MB of the agent's heap
     table.forEachChunk(chunk -> {
       for (BpfMap.Entry e : chunk) {
-        if (isDoomed(e.key(), e.value(), doomed) && table.lookup(e.key())
-            .filter(now -> isDoomed(e.key(), now, doomed)).isPresent()) {
+        if (isDoomed(e.key(), e.value(), values, doomed) && table.lookup(e.key())
+            .filter(now -> isDoomed(e.key(), now, values, doomed)).isPresent()) {
           deleted[0] += table.delete(List.of(e.key()));
         }
       }
@@ -101,11 +118,12 @@ public final class ConntrackPurger {
     return deleted[0];
   }
 
-  private static boolean isDoomed(byte[] key, byte[] value, BiPredicate<Ct4Key, Ct4Entry> doomed) {
+  private static <V> boolean isDoomed(byte[] key, byte[] value, Codec<V> values,
+      BiPredicate<Ct4Key, V> doomed) {
     try {
-      return doomed.test(Ct4KeyCodec.INSTANCE.decode(key), Ct4EntryCodec.INSTANCE.decode(value));
+      return doomed.test(Ct4KeyCodec.INSTANCE.decode(key), values.decode(value));
     } catch (IllegalArgumentException ex) {
-      return false; // not a conntrack entry this agent can read: left to the map's own eviction
+      return false; // not an entry this agent can read: left to the map's own eviction
     }
   }
 }

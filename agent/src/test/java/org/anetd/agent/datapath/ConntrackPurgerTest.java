@@ -101,4 +101,34 @@ class ConntrackPurgerTest {
     ct.afterRead(() -> {});
     assertThat(ConntrackPurger.purgeExpired(ct, now)).as("the revived entry is live").isZero();
   }
+
+  @Test
+  void expiredSnatEntriesAreDeletedLiveAndRevivedOnesStay() {
+    InMemoryMapBackend snat = new InMemoryMapBackend(Datapath.SNAT4, 1024);
+    long now = 1_000_000_000_000L;
+    Ipv4 node = Ipv4.parse("198.18.255.1");
+    // one connection = out {backend, client} -> node:snat port, in {node, backend} -> client
+    java.util.function.BiConsumer<Integer, Long> connection = (snatPort, expires) -> {
+      int cport = snatPort - 20000;
+      snat.putRaw(Ct4KeyCodec.INSTANCE.encode(new Ct4Key(LIVE, CLIENT, 8080, cport, Protocol.TCP,
+          0)), Snat4EntryCodec.INSTANCE.encode(new Snat4Entry(expires, node, snatPort)));
+      snat.putRaw(Ct4KeyCodec.INSTANCE.encode(new Ct4Key(node, LIVE, snatPort, 8080,
+          Protocol.TCP, Ct4Key.F_REPLY)), Snat4EntryCodec.INSTANCE.encode(
+              new Snat4Entry(expires, CLIENT, cport)));
+    };
+    connection.accept(61000, now - 1);
+    connection.accept(61001, now);
+    connection.accept(61002, now + 60_000_000_000L);
+    connection.accept(61003, now - 1);
+    assertThat(ConntrackPurger.purgeExpired(snat, now)).as("conntrack values: not this table")
+        .isZero();
+
+    // a new connection takes over the expired ports of 61003 while the purger reads the table
+    snat.afterRead(() -> connection.accept(61003, now + 60_000_000_000L));
+    assertThat(ConntrackPurger.purgeExpiredSnat(snat, now)).isEqualTo(4);
+    assertThat(snat.size()).as("61002 and the revived 61003, two entries each").isEqualTo(4);
+    snat.afterRead(() -> {});
+    assertThat(ConntrackPurger.purgeExpiredSnat(snat, now)).as("a second pass finds nothing")
+        .isZero();
+  }
 }

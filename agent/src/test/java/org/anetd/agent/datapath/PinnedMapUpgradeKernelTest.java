@@ -23,8 +23,14 @@ class PinnedMapUpgradeKernelTest {
 
   /** Pins a map the way an older agent left it (bpftool, outside this agent's own objects). */
   private static void pinOld(Path pin, String type, int key, int value, int entries) {
+    pinOld(pin, type, key, value, entries, "anetd_old");
+  }
+
+  /** {@code name}: the kernel's name of the map (libbpf names an adopted map after it). */
+  private static void pinOld(Path pin, String type, int key, int value, int entries,
+      String name) {
     Shell.run(java.util.List.of("bpftool", "map", "create", pin.toString(), "type", type, "key",
-        "" + key, "value", "" + value, "entries", "" + entries, "name", "anetd_old"));
+        "" + key, "value", "" + value, "entries", "" + entries, "name", name));
   }
 
   @Test
@@ -95,6 +101,23 @@ class PinnedMapUpgradeKernelTest {
         .hasMessageContaining("remove the pin to recreate it");
     try (BpfMap pinned = BpfMap.openPinned(pins.resolve(Datapath.LB4_BACKENDS))) {
       assertThat(pinned.maxEntries()).isEqualTo(16);
+    }
+  }
+
+  @Test
+  void theSnatMapIsSizedLikeTheTcpConntrackMapButOneAnOlderAgentPinnedIsKept(NetnsLab lab) {
+    DatapathSettings settings = DatapathSettings.defaults().withPinRoot(lab.bpffsDir("snat"));
+    try (Datapath dp = Datapath.load(settings)) {
+      assertThat(dp.map(Datapath.SNAT4).maxEntries()).isEqualTo(settings.ctTcpMax());
+    }
+
+    Path pins = lab.bpffsDir("snat-upgrade");
+    pinOld(pins.resolve(Datapath.SNAT4), "lru_hash", Ct4KeyCodec.SIZE, Snat4EntryCodec.SIZE,
+        Datapath.LEGACY_SNAT_MAX, Datapath.SNAT4);
+    try (Datapath dp = Datapath.load(settings.withPinRoot(pins))) {
+      assertThat(dp.map(Datapath.SNAT4).maxEntries()).as("the pinned map, adopted")
+          .isEqualTo(Datapath.LEGACY_SNAT_MAX);
+      assertThat(dp.map(Datapath.CT4_TCP).maxEntries()).isEqualTo(settings.ctTcpMax());
     }
   }
 }
