@@ -11,9 +11,11 @@
  * port is taken while its "in" entry lives; expired entries are reused in place.
  *
  * The range must not overlap node-port-range (a reply to a SNAT port would otherwise shadow a
- * NodePort) nor the node's ip_local_port_range (a host connection to a backend could share the
- * tuple). The agent checks both before load; the defaults 61000-65535 sit above Linux's default
- * ephemeral range 32768-60999 and above the default node-port-range 30000-32767.
+ * NodePort): the agent refuses such a range (HostSettings). It should stay clear of the node's
+ * ip_local_port_range too (a host connection to a backend could share the tuple): the agent
+ * warns before load when the two overlap outside ip_local_reserved_ports. The defaults
+ * 61000-65535 sit above Linux's default ephemeral range 32768-60999 and above the default
+ * node-port-range 30000-32767.
  */
 #ifndef ANETD_SNAT_H
 #define ANETD_SNAT_H

@@ -50,4 +50,9 @@ public final class EphemeralPortRangeReader {
     return PortRanges.nodePortEphemeralWarning(nodePortRange, ipLocalPortRange(),
         ipLocalReservedPorts());
   }
+
+  /** The overlap warning for the SNAT port range {@code snatPorts} on this node, if any. */
+  public Optional<String> snatPortWarning(PortRange snatPorts) throws IOException {
+    return PortRanges.snatEphemeralWarning(snatPorts, ipLocalPortRange(), ipLocalReservedPorts());
+  }
 }

@@ -10,8 +10,9 @@ import java.util.stream.Collectors;
  * Pure checks for the GKE known issue "NodePort range vs ephemeral ports": when the kernel's
  * ephemeral range (net.ipv4.ip_local_port_range) overlaps node-port-range, an outgoing connection
  * from the node can take a NodePort as its source port, and that NodePort then fails for as long
- * as the connection lives. Ports in net.ipv4.ip_local_reserved_ports are never picked, so they do
- * not count as overlap.
+ * as the connection lives. The same goes for the SNAT source ports of bpf_host
+ * ({@link #snatEphemeralWarning}). Ports in net.ipv4.ip_local_reserved_ports are never picked,
+ * so they do not count as overlap.
  */
 public final class PortRanges {
   private PortRanges() {}
@@ -69,6 +70,29 @@ public final class PortRanges {
         + " NodePort then fails while the connection lasts. Add " + spell(nodePortRange)
         + " to net.ipv4.ip_local_reserved_ports, or move net.ipv4.ip_local_port_range off "
         + spell(nodePortRange) + ".");
+  }
+
+  /**
+   * A warning for the operator, when the SNAT source ports of NodePort connections to backends on
+   * other nodes (bpf_host, {@code snat_port_min..snat_port_max}) may also be handed out as
+   * ephemeral ports: a connection of the node itself to a backend from such a port can share its
+   * tuple with a SNATed connection, and the replies of one then go to the other.
+   */
+  public static Optional<String> snatEphemeralWarning(PortRange snatPorts,
+      PortRange ipLocalPortRange, List<PortRange> ipLocalReservedPorts) {
+    List<PortRange> exposed = unreservedOverlap(snatPorts, ipLocalPortRange, ipLocalReservedPorts);
+    if (exposed.isEmpty()) {
+      return Optional.empty();
+    }
+    String on = exposed.stream().map(PortRange::toString).collect(Collectors.joining(","));
+    return Optional.of("net.ipv4.ip_local_port_range " + spell(ipLocalPortRange)
+        + " overlaps the SNAT port range " + spell(snatPorts) + " (NodePort connections to"
+        + " backends on other nodes) on " + on
+        + (ipLocalReservedPorts.isEmpty() ? "" : " (not in net.ipv4.ip_local_reserved_ports)")
+        + ": a connection of the node to a backend from one of these ports can share its tuple"
+        + " with a SNATed connection, and the replies of one then go to the other. Add "
+        + spell(snatPorts) + " to net.ipv4.ip_local_reserved_ports, or move"
+        + " net.ipv4.ip_local_port_range off " + spell(snatPorts) + ".");
   }
 
   /** Parses /proc/sys/net/ipv4/ip_local_port_range: two numbers separated by whitespace. */

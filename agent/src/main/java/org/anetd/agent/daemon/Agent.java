@@ -31,6 +31,7 @@ import org.anetd.agent.config.ConfigResult;
 import org.anetd.agent.config.DirectoryConfigSource;
 import org.anetd.agent.config.EphemeralPortRangeReader;
 import org.anetd.agent.config.ListenAddress;
+import org.anetd.agent.config.PortRange;
 import org.anetd.agent.datapath.ConntrackPurger;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.datapath.DatapathSettings;
@@ -284,6 +285,7 @@ public final class Agent implements AutoCloseable {
     if (!c.kubeProxyReplacement()) {
       return s;
     }
+    warnOnSnatPortOverlap(s); // bpf_host SNATs only when attached
     Optional<Ipv4> own = Optional.empty();
     try {
       own = new HostDevices(options.nodeNetns().orElse(null)).detectPrimaryAddress();
@@ -693,6 +695,15 @@ public final class Agent implements AutoCloseable {
   private static void warnOnEphemeralPortOverlap(AgentConfig c) {
     try {
       EphemeralPortRangeReader.system().nodePortWarning(c.nodePortRange()).ifPresent(LOG::warn);
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("cannot check the ephemeral port range: {}", e.toString());
+    }
+  }
+
+  private static void warnOnSnatPortOverlap(HostSettings host) {
+    try {
+      EphemeralPortRangeReader.system().snatPortWarning(new PortRange(host.snatPortMin(),
+          host.snatPortMax())).ifPresent(LOG::warn);
     } catch (IOException | RuntimeException e) {
       LOG.debug("cannot check the ephemeral port range: {}", e.toString());
     }

@@ -83,6 +83,25 @@ class PortRangesTest {
   }
 
   @Test
+  void snatPortsOverlappingTheEphemeralRangeGiveAWarningUnlessReserved() {
+    PortRange snat = r(61000, 65535);
+    assertThat(PortRanges.snatEphemeralWarning(snat, r(32768, 60999), List.of()))
+        .as("Linux defaults").isEmpty();
+    assertThat(PortRanges.snatEphemeralWarning(snat, r(1024, 65535), List.of()))
+        .hasValue("net.ipv4.ip_local_port_range 1024-65535 overlaps the SNAT port range"
+            + " 61000-65535 (NodePort connections to backends on other nodes) on 61000-65535: a"
+            + " connection of the node to a backend from one of these ports can share its tuple"
+            + " with a SNATed connection, and the replies of one then go to the other. Add"
+            + " 61000-65535 to net.ipv4.ip_local_reserved_ports, or move"
+            + " net.ipv4.ip_local_port_range off 61000-65535.");
+    assertThat(PortRanges.snatEphemeralWarning(snat, r(1024, 65535), List.of(r(61000, 65535))))
+        .isEmpty();
+    assertThat(PortRanges.snatEphemeralWarning(snat, r(32768, 62000), List.of(r(61500, 61600))))
+        .hasValueSatisfying(w -> assertThat(w)
+            .contains("on 61000-61499,61601-62000 (not in net.ipv4.ip_local_reserved_ports)"));
+  }
+
+  @Test
   void parsesProcFiles() {
     assertThat(PortRanges.parseLocalPortRange("32768\t60999\n")).isEqualTo(r(32768, 60999));
     assertThat(PortRanges.parseReservedPorts("\n")).isEmpty();
