@@ -15,6 +15,11 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.anetd.agent.k8s.Problem;
 import org.anetd.agent.k8s.Reason;
 import org.slf4j.Logger;
@@ -29,12 +34,23 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #update} opens and closes one listener per port to match {@link
  * DesiredServices#healthChecks()}; a changed count only swaps what the open listener answers.
+ *
+ * <p>Each listener reads and answers requests on a small pool of its own ({@link #THREADS}
+ * threads, started on demand and ended when idle), never on the JDK server's single dispatcher
+ * thread: there, one client that sends half a request line would hold every later probe of the
+ * port until it hung up, and the cloud load balancer would take the node out of rotation. More
+ * requests than the pool and its queue hold are refused (the connection is closed; the load
+ * balancer probes again).
  */
 public final class HealthCheckServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HealthCheckServer.class);
 
+  /** Requests of one port read and answered at once; slow clients beyond them wait in the queue. */
+  static final int THREADS = 4;
+  private static final int QUEUE = 32;
+
   private final InetAddress bindAddress;
-  private final Map<Integer, HttpServer> listeners = new TreeMap<>();
+  private final Map<Integer, Listener> listeners = new TreeMap<>();
   /** Read by the listener threads, replaced by update(). */
   private final Map<Integer, HealthCheck> answers = new ConcurrentHashMap<>();
 
@@ -51,7 +67,7 @@ public final class HealthCheckServer implements AutoCloseable {
   public synchronized List<Problem> update(Map<Integer, HealthCheck> healthChecks) {
     for (Integer port : new ArrayList<>(listeners.keySet())) {
       if (!healthChecks.containsKey(port)) {
-        listeners.remove(port).stop(0);
+        listeners.remove(port).close();
         answers.remove(port);
         log.info("closed health check port {}", port);
       }
@@ -83,16 +99,33 @@ public final class HealthCheckServer implements AutoCloseable {
 
   @Override
   public synchronized void close() {
-    listeners.values().forEach(server -> server.stop(0));
+    listeners.values().forEach(Listener::close);
     listeners.clear();
     answers.clear();
   }
 
-  private HttpServer listen(int port) throws IOException {
+  private Listener listen(int port) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(bindAddress, port), 0);
     server.createContext("/", exchange -> answer(exchange, port));
+    AtomicInteger threads = new AtomicInteger();
+    ThreadPoolExecutor executor = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(QUEUE), r -> {
+          Thread t = new Thread(r, "anetd-healthcheck-" + port + "-" + threads.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        }); // full: AbortPolicy, and the server closes that connection
+    executor.allowCoreThreadTimeOut(true);
+    server.setExecutor(executor);
     server.start();
-    return server;
+    return new Listener(server, executor);
+  }
+
+  /** One port's server and the pool that reads and answers its requests. */
+  private record Listener(HttpServer server, ExecutorService executor) {
+    void close() {
+      server.stop(0); // closes the connections too, which ends reads blocked on them
+      executor.shutdownNow();
+    }
   }
 
   private void answer(HttpExchange exchange, int port) throws IOException {

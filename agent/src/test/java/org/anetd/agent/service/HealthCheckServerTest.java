@@ -7,10 +7,12 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import org.anetd.agent.k8s.ObjectRef;
@@ -90,6 +92,25 @@ class HealthCheckServerTest {
 
     assertThat(server.ports()).isEmpty();
     assertThatThrownBy(() -> get(port, "/")).isInstanceOf(ConnectException.class);
+  }
+
+  @Test
+  void aClientThatNeverFinishesItsRequestDoesNotHoldTheProbesOfItsPort() throws Exception {
+    int port = freePort();
+    server.update(Map.of(port, check("ns", "a", 1)));
+
+    try (Socket slow = new Socket(LOOPBACK, port)) {
+      slow.getOutputStream().write("GET /hea".getBytes(StandardCharsets.US_ASCII));
+      slow.getOutputStream().flush(); // on loopback: at the server before the probe connects
+
+      long start = System.nanoTime();
+      HttpResponse<String> response = client.send(HttpRequest.newBuilder(
+              URI.create("http://" + LOOPBACK.getHostAddress() + ":" + port + "/healthz"))
+          .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+    }
   }
 
   private HttpResponse<String> get(int port, String path)
