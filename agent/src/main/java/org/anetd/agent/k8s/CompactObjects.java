@@ -37,7 +37,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * uid, resourceVersion, creationTimestamp, labels, annotations but last-applied, ownerReferences),
  * Pod spec.nodeName, spec.hostNetwork, spec.containers[].name/ports, status.phase, podIP, podIPs,
  * hostIP; EndpointSlice addressType, ports, endpoints[].addresses/conditions/nodeName; Node
- * spec, status.addresses; Services, Namespaces and NetworkPolicies whole.
+ * spec, status.addresses; Services (status.loadBalancer.ingress[] with its ipMode included),
+ * Namespaces and NetworkPolicies whole.
  */
 public final class CompactObjects {
   static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";

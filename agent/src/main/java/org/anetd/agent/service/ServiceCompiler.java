@@ -65,6 +65,8 @@ public final class ServiceCompiler {
   static final int MAX_SLOTS = 0xFFFF;
 
   private static final String LOCAL = "Local";
+  /** status.loadBalancer.ingress[].ipMode of a load balancer that proxies (see loadBalancerIpsOf). */
+  private static final String IP_MODE_PROXY = "Proxy";
 
   private ServiceCompiler() {}
 
@@ -379,11 +381,18 @@ public final class ServiceCompiler {
     return ip == null || ip.isEmpty() ? List.of() : List.of(ip);
   }
 
+  /**
+   * status.loadBalancer.ingress[].ip, but for ingress points with ipMode "Proxy": their load
+   * balancer proxies the traffic (its own address, or PROXY protocol, reaches the node) and the
+   * IP must not be short-cut on the node, so traffic to it from pods and nodes goes through the
+   * load balancer, as kube-proxy does (1.30+). Unset or "VIP": programmed.
+   */
   private static List<String> loadBalancerIpsOf(Service service) {
     if (service.getStatus() == null || service.getStatus().getLoadBalancer() == null) {
       return List.of();
     }
     return EndpointIndex.nullToEmpty(service.getStatus().getLoadBalancer().getIngress()).stream()
+        .filter(ingress -> !IP_MODE_PROXY.equals(ingress.getIpMode()))
         .map(LoadBalancerIngress::getIp)
         .filter(Objects::nonNull) // hostname-only ingress: nothing to program here
         .toList();

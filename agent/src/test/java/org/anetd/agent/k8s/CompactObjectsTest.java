@@ -8,6 +8,8 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import java.util.List;
@@ -128,5 +130,21 @@ class CompactObjectsTest {
     assertThat(node.getStatus().getAddresses()).singleElement()
         .satisfies(a -> assertThat(a.getAddress()).isEqualTo("192.168.0.1"));
     assertThat(node.getStatus().getImages()).isNullOrEmpty();
+  }
+
+  @Test
+  void aServiceKeepsItsLoadBalancerIngressWithItsIpMode() {
+    Service svc = CompactObjects.compact(new ServiceBuilder()
+        .withNewMetadata().withNamespace("shop").withName("web").endMetadata()
+        .withNewSpec().withType("LoadBalancer").endSpec()
+        .withNewStatus().withNewLoadBalancer()
+        .addNewIngress().withIp("203.0.113.7").withIpMode("Proxy").endIngress()
+        .endLoadBalancer().endStatus()
+        .build());
+
+    assertThat(svc.getStatus().getLoadBalancer().getIngress()).singleElement().satisfies(i -> {
+      assertThat(i.getIp()).isEqualTo("203.0.113.7");
+      assertThat(i.getIpMode()).as("ServiceCompiler skips Proxy ingress IPs").isEqualTo("Proxy");
+    });
   }
 }

@@ -526,6 +526,23 @@ class ServiceCompilerTest {
   }
 
   @Test
+  void loadBalancerIngressIpsInProxyModeAreLeftToTheLoadBalancer() {
+    Service lb = new ServiceBuilder(loadBalancer("web", "10.96.0.1", List.of(), tcp(80, 8080)))
+        .editStatus().editLoadBalancer()
+        .addNewIngress().withIp("203.0.113.7").withIpMode("Proxy").endIngress()
+        .addNewIngress().withIp("203.0.113.8").withIpMode("VIP").endIngress()
+        .addNewIngress().withIp("203.0.113.9").endIngress()
+        .endLoadBalancer().endStatus().build();
+
+    DesiredServices d = compile(state(List.of(lb),
+        List.of(slice("web", "web-1", unnamedTcp(8080), ready("10.0.1.2", OTHER_NODE)))));
+
+    assertThat(frontends(d)).as("ipMode Proxy: not programmed; VIP or unset: programmed")
+        .containsExactly("10.96.0.1:80/TCP", "203.0.113.8:80/TCP", "203.0.113.9:80/TCP");
+    assertThat(d.problems()).isEmpty();
+  }
+
+  @Test
   void twoServicesClaimingOneFrontendKeepTheFirstAndReportTheSecond() {
     Service a = new ServiceBuilder(clusterIp("a", "10.96.0.1", tcp(80, 8080)))
         .editSpec().withExternalIPs("198.51.100.9").endSpec().build();
