@@ -32,11 +32,6 @@ public final class Datapath implements AutoCloseable {
 
   /** Reverse NAT ids are __u16: the map never needs more entries than ids exist. */
   private static final int REV_NAT_IDS = 65535;
-  /**
-   * The fixed size of anetd_snat4 before it was sized from the settings: a map of this size that
-   * an older agent pinned is adopted as it is (see {@link #snatMaxEntries}).
-   */
-  static final int LEGACY_SNAT_MAX = 131072;
 
   private final DatapathSettings settings;
   private final BpfObject lxc;
@@ -110,34 +105,13 @@ public final class Datapath implements AutoCloseable {
         CT4_TCP, settings.ctTcpMax(),
         CT4_ANY, settings.ctAnyMax(),
         LB4_SOCK_REV, settings.ctTcpMax(), // one entry per open TCP socket balanced at connect
-        SNAT4, snatMaxEntries(settings));
+        SNAT4, settings.ctTcpMax()); // two entries per SNATed connection, as conntrack
     sizes.forEach((name, size) -> {
       if (maps.contains(name)) {
         object.setMaxEntries(name, size);
       }
     });
     return object;
-  }
-
-  /**
-   * anetd_snat4 holds two entries per SNATed connection (out and in), as the TCP conntrack map
-   * holds two per connection: it gets bpf-ct-global-tcp-max entries. A map an older agent pinned
-   * with the fixed {@link #LEGACY_SNAT_MAX} entries is kept at that size instead of stopping the
-   * load (the connections it translates would be lost with it); removing its pin while no SNATed
-   * connection matters (a node drain) gives the configured size at the next start.
-   */
-  static int snatMaxEntries(DatapathSettings settings) {
-    java.nio.file.Path pin = settings.pinRoot().resolve(SNAT4);
-    if (settings.ctTcpMax() != LEGACY_SNAT_MAX && Files.exists(pin)) {
-      try (BpfMap pinned = BpfMap.openPinned(pin)) {
-        if (pinned.maxEntries() == LEGACY_SNAT_MAX) {
-          return LEGACY_SNAT_MAX;
-        }
-      } catch (BpfException e) {
-        // unreadable: the load reports the pin as it would any other
-      }
-    }
-    return settings.ctTcpMax();
   }
 
   public DatapathSettings settings() {
