@@ -5,7 +5,10 @@
 
 #include "common.h"
 
-/* Reasons: 0 = forwarded, 1..7, 9 and 11 drop reasons, 8 audited, 10 socket translations. Mirrored by the REASON_* constants of MetricsKey. */
+/*
+ * Reasons: 0 = forwarded, 1..7, 9 and 11 drop reasons, 8 audited, 10 socket translations, 12 lost
+ * verdict events. Mirrored by the REASON_* constants of MetricsKey.
+ */
 #define REASON_FORWARDED 0
 #define REASON_POLICY_DENIED 1
 #define REASON_NO_SERVICE_BACKEND 2
@@ -27,6 +30,11 @@
  * longer than the egress interface's MTU.
  */
 #define REASON_FRAG_NEEDED 11
+/*
+ * Not a packet: a policy verdict event the ring buffer had no room for (the agent's reader fell
+ * behind, or a flood of denied packets); the policy action log misses that verdict.
+ */
+#define REASON_VERDICT_EVENT_LOST 12
 
 /*
  * Reasons 0..METRICS_REASONS-1 per direction: counter slot dir * METRICS_REASONS + reason of a

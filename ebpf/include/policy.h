@@ -154,8 +154,11 @@ static __always_inline void policy_report(const struct policy_ctx *c, __u32 ep, 
 		return;
 	struct event *e = bpf_ringbuf_reserve(&anetd_events, sizeof(*e), 0);
 
-	if (!e)
-		return; /* ring full: the agent sees the gap in its counters, not here */
+	if (!e) {
+		/* ring full: counted, so the log's gap shows in the agent's metrics */
+		metrics_update(REASON_VERDICT_EVENT_LOST, c->dir, 0);
+		return;
+	}
 	e->timestamp_ns = c->now;
 	e->saddr = c->wire.saddr;
 	e->daddr = c->wire.daddr;

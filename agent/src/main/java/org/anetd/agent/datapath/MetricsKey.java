@@ -34,6 +34,11 @@ public record MetricsKey(int reason, int direction) {
    * and is longer than the egress interface's MTU.
    */
   public static final int REASON_FRAG_NEEDED = 11;
+  /**
+   * Not a packet: a policy verdict event the ring buffer had no room for (the policy action log
+   * misses it); bytes 0.
+   */
+  public static final int REASON_VERDICT_EVENT_LOST = 12;
 
   public static final int DIR_INGRESS = 0;
   public static final int DIR_EGRESS = 1;
@@ -72,6 +77,7 @@ public record MetricsKey(int reason, int direction) {
       case REASON_SNAT_EXHAUSTED -> "snat_exhausted";
       case REASON_SOCK_LB_TRANSLATED -> "sock_lb_translated";
       case REASON_FRAG_NEEDED -> "frag_needed";
+      case REASON_VERDICT_EVENT_LOST -> "verdict_event_lost";
       default -> "reason_" + reason;
     };
   }

@@ -420,4 +420,17 @@ class PolicyProgramKernelTest {
     assertThat(ingress(Frame4.tcp(A, 40090, B, 80, Packets.TCP_RST).build())).isEqualTo(TC_ACT_OK);
     assertThat(ingress(syn(A, 40090, B, 80))).as("reopened tuple").isEqualTo(TC_ACT_SHOT);
   }
+
+  @Test
+  void pol_14_verdictEventsTheFullRingBufferCannotTakeAreCounted(NetnsLab lab) {
+    load(lab);
+    isolate(EP_B, EndpointPolicy.F_INGRESS_ISOLATED);
+
+    // 48-byte events (+ 8 bytes of header) in a 4 MiB ring nobody reads: ~75,000 fit
+    BpfProgram.TestRun flood = to.testRun(syn(C, 40100, B, 80), 100_000);
+
+    assertThat(flood.retval()).isEqualTo(TC_ACT_SHOT);
+    assertThat(svc.packets(MetricsKey.REASON_VERDICT_EVENT_LOST, MetricsKey.DIR_INGRESS))
+        .isBetween(1L, 100_000L);
+  }
 }
