@@ -9,6 +9,11 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -25,10 +30,16 @@ public final class HealthServer implements AutoCloseable {
     }
   }
 
-  private final HttpServer server;
+  /** Threads that read and answer requests, and connections that may wait for one. */
+  private static final int THREADS = 4;
+  private static final int QUEUE = 32;
 
-  private HealthServer(HttpServer server) {
+  private final HttpServer server;
+  private final ExecutorService executor;
+
+  private HealthServer(HttpServer server, ExecutorService executor) {
     this.server = server;
+    this.executor = executor;
   }
 
   /**
@@ -41,9 +52,20 @@ public final class HealthServer implements AutoCloseable {
       server.createContext("/healthz", ex -> answer(ex, status.get().notLive()));
       server.createContext("/readyz", ex -> answer(ex, status.get().notReady()));
       pages.forEach((path, page) -> server.createContext(path, ex -> text(ex, 200, page.get())));
-      server.setExecutor(null);
+      // a pool, not the dispatcher thread: the port listens on every node address, and one
+      // client that never finishes its request would otherwise fail every probe until kubelet
+      // restarts the agent
+      AtomicInteger threads = new AtomicInteger();
+      ThreadPoolExecutor executor = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS,
+          new LinkedBlockingQueue<>(QUEUE), r -> {
+            Thread t = new Thread(r, "anetd-health-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+          }); // full: AbortPolicy, and the server closes that connection
+      executor.allowCoreThreadTimeOut(true);
+      server.setExecutor(executor);
       server.start();
-      return new HealthServer(server);
+      return new HealthServer(server, executor);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot serve health on " + address + ": " + e.getMessage(), e);
     }
@@ -69,6 +91,7 @@ public final class HealthServer implements AutoCloseable {
 
   @Override
   public void close() {
-    server.stop(0);
+    server.stop(0); // closes the connections too, which ends reads blocked on them
+    executor.shutdownNow();
   }
 }

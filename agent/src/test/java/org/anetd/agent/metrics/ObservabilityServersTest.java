@@ -84,4 +84,18 @@ class ObservabilityServersTest {
     }
   }
 
+  @Test
+  void aClientThatNeverFinishesItsRequestDoesNotHoldTheProbes() throws Exception {
+    try (HealthServer server = HealthServer.start(LOCAL, HealthServer.Status::ok, java.util.Map.of());
+        java.net.Socket slow = new java.net.Socket("127.0.0.1", server.port())) {
+      slow.getOutputStream().write("GET /heal".getBytes(StandardCharsets.US_ASCII));
+      slow.getOutputStream().flush(); // on loopback: at the server before the probe connects
+
+      HttpResponse<String> probe = http.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + server.port() + "/healthz"))
+          .timeout(java.time.Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+
+      assertThat(probe.statusCode()).isEqualTo(200);
+    }
+  }
 }
