@@ -249,7 +249,11 @@ class DeployManifestsTest {
     assertGrants(rules, "discovery.k8s.io", "endpointslices", "get", "list", "watch");
     assertGrants(rules, "networking.k8s.io", "networkpolicies", "get", "list", "watch");
     assertGrants(rules, NetworkLogging.GROUP, "networkloggings", "get", "list", "watch");
-    assertGrants(rules, "", "events", "create", "patch");
+    assertGrants(rules, "", "events", "get", "create", "patch");
+    assertGrants(rules, "events.k8s.io", "events", "get", "create", "patch");
+    assertThat(rules).filteredOn(r -> r.getResources().contains("events"))
+        .as("the agent reads an Event back, creates it, patches a repeat; it never updates one")
+        .flatExtracting(PolicyRule::getVerbs).containsOnly("get", "create", "patch");
     assertThat(rules).flatExtracting(PolicyRule::getVerbs)
         .as("the agent writes nothing but Events")
         .containsOnly("get", "list", "watch", "create", "patch");

@@ -13,6 +13,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,6 +42,10 @@ import org.slf4j.LoggerFactory;
  * {@code minWriteInterval}; repeats in between are counted locally and added by the next write
  * (the next repeat after the interval, or the periodic flush). Messages should therefore not carry
  * values that change from pass to pass.
+ *
+ * <p>Writes need get, create and patch on {@code events} (deploy/01-rbac-agent.yaml): an Event is
+ * read back by name, created if missing, and a repeat is a merge patch of its count and
+ * lastTimestamp.
  *
  * <p>{@link #record} never blocks and never throws: API writes run on one writer thread and their
  * failures are logged, with the unwritten count kept for the next attempt.
@@ -245,11 +251,11 @@ public final class EventRecorder implements AutoCloseable {
           .withCount(saturatedInt(count))
           .build()).create();
     } else {
+      // A merge patch of the two fields: the RBAC grants get, create and patch on events, not
+      // update, and a patch cannot undo another writer's change to the rest of the Event.
       long total = (existing.getCount() == null ? 1 : existing.getCount()) + count;
-      events.resource(new EventBuilder(existing)
-          .withCount(saturatedInt(total))
-          .withLastTimestamp(timestamp)
-          .build()).update();
+      events.withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+          "{\"count\":" + saturatedInt(total) + ",\"lastTimestamp\":\"" + timestamp + "\"}");
     }
   }
 

@@ -12,12 +12,15 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Problems to Kubernetes Events, against fabric8's CRUD mock API server. */
@@ -85,6 +88,25 @@ class EventRecorderMockTest {
     assertThat(event.getCount()).isEqualTo(2);
     assertThat(event.getFirstTimestamp()).isEqualTo("2026-01-01T10:00:00Z");
     assertThat(event.getLastTimestamp()).isEqualTo("2026-01-01T10:01:00Z");
+  }
+
+  @Test
+  void repeatIsWrittenAsAPatchNeverAPutWhichTheAgentIsNotGranted() throws InterruptedException {
+    EventRecorder recorder = inlineRecorder(Duration.ZERO);
+    recorder.record(BAD_PORT);
+    clock.advance(Duration.ofMinutes(1));
+
+    recorder.record(BAD_PORT);
+
+    assertThat(onlyEvent("shop").getCount()).isEqualTo(2);
+    List<String> methods = new ArrayList<>();
+    for (RecordedRequest r; (r = server.takeRequest(0, TimeUnit.SECONDS)) != null; ) {
+      if (r.getPath().startsWith("/api/v1/namespaces/shop/events")) {
+        methods.add(r.getMethod());
+      }
+    }
+    assertThat(methods).doesNotContain("PUT")
+        .containsSubsequence("GET", "POST", "GET", "PATCH");
   }
 
   @Test
