@@ -1,6 +1,7 @@
 package org.anetd.agent.config;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -43,11 +44,33 @@ public final class ConfigHolder {
     }
   }
 
+  /**
+   * The config in force is the saved copy of the last accepted version ({@link
+   * LastAcceptedConfig}), because the current version could not be used when the agent started.
+   *
+   * @param acceptedAt when the saved version was accepted
+   * @param problem why the current version is not in force ({@code rejected: ...} or
+   *     {@code unreadable: ...})
+   */
+  public record LastAcceptedInForce(Instant acceptedAt, String problem) {
+    public LastAcceptedInForce {
+      Objects.requireNonNull(acceptedAt, "acceptedAt");
+      Objects.requireNonNull(problem, "problem");
+    }
+
+    /** For the log and {@code anetd status}. */
+    public String describe() {
+      return "running the last accepted cilium-config of " + acceptedAt + ": the current one is "
+          + problem;
+    }
+  }
+
   private final Clock clock;
   private final List<Consumer<AgentConfig>> listeners = new CopyOnWriteArrayList<>();
   private final Set<ConfigNotice> reportedNotices = new HashSet<>();
   private volatile AgentConfig current;
   private volatile ConfigRejection lastRejection;
+  private volatile LastAcceptedInForce lastAcceptedInForce;
   private long acceptedTotal;
   private long rejectedTotal;
 
@@ -72,6 +95,26 @@ public final class ConfigHolder {
     return Optional.ofNullable(lastRejection);
   }
 
+  /**
+   * Set when the agent started on the saved last accepted version; cleared when a version is
+   * accepted.
+   */
+  public Optional<LastAcceptedInForce> lastAcceptedInForce() {
+    return Optional.ofNullable(lastAcceptedInForce);
+  }
+
+  /**
+   * Puts in force {@code saved}, the saved copy of the version accepted at {@code acceptedAt},
+   * because the current version cannot be used ({@code problem}); kept in force, and reported,
+   * until a version is accepted.
+   */
+  public synchronized ApplyOutcome applyLastAccepted(ConfigResult.Accepted saved,
+      Instant acceptedAt, String problem) {
+    ApplyOutcome outcome = apply(saved);
+    lastAcceptedInForce = new LastAcceptedInForce(acceptedAt, problem);
+    return outcome;
+  }
+
   public synchronized long acceptedTotal() {
     return acceptedTotal;
   }
@@ -91,13 +134,18 @@ public final class ConfigHolder {
     if (result instanceof ConfigResult.Rejected rejected) {
       rejectedTotal++;
       lastRejection = new ConfigRejection(clock.instant(), rejected.source(), rejected.errors());
+      if (lastAcceptedInForce != null) {
+        lastAcceptedInForce = new LastAcceptedInForce(lastAcceptedInForce.acceptedAt(),
+            "rejected: " + describe(rejected.errors()));
+      }
       LOG.warn("config from {} rejected, keeping the config in force: {}", rejected.source(),
-          String.join("; ", rejected.errors().stream().map(ConfigError::toString).toList()));
+          describe(rejected.errors()));
       return new ApplyOutcome(Status.REJECTED, firstSeen);
     }
     ConfigResult.Accepted accepted = (ConfigResult.Accepted) result;
     acceptedTotal++;
     lastRejection = null;
+    lastAcceptedInForce = null;
     if (accepted.config().equals(current)) {
       return new ApplyOutcome(Status.UNCHANGED, firstSeen);
     }
@@ -112,6 +160,11 @@ public final class ConfigHolder {
       }
     }
     return new ApplyOutcome(Status.CHANGED, firstSeen);
+  }
+
+  /** Every error, as operators see them, separated by {@code ; }. */
+  public static String describe(List<ConfigError> errors) {
+    return String.join("; ", errors.stream().map(ConfigError::toString).toList());
   }
 
   // Unknown keys and the like are reported once, not on every reload of an unchanged ConfigMap.

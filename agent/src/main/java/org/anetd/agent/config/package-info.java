@@ -10,8 +10,12 @@
  * Every supported key is a {@link org.anetd.agent.config.ConfigKey}; docs/configuration.md
  * documents each one, and a test keeps the two in step.
  *
+ * {@link org.anetd.agent.config.LastAcceptedConfig} saves each accepted version on the node, so an
+ * agent restarted while the ConfigMap is rejected runs that version rather than the defaults.
+ *
  * <p>Parsing is pure; file I/O lives only in {@link org.anetd.agent.config.DirectoryConfigSource},
- * the watcher and {@link org.anetd.agent.config.EphemeralPortRangeReader}.
+ * the watcher, {@link org.anetd.agent.config.LastAcceptedConfig} and {@link
+ * org.anetd.agent.config.EphemeralPortRangeReader}.
  *
  * <p>Dependencies: cli -> config. This package depends on nothing else in the agent (only the JDK
  * and SLF4J), so every other room may read an {@code AgentConfig}.

@@ -26,10 +26,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.anetd.agent.config.AgentConfig;
 import org.anetd.agent.config.ConfigDirectoryWatcher;
 import org.anetd.agent.config.ConfigHolder;
-import org.anetd.agent.config.ConfigParser;
-import org.anetd.agent.config.ConfigResult;
 import org.anetd.agent.config.DirectoryConfigSource;
 import org.anetd.agent.config.EphemeralPortRangeReader;
+import org.anetd.agent.config.LastAcceptedConfig;
 import org.anetd.agent.config.ListenAddress;
 import org.anetd.agent.config.PortRange;
 import org.anetd.agent.datapath.ConntrackPurger;
@@ -166,22 +165,21 @@ public final class Agent implements AutoCloseable {
     }
   }
 
-  /** 1. cilium-config: an invalid config at start-up leaves the defaults in force, loudly. */
+  /**
+   * 1. cilium-config. Each accepted version is saved under the state directory; when the current
+   * one is rejected or unreadable at start, the saved last accepted version is in force instead
+   * (the defaults only when none was ever saved), loudly and in `anetd status`.
+   */
   private void loadConfig() {
     options.configDir().ifPresent(dir -> {
-      DirectoryConfigSource source = new DirectoryConfigSource(dir);
-      try {
-        ConfigResult result = ConfigParser.parse(source.load(), source.origin());
-        config.apply(result);
-        if (result instanceof ConfigResult.Rejected rejected) {
-          LOG.error("cilium-config at {} rejected, running with defaults: {}", dir, rejected.errors());
-          metrics.configRejected();
-        }
-      } catch (IOException e) {
-        LOG.error("cannot read cilium-config at {}, running with defaults: {}", dir, e.toString());
-      }
-      ConfigDirectoryWatcher watcher = new ConfigDirectoryWatcher(source, config, options.configPoll());
+      ConfigDirectoryWatcher watcher = new ConfigDirectoryWatcher(new DirectoryConfigSource(dir),
+          config, options.configPoll(), new LastAcceptedConfig(options.lastAcceptedConfigDir(),
+              clock));
       closeables.add(watcher);
+      watcher.loadAtStart();
+      if (config.lastRejection().isPresent()) {
+        metrics.configRejected();
+      }
       watcher.start();
     });
     config.addListener(this::configChanged);

@@ -11,7 +11,8 @@ import java.util.Optional;
  * @param nodeName the Kubernetes node this agent serves
  * @param kubeconfig a kubeconfig file; empty = in-cluster service account (or ~/.kube/config)
  * @param configDir the mounted cilium-config directory; empty = defaults only
- * @param stateDir where the agent keeps state across restarts (identities, IPAM, endpoints)
+ * @param stateDir where the agent keeps state across restarts (IPAM, endpoints, the last accepted
+ *     cilium-config)
  * @param configPoll how often the config directory is re-read
  * @param cniSocket the unix socket the CNI plugin talks to
  * @param podCidr this node's pod CIDR; empty = the Node's spec.podCIDR
@@ -46,6 +47,11 @@ public record AgentOptions(String nodeName, Optional<Path> kubeconfig, Optional<
   /** IPAM allocations ({@code allocations.json}). */
   public Path ipamDir() {
     return stateDir.resolve("ipam");
+  }
+
+  /** The last accepted cilium-config ({@code last-accepted.properties}). */
+  public Path lastAcceptedConfigDir() {
+    return stateDir.resolve("config");
   }
 
   /** The endpoint registry ({@code endpoints.json}). */

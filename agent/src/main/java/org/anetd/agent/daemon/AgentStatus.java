@@ -25,8 +25,10 @@ final class AgentStatus {
     line(out, "KubeProxyReplacement", c.kubeProxyReplacement() ? "True" : "False");
     line(out, "Policy enforcement", c.enablePolicy().toString().toLowerCase()
         + (c.policyAuditMode() ? " (audit mode)" : ""));
-    line(out, "Config", config.lastRejection()
-        .map(r -> "last change REJECTED (" + r.errors().size() + " errors), previous in force")
+    line(out, "Config", config.lastAcceptedInForce()
+        .map(ConfigHolder.LastAcceptedInForce::describe)
+        .or(() -> config.lastRejection().map(r -> "last change REJECTED (" + r.errors().size()
+            + " errors), previous in force"))
         .orElse("ok") + ", node-port-range " + c.formattedValue(ConfigKey.NODE_PORT_RANGE));
     if (datapath != null) {
       line(out, "Datapath", "loaded, maps pinned under " + datapath.settings().pinRoot());

@@ -139,7 +139,7 @@ class AgentServiceMockKernelTest {
   }
 
   @Test
-  void socketLoadBalancingFollowsTheConfigAndKeepsItsLinksAcrossARestart(NetnsLab lab)
+  void socketLoadBalancingFollowsTheConfigAndKeepsItsLinksAcrossARestartEvenWhileTheConfigIsRejected(NetnsLab lab)
       throws Exception {
     String vip = "198.19.0.11";
     Path cgroup = lab.cgroup("agent-sock"); // first: removed after the links on it
@@ -169,12 +169,19 @@ class AgentServiceMockKernelTest {
     assertThat(agent.summary()).containsPattern("Socket LB: +Enabled on cgroup .*, [1-9][0-9]*"
         + " connects translated");
 
-    // 2. Restarted: the new agent's programs go into the same pinned links, not next to them.
+    // 2. Restarted while cilium-config is rejected: the new agent runs the last accepted version
+    //    (not the defaults, which would detach the socket programs and pin maps elsewhere), and
+    //    its programs go into the same pinned links, not next to them.
+    Files.writeString(configDir.resolve("bpf-lb-map-max"), "lots");
     agent.close();
     agent = startAgent(lab, options);
+    assertThat(agent.summary()).contains("running the last accepted cilium-config of")
+        .contains("the current one is rejected: bpf-lb-map-max: \"lots\"")
+        .contains("Enabled on cgroup " + cgroup);
     assertThat(CgroupPrograms.socketPrograms(cgroup)).isEqualTo(3);
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
+    Files.delete(configDir.resolve("bpf-lb-map-max"));
 
     // 3. Turned off in the config (live): links detached, the per-packet path serves.
     Files.writeString(configDir.resolve("bpf-lb-sock"), "false");
