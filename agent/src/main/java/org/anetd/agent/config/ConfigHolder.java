@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * replacement under running traffic.
  *
  * <p>Thread-safe. Listeners run on the thread that called {@link #apply}, in order, once per
- * accepted change; they should be quick (hand work off to a queue).
+ * accepted change (rejection listeners: once per rejected load); they should be quick (hand work
+ * off to a queue).
  */
 public final class ConfigHolder {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigHolder.class);
@@ -67,6 +68,7 @@ public final class ConfigHolder {
 
   private final Clock clock;
   private final List<Consumer<AgentConfig>> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<ConfigRejection>> rejectionListeners = new CopyOnWriteArrayList<>();
   private final Set<ConfigNotice> reportedNotices = new HashSet<>();
   private volatile AgentConfig current;
   private volatile ConfigRejection lastRejection;
@@ -128,6 +130,14 @@ public final class ConfigHolder {
     listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
+  /**
+   * Called with each rejection, at start and at run time alike (the agent counts it and reports
+   * it as an Event on the ConfigMap).
+   */
+  public void addRejectionListener(Consumer<ConfigRejection> listener) {
+    rejectionListeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
   /** Takes a new load: in force if accepted, recorded if rejected. */
   public synchronized ApplyOutcome apply(ConfigResult result) {
     List<ConfigNotice> firstSeen = reportOnce(result.notices());
@@ -140,6 +150,13 @@ public final class ConfigHolder {
       }
       LOG.warn("config from {} rejected, keeping the config in force: {}", rejected.source(),
           describe(rejected.errors()));
+      for (Consumer<ConfigRejection> listener : rejectionListeners) {
+        try {
+          listener.accept(lastRejection);
+        } catch (RuntimeException e) {
+          LOG.error("config rejection listener {} failed", listener, e);
+        }
+      }
       return new ApplyOutcome(Status.REJECTED, firstSeen);
     }
     ConfigResult.Accepted accepted = (ConfigResult.Accepted) result;

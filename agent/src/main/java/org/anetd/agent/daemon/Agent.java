@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.anetd.agent.config.AgentConfig;
 import org.anetd.agent.config.ConfigDirectoryWatcher;
 import org.anetd.agent.config.ConfigHolder;
+import org.anetd.agent.config.ConfigRejection;
 import org.anetd.agent.config.DirectoryConfigSource;
 import org.anetd.agent.config.EphemeralPortRangeReader;
 import org.anetd.agent.config.LastAcceptedConfig;
@@ -54,7 +55,9 @@ import org.anetd.agent.endpoint.PodCidr;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.k8s.ClusterStateSource;
 import org.anetd.agent.k8s.EventRecorder;
+import org.anetd.agent.k8s.ObjectRef;
 import org.anetd.agent.k8s.Problem;
+import org.anetd.agent.k8s.Reason;
 import org.anetd.agent.logging.LoggingContext;
 import org.anetd.agent.logging.LoggingSettings;
 import org.anetd.agent.metrics.AgentMetrics;
@@ -85,6 +88,8 @@ import org.slf4j.MDC;
 public final class Agent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** The ConfigMap the mounted config directory holds (Events about the config go there). */
+  static final ObjectRef CILIUM_CONFIG = new ObjectRef("ConfigMap", "kube-system", "cilium-config");
   private static final Duration LOOP_STALL = Duration.ofSeconds(120);
   /**
    * Cilium's conntrack GC starts at this interval too. A pass reads each table once (115 ms for a
@@ -117,7 +122,10 @@ public final class Agent implements AutoCloseable {
   /** What bpf-lb-sock came to, for `anetd status`. */
   private volatile String socketLoadBalancing = "not set up yet";
   private ClusterStateSource source;
-  private EventRecorder events;
+  private volatile EventRecorder events;
+  private final Object configEventLock = new Object();
+  /** A rejection seen before {@link #events} existed (at start), recorded once it does. */
+  private ConfigRejection unrecordedRejection;
   private HealthCheckServer healthChecks;
   private Reconciler reconciler;
   private NetworkLoggingWatch loggingWatch;
@@ -171,20 +179,40 @@ public final class Agent implements AutoCloseable {
    * (the defaults only when none was ever saved), loudly and in `anetd status`.
    */
   private void loadConfig() {
+    config.addRejectionListener(this::configRejected);
     options.configDir().ifPresent(dir -> {
       ConfigDirectoryWatcher watcher = new ConfigDirectoryWatcher(new DirectoryConfigSource(dir),
           config, options.configPoll(), new LastAcceptedConfig(options.lastAcceptedConfigDir(),
               clock));
       closeables.add(watcher);
       watcher.loadAtStart();
-      if (config.lastRejection().isPresent()) {
-        metrics.configRejected();
-      }
       watcher.start();
     });
     config.addListener(this::configChanged);
     LogSetup.apply(config.current());
     warnOnEphemeralPortOverlap(config.current());
+  }
+
+  /**
+   * Each rejected version, at start or later: counted, and a Warning Event on the ConfigMap says
+   * why (once the cluster watch has a client: a rejection at start is recorded then).
+   */
+  private void configRejected(ConfigRejection rejection) {
+    metrics.configRejected();
+    EventRecorder recorder;
+    synchronized (configEventLock) {
+      recorder = events;
+      if (recorder == null) {
+        unrecordedRejection = rejection;
+        return;
+      }
+    }
+    recorder.record(configProblem(rejection));
+  }
+
+  static Problem configProblem(ConfigRejection rejection) {
+    return new Problem(CILIUM_CONFIG, Reason.ConfigRejected,
+        "rejected, the config in force is kept: " + ConfigHolder.describe(rejection.errors()));
   }
 
   /** 2. The datapath: maps sized from the config, pinned, adopted when a previous agent left them. */
@@ -368,8 +396,16 @@ public final class Agent implements AutoCloseable {
   /** 4. Informers on every kind the compilers read. */
   private void watchCluster(KubernetesClient given) {
     KubernetesClient client = given != null ? given : ownClient();
-    events = new EventRecorder(client, options.nodeName());
+    ConfigRejection atStart;
+    synchronized (configEventLock) {
+      events = new EventRecorder(client, options.nodeName());
+      atStart = unrecordedRejection;
+      unrecordedRejection = null;
+    }
     closeables.add(events);
+    if (atStart != null) {
+      events.record(configProblem(atStart));
+    }
     closeables.add(loggingWatch = new NetworkLoggingWatch(client));
     source = new ClusterStateSource(client, options.nodeName()).start();
     closeables.add(source);

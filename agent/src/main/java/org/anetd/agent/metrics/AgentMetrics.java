@@ -142,6 +142,11 @@ public final class AgentMetrics {
   /** How long one read of the datapath counters serves the metrics of a scrape. */
   static final long SCRAPE_SNAPSHOT_NANOS = 500_000_000L;
 
+  /** For tests: cilium-config versions rejected so far. */
+  public double configRejections() {
+    return configRejections.get();
+  }
+
   /** For tests and `anetd status`: current value of a labelled counter. */
   public double problemCount(String reason) {
     return problems.labelValues(reason).get();

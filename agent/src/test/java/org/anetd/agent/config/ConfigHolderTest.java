@@ -57,6 +57,20 @@ class ConfigHolderTest {
   }
 
   @Test
+  void everyRejectedLoadIsHandedToTheRejectionListenersAndNoAcceptedOne() {
+    List<ConfigRejection> heard = new ArrayList<>();
+    holder.addRejectionListener(heard::add);
+
+    holder.apply(load(Map.of("bpf-lb-map-max", "abc")));
+    holder.apply(load(Map.of("debug", "true")));
+    holder.apply(load(Map.of("node-port-range", "x")));
+
+    assertThat(heard).hasSize(2).allSatisfy(r -> assertThat(r.at()).isEqualTo(NOW));
+    assertThat(heard).flatExtracting(ConfigRejection::errors).extracting(ConfigError::key)
+        .containsExactly("bpf-lb-map-max", "node-port-range");
+  }
+
+  @Test
   void rejectionIsClearedWhenAGoodConfigArrives() {
     holder.apply(load(Map.of("debug", "maybe")));
     assertThat(holder.lastRejection()).isPresent();

@@ -73,6 +73,15 @@ class AgentServiceMockKernelTest {
     return agent;
   }
 
+  /** The count of the ConfigRejected Event on kube-system/cilium-config (0: none). */
+  private static int configRejectedEventCount() {
+    return client.v1().events().inNamespace("kube-system").list().getItems().stream()
+        .filter(e -> "ConfigRejected".equals(e.getReason())
+            && "cilium-config".equals(e.getInvolvedObject().getName())
+            && e.getMessage().contains("bpf-lb-map-max: \"lots\""))
+        .mapToInt(e -> e.getCount()).sum();
+  }
+
   /** Replaces the slice's endpoints (the mock server has no server-side apply). */
   private static void apply(EndpointSlice slice) {
     client.resources(EndpointSlice.class).inNamespace(slice.getMetadata().getNamespace())
@@ -172,9 +181,16 @@ class AgentServiceMockKernelTest {
     // 2. Restarted while cilium-config is rejected: the new agent runs the last accepted version
     //    (not the defaults, which would detach the socket programs and pin maps elsewhere), and
     //    its programs go into the same pinned links, not next to them.
+    //    The rejection is counted and reported as an Event on the ConfigMap, at run time and again
+    //    by the restarted agent.
     Files.writeString(configDir.resolve("bpf-lb-map-max"), "lots");
+    Agent first = agent;
+    await().atMost(SETTLE).until(() -> first.metrics().configRejections() == 1);
+    await().atMost(SETTLE).until(() -> configRejectedEventCount() == 1);
     agent.close();
     agent = startAgent(lab, options);
+    assertThat(agent.metrics().configRejections()).isEqualTo(1);
+    await().atMost(SETTLE).until(() -> configRejectedEventCount() == 2);
     assertThat(agent.summary()).contains("running the last accepted cilium-config of")
         .contains("the current one is rejected: bpf-lb-map-max: \"lots\"")
         .contains("Enabled on cgroup " + cgroup);
