@@ -56,10 +56,12 @@ public enum ConfigKey {
       "Same default and range as Cilium (PolicyMapMin 256, PolicyMapMax 65536)."),
 
   NODE_PORT_RANGE("node-port-range", ValueType.PORT_RANGE, "30000-32767",
-      "a-b or a,b with 1 <= a < b <= 65535", ValueParsers.nodePortRange(),
+      "a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535)", ValueParsers.nodePortRange(),
       "Ports that NodePort Services are allocated from; must match the API server's"
           + " --service-node-port-range.",
-      "Cilium spells it a,b; both spellings are accepted."),
+      "Cilium spells it a,b; both spellings are accepted. The datapath's SNAT ports (61000-65535)"
+          + " move above a range that reaches into them, or below one that ends at 65535, never"
+          + " under 1024: a range ending at 65535 that starts at 1024 or lower is rejected."),
 
   ENABLE_POLICY("enable-policy", ValueType.ENUM, "default", "default|always|never",
       ValueParsers.oneOf(PolicyEnforcementMode.class),

@@ -108,6 +108,14 @@ final class ValueParsers {
   }
 
   /** node-port-range: {@code a-b} or {@code a,b} (Cilium's string-slice spelling). */
+  /**
+   * The lowest SNAT port the datapath takes. Its SNAT ports go above node-port-range, or below it
+   * when node-port-range ends at 65535, never under this port: the rule of
+   * datapath.HostSettings#forNodePortRange, which fails the agent's start on a range that leaves
+   * none (ConfigParserTest checks the two agree).
+   */
+  static final int SNAT_PORT_FLOOR = 1024;
+
   static ValueParser nodePortRange() {
     return raw -> {
       String[] parts = raw.split("[-,]", -1);
@@ -127,6 +135,11 @@ final class ValueParsers {
       }
       if (first >= last) {
         return ParsedValue.invalid("does not have its first port below its last");
+      }
+      if (last == PortRange.MAX_PORT && first <= SNAT_PORT_FLOOR) {
+        return ParsedValue.invalid("leaves no port for SNAT: a range that ends at 65535 must"
+            + " start at " + (SNAT_PORT_FLOOR + 1) + " or above (the datapath's SNAT ports are"
+            + " then taken below it, never below " + SNAT_PORT_FLOOR + ")");
       }
       return ParsedValue.of(new PortRange(first, last));
     };

@@ -56,7 +56,8 @@ class ConfigParserTest {
         Arguments.of("bpf-policy-map-max", "65536", 65536),
         Arguments.of("node-port-range", "30000-32767", new PortRange(30000, 32767)),
         Arguments.of("node-port-range", "30000,32767", new PortRange(30000, 32767)),
-        Arguments.of("node-port-range", "1-65535", new PortRange(1, 65535)),
+        Arguments.of("node-port-range", "1-65534", new PortRange(1, 65534)),
+        Arguments.of("node-port-range", "1025-65535", new PortRange(1025, 65535)),
         Arguments.of("node-port-range", "20000, 22767", new PortRange(20000, 22767)),
         Arguments.of("enable-policy", "default", PolicyEnforcementMode.DEFAULT),
         Arguments.of("enable-policy", "always", PolicyEnforcementMode.ALWAYS),
@@ -137,25 +138,30 @@ class ConfigParserTest {
             "policy-audit-mode: \"\" is not a boolean (allowed: true|false)"),
         Arguments.of("node-port-range", "32767-30000",
             "node-port-range: \"32767-30000\" does not have its first port below its last"
-                + " (allowed: a-b or a,b with 1 <= a < b <= 65535)"),
+                + " (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535))"),
         Arguments.of("node-port-range", "30000-30000",
             "node-port-range: \"30000-30000\" does not have its first port below its last"
-                + " (allowed: a-b or a,b with 1 <= a < b <= 65535)"),
+                + " (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535))"),
         Arguments.of("node-port-range", "0-32767",
             "node-port-range: \"0-32767\" has a port out of range"
-                + " (allowed: a-b or a,b with 1 <= a < b <= 65535)"),
+                + " (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535))"),
         Arguments.of("node-port-range", "30000-65536",
             "node-port-range: \"30000-65536\" has a port out of range"
-                + " (allowed: a-b or a,b with 1 <= a < b <= 65535)"),
+                + " (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535))"),
+        Arguments.of("node-port-range", "1024-65535",
+            "node-port-range: \"1024-65535\" leaves no port for SNAT: a range that ends at 65535"
+                + " must start at 1025 or above (the datapath's SNAT ports are then taken below"
+                + " it, never below 1024) (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025"
+                + " if b is 65535))"),
         Arguments.of("node-port-range", "30000",
             "node-port-range: \"30000\" is not a port range"
-                + " (allowed: a-b or a,b with 1 <= a < b <= 65535)"),
+                + " (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535))"),
         Arguments.of("node-port-range", "30000-32767-40000",
             "node-port-range: \"30000-32767-40000\" is not a port range"
-                + " (allowed: a-b or a,b with 1 <= a < b <= 65535)"),
+                + " (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535))"),
         Arguments.of("node-port-range", "a-b",
             "node-port-range: \"a-b\" is not a port range"
-                + " (allowed: a-b or a,b with 1 <= a < b <= 65535)"),
+                + " (allowed: a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535))"),
         Arguments.of("enable-policy", "sometimes",
             "enable-policy: \"sometimes\" is not one of the allowed values"
                 + " (allowed: default|always|never)"),
@@ -398,5 +404,27 @@ class ConfigParserTest {
       key.deprecatedAlias().ifPresent(alias -> assertThat(names).doesNotContain(alias));
       assertThat(KnownIgnoredKeys.contains(key.configName())).as(key.configName()).isFalse();
     }
+  }
+
+  /**
+   * A node-port-range the parser accepts is one the datapath can derive SNAT ports for: the agent
+   * starts with it instead of crash-looping; and the parser rejects only ranges that leave none.
+   */
+  @ParameterizedTest(name = "node-port-range {0}")
+  @CsvSource({"30000-32767", "1-65534", "1-2", "60000-61000", "61000-65534", "65534-65535",
+      "1025-65535", "1024-65535", "1-65535", "1023-65535", "30000-65535"})
+  void nodePortRangeIsAcceptedExactlyWhenTheDatapathHasSnatPortsForIt(String range) {
+    boolean accepted = ConfigParser.parse(Map.of("node-port-range", range), DIR)
+        instanceof ConfigResult.Accepted;
+    String[] ports = range.split("-");
+    boolean datapathStarts;
+    try {
+      org.anetd.agent.datapath.HostSettings.forNodePortRange(Integer.parseInt(ports[0]),
+          Integer.parseInt(ports[1]));
+      datapathStarts = true;
+    } catch (IllegalArgumentException e) {
+      datapathStarts = false;
+    }
+    assertThat(accepted).isEqualTo(datapathStarts);
   }
 }
