@@ -96,7 +96,9 @@ public enum ConfigKey {
 
   PROMETHEUS_SERVE_ADDR("prometheus-serve-addr", ValueType.LISTEN_ADDRESS, ":9962",
       "[host]:port with port 1..65535, or empty to disable", ValueParsers.listenAddress(true),
-      "Address of the Prometheus metrics endpoint.",
+      "Address of the Prometheus metrics endpoint. If it cannot be bound (an address not on this"
+          + " node, a port taken), the agent logs an error and runs without metrics; anetd status"
+          + " says so.",
       "Same as Cilium's Helm chart (the bare cilium-agent flag defaults to empty, disabled)."),
 
   HEALTH_SERVE_ADDR("health-serve-addr", ValueType.LISTEN_ADDRESS, ":9879",

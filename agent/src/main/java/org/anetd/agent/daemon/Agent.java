@@ -119,6 +119,8 @@ public final class Agent implements AutoCloseable {
   private Instant lastDeviceRefresh;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private Datapath datapath;
+  /** What prometheus-serve-addr came to, for `anetd status`. */
+  private volatile String metricsServer = "not set up yet";
   /** What bpf-lb-sock came to, for `anetd status`. */
   private volatile String socketLoadBalancing = "not set up yet";
   private ClusterStateSource source;
@@ -381,7 +383,17 @@ public final class Agent implements AutoCloseable {
   /** 3. Metrics (:9962), health and status (:9879), healthCheckNodePorts. */
   private void serveMetricsAndHealth() {
     AgentConfig c = config.current();
-    c.prometheusServeAddr().ifPresent(a -> closeables.add(MetricsServer.start(metrics, socket(a))));
+    // Metrics are optional: an address that cannot be bound is reported, not fatal. The health
+    // server is: the probes need it.
+    metricsServer = c.prometheusServeAddr().map(a -> {
+      InetSocketAddress bind = socket(a);
+      return MetricsServer.startOrReport(metrics, bind)
+          .map(server -> {
+            closeables.add(server);
+            return "serving on " + bind;
+          })
+          .orElse("UNAVAILABLE: cannot serve on " + bind + " (see the log)");
+    }).orElse("off (prometheus-serve-addr is empty)");
     closeables.add(HealthServer.start(socket(c.healthServeAddr()), this::health, Map.of(
         "/statusz", this::summary,
         "/endpointz", () -> lastReport().map(r -> EndpointTable.endpoints(r.desiredPolicy(),
@@ -767,7 +779,7 @@ public final class Agent implements AutoCloseable {
   /** What `anetd status` prints. */
   public String summary() {
     return AgentStatus.render(options, config, health(), lastReport, lastReportTime, datapath,
-        socketLoadBalancing, policyLogging == null ? null : policyLogging.counters(),
+        socketLoadBalancing, metricsServer, policyLogging == null ? null : policyLogging.counters(),
         source == null ? Optional.empty() : source.latest());
   }
 

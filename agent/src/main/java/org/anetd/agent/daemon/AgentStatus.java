@@ -15,6 +15,7 @@ final class AgentStatus {
 
   static String render(AgentOptions options, ConfigHolder config, HealthServer.Status health,
       Reconciler.Report last, Instant lastTime, Datapath datapath, String socketLoadBalancing,
+      String metricsServer,
       org.anetd.agent.logging.PolicyLoggingCounters policyLog,
       Optional<ClusterState> watched) {
     StringBuilder out = new StringBuilder();
@@ -35,6 +36,7 @@ final class AgentStatus {
       line(out, "Socket LB", socketLoadBalancing + (socketLoadBalancing.startsWith("Enabled")
           ? ", " + datapath.socketTranslations() + " connects translated" : ""));
     }
+    line(out, "Metrics", metricsServer);
     // What the informers hold, next to what was last written: a watch that misses changes shows
     // here as counts that differ from kubectl's.
     line(out, "Cluster state", watched.map(w -> "v" + w.version() + ": " + w.services().size()

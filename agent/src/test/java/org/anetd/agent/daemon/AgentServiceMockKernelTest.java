@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -89,6 +90,23 @@ class AgentServiceMockKernelTest {
           current.setEndpoints(slice.getEndpoints());
           return current;
         });
+  }
+
+  @Test
+  void aMetricsAddressThatCannotBeBoundLeavesTheAgentRunningWithoutMetrics(NetnsLab lab)
+      throws Exception {
+    AgentOptions options = options(lab.bpffsDir("agent-metrics"));
+    client.resource(node()).createOr(NonDeletingOperation::update);
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      Files.writeString(configDir.resolve("prometheus-serve-addr"),
+          "127.0.0.1:" + taken.getLocalPort());
+
+      Agent agent = startAgent(lab, options);
+
+      assertThat(agent.metrics().problemCount("MetricsServerUnavailable")).isEqualTo(1);
+      assertThat(agent.summary()).contains("Metrics:").contains("UNAVAILABLE: cannot serve on");
+      await().atMost(SETTLE).until(() -> agent.health().notReady().isEmpty());
+    }
   }
 
   @Test

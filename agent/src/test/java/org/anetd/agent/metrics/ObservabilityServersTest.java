@@ -39,6 +39,18 @@ class ObservabilityServersTest {
     }
   }
 
+  @Test
+  void aMetricsAddressThatCannotBeBoundIsCountedNotThrown() throws Exception {
+    AgentMetrics metrics = AgentMetrics.create();
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      InetSocketAddress bind = new InetSocketAddress("127.0.0.1", taken.getLocalPort());
+
+      assertThat(MetricsServer.startOrReport(metrics, bind)).isEmpty();
+    }
+    assertThat(metrics.problemCount(MetricsServer.UNAVAILABLE)).isEqualTo(1);
+  }
+
   private static String scrape(AgentMetrics metrics) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     new PrometheusTextFormatWriter(false).write(out, metrics.registry().scrape());
