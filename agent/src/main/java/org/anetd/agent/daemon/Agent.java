@@ -755,7 +755,10 @@ public final class Agent implements AutoCloseable {
     }
   }
 
-  /** Liveness: the loop thread runs and is not stuck. Readiness: synced, loaded, reconciled. */
+  /**
+   * Liveness: the loop thread runs and is not stuck. Readiness: synced, loaded, reconciled, and
+   * the CNI server takes ADDs.
+   */
   public HealthServer.Status health() {
     List<String> notLive = new ArrayList<>();
     if (loop == null || !loop.isAlive()) {
@@ -769,6 +772,11 @@ public final class Agent implements AutoCloseable {
     }
     if (lastReport == null) {
       notReady.add("no reconcile pass completed yet");
+    } else {
+      // After the first pass the pod CIDR is known if the Node has one: a CNI server that still
+      // refuses every ADD (no pod CIDR, endpoints that could not be restored) is a node that
+      // cannot start pods.
+      cni.notReadyReason().ifPresent(reason -> notReady.add("CNI: " + reason));
     }
     if (lastError != null) {
       notReady.add("last reconcile failed: " + lastError);

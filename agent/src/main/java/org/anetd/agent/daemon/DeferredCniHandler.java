@@ -1,5 +1,6 @@
 package org.anetd.agent.daemon;
 
+import java.util.Optional;
 import org.anetd.agent.endpoint.CniHandler;
 import org.anetd.agent.endpoint.CniRequest;
 import org.anetd.agent.endpoint.CniResult;
@@ -9,14 +10,24 @@ import org.anetd.agent.endpoint.CniResult;
  * retries) until the endpoint manager can take them.
  */
 final class DeferredCniHandler implements CniHandler {
-  private volatile CniHandler delegate = CniHandler.notReady("the agent is starting");
+  private static final String STARTING = "the agent is starting";
+  private volatile CniHandler delegate = CniHandler.notReady(STARTING);
+  /** Why ADDs are refused; null once the endpoint manager takes them. */
+  private volatile String notReadyReason = STARTING;
 
-  void notReady(String reason) {
+  synchronized void notReady(String reason) {
+    notReadyReason = reason;
     delegate = CniHandler.notReady(reason);
   }
 
-  void ready(CniHandler handler) {
+  synchronized void ready(CniHandler handler) {
     delegate = handler;
+    notReadyReason = null;
+  }
+
+  /** Why every ADD is refused, while it is (for readiness). */
+  Optional<String> notReadyReason() {
+    return Optional.ofNullable(notReadyReason);
   }
 
   @Override

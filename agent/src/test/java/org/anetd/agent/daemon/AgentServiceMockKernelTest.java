@@ -97,6 +97,7 @@ class AgentServiceMockKernelTest {
       throws Exception {
     AgentOptions options = options(lab.bpffsDir("agent-metrics"));
     client.resource(node()).createOr(NonDeletingOperation::update);
+    lab.onClose(() -> client.resource(node()).delete()); // the other tests create their own
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       Files.writeString(configDir.resolve("prometheus-serve-addr"),
           "127.0.0.1:" + taken.getLocalPort());
@@ -107,6 +108,25 @@ class AgentServiceMockKernelTest {
       assertThat(agent.summary()).contains("Metrics:").contains("UNAVAILABLE: cannot serve on");
       await().atMost(SETTLE).until(() -> agent.health().notReady().isEmpty());
     }
+  }
+
+  @Test
+  void theAgentIsNotReadyWhileItsCniServerRefusesEveryAdd(NetnsLab lab) throws Exception {
+    AgentOptions options = options(lab.bpffsDir("agent-cni"))
+        .withCni(configDir.resolve("cni.sock"), Optional.empty(), Optional.empty());
+    client.resource(new io.fabric8.kubernetes.api.model.NodeBuilder(node()).editSpec()
+        .withPodCIDR(null).endSpec().build()).createOr(NonDeletingOperation::update);
+    lab.onClose(() -> client.resource(node()).delete()); // the other tests create their own
+
+    Agent agent = startAgent(lab, options);
+
+    // Synced and reconciled: the CNI server is all that keeps it from being ready.
+    await().atMost(SETTLE).untilAsserted(() -> assertThat(agent.health().notReady())
+        .containsExactly("CNI: no pod CIDR yet: waiting for Node " + ClusterFixtures.NODE
+            + "'s spec.podCIDR (or --pod-cidr)"));
+
+    client.resource(node()).update(); // the Node gets its pod CIDR
+    await().atMost(SETTLE).until(() -> agent.health().notReady().isEmpty());
   }
 
   @Test
