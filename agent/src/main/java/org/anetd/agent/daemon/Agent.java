@@ -385,15 +385,13 @@ public final class Agent implements AutoCloseable {
     AgentConfig c = config.current();
     // Metrics are optional: an address that cannot be bound is reported, not fatal. The health
     // server is: the probes need it.
-    metricsServer = c.prometheusServeAddr().map(a -> {
-      InetSocketAddress bind = socket(a);
-      return MetricsServer.startOrReport(metrics, bind)
-          .map(server -> {
-            closeables.add(server);
-            return "serving on " + bind;
-          })
-          .orElse("UNAVAILABLE: cannot serve on " + bind + " (see the log)");
-    }).orElse("off (prometheus-serve-addr is empty)");
+    metricsServer = c.prometheusServeAddr().map(a -> MetricsServer.startOrReport(metrics, socket(a))
+        .map(server -> {
+          closeables.add(server);
+          return "serving on " + a;
+        })
+        .orElse("UNAVAILABLE: cannot serve on " + a + " (see the log)"))
+        .orElse("off (prometheus-serve-addr is empty)");
     closeables.add(HealthServer.start(socket(c.healthServeAddr()), this::health, Map.of(
         "/statusz", this::summary,
         "/endpointz", () -> lastReport().map(r -> EndpointTable.endpoints(r.desiredPolicy(),
