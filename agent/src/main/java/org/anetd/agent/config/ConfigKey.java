@@ -52,8 +52,13 @@ public enum ConfigKey {
 
   BPF_POLICY_MAP_MAX("bpf-policy-map-max", ValueType.INTEGER, "16384", "256..65536",
       ValueParsers.intInRange(1 << 8, 1 << 16),
-      "Maximum entries of each endpoint's policy map (identity, direction, protocol, port).",
-      "Same default and range as Cilium (PolicyMapMin 256, PolicyMapMax 65536)."),
+      "Maximum entries of the node's policy map, which holds the allow entries of every endpoint"
+          + " of the node (endpoint, peer identity, direction, protocol, port).",
+      "Same default and range as Cilium (PolicyMapMin 256, PolicyMapMax 65536), but Cilium has"
+          + " one map per endpoint: anetd's one map holds the entries of all the node's"
+          + " endpoints. Like the other sizes, it is fixed when the map is created: a changed"
+          + " value meets the pinned map at the next start, which stops with a message until the"
+          + " pin is removed."),
 
   NODE_PORT_RANGE("node-port-range", ValueType.PORT_RANGE, "30000-32767",
       "a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535)", ValueParsers.nodePortRange(),

@@ -104,6 +104,7 @@ public final class Datapath implements AutoCloseable {
         LB4_AFFINITY, settings.lbMapMax(),
         CT4_TCP, settings.ctTcpMax(),
         CT4_ANY, settings.ctAnyMax(),
+        POLICY, settings.policyMapMax(), // one map for every endpoint of the node
         LB4_SOCK_REV, settings.ctTcpMax(), // one entry per open TCP socket balanced at connect
         SNAT4, settings.ctTcpMax()); // two entries per SNATed connection, as conntrack
     sizes.forEach((name, size) -> {

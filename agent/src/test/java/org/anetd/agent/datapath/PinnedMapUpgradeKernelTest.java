@@ -91,6 +91,25 @@ class PinnedMapUpgradeKernelTest {
   }
 
   @Test
+  void bpfPolicyMapMaxSizesThePolicyMap(NetnsLab lab) {
+    Path pins = lab.bpffsDir("policy-size");
+
+    try (Datapath dp = Datapath.load(new DatapathSettings(pins, 1024, 1024, 1024, 256))) {
+      assertThat(dp.map(Datapath.POLICY).maxEntries()).isEqualTo(256);
+    }
+  }
+
+  @Test
+  void aPinnedPolicyMapOfAnotherSizeIsResizedLikeTheOtherSizedMaps(NetnsLab lab) {
+    Path pins = lab.bpffsDir("policy-resize");
+    Datapath.load(new DatapathSettings(pins, 1024, 1024, 1024, 256)).close();
+
+    try (Datapath dp = Datapath.load(new DatapathSettings(pins, 1024, 1024, 1024, 512))) {
+      assertThat(dp.map(Datapath.POLICY).maxEntries()).isEqualTo(512);
+    }
+  }
+
+  @Test
   void aStateMapOfAnotherLayoutStopsTheLoadAndIsKept(NetnsLab lab) {
     Path pins = lab.bpffsDir("upgrade-state");
     pinOld(pins.resolve(Datapath.LB4_BACKENDS), "hash", 4, 12, 16); // a 12-byte value
