@@ -308,7 +308,6 @@ class DeployManifestsTest {
         Map.entry("enable-policy", "default"),
         Map.entry("policy-audit-mode", "false"),
         Map.entry("debug", "false"),
-        Map.entry("monitor-aggregation", "medium"),
         Map.entry("bpf-lb-sock", "true"),
         Map.entry("cgroup-root", "/run/anetd/cgroup")));
     assertThat(new CiliumConfigCheck().check(cm.getData())).isEmpty();

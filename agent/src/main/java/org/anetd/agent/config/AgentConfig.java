@@ -28,7 +28,6 @@ public record AgentConfig(
     PolicyEnforcementMode enablePolicy,
     boolean policyAuditMode,
     boolean debug,
-    MonitorAggregationLevel monitorAggregation,
     Path policyActionLog,
     LogFormat logFormat,
     Optional<ListenAddress> prometheusServeAddr,
@@ -40,7 +39,6 @@ public record AgentConfig(
   public AgentConfig {
     Objects.requireNonNull(nodePortRange, "nodePortRange");
     Objects.requireNonNull(enablePolicy, "enablePolicy");
-    Objects.requireNonNull(monitorAggregation, "monitorAggregation");
     Objects.requireNonNull(policyActionLog, "policyActionLog");
     Objects.requireNonNull(logFormat, "logFormat");
     Objects.requireNonNull(prometheusServeAddr, "prometheusServeAddr");
@@ -87,7 +85,6 @@ public record AgentConfig(
       case ENABLE_POLICY -> enablePolicy;
       case POLICY_AUDIT_MODE -> policyAuditMode;
       case DEBUG -> debug;
-      case MONITOR_AGGREGATION -> monitorAggregation;
       case POLICY_ACTION_LOG -> policyActionLog;
       case LOG_FORMAT -> logFormat;
       case PROMETHEUS_SERVE_ADDR -> prometheusServeAddr;
@@ -119,7 +116,6 @@ public record AgentConfig(
         (PolicyEnforcementMode) values.get(ConfigKey.ENABLE_POLICY),
         (Boolean) values.get(ConfigKey.POLICY_AUDIT_MODE),
         (Boolean) values.get(ConfigKey.DEBUG),
-        (MonitorAggregationLevel) values.get(ConfigKey.MONITOR_AGGREGATION),
         (Path) values.get(ConfigKey.POLICY_ACTION_LOG),
         (LogFormat) values.get(ConfigKey.LOG_FORMAT),
         (Optional<ListenAddress>) values.get(ConfigKey.PROMETHEUS_SERVE_ADDR),

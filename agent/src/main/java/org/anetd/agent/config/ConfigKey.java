@@ -83,11 +83,6 @@ public enum ConfigKey {
       "Debug-level agent logging.",
       "Same as Cilium."),
 
-  MONITOR_AGGREGATION("monitor-aggregation", ValueType.ENUM, "medium",
-      "none|low|medium|maximum", ValueParsers.oneOf(MonitorAggregationLevel.class),
-      "How much the datapath aggregates trace events per connection before reporting them.",
-      "Default is Cilium's Helm chart value (the bare cilium-agent flag defaults to none)."
-          + " Cilium's numeric levels and its spellings lowest and max are not accepted."),
 
   POLICY_ACTION_LOG("policy-action-log", ValueType.PATH, "/var/log/network/policy_action.log",
       "absolute path", ValueParsers.absolutePath(),

@@ -25,7 +25,9 @@ public final class KnownIgnoredKeys {
       Map.entry("agent-health-port", "use health-serve-addr"),
       Map.entry("bpf-map-dynamic-size-ratio", "map sizes are always the configured values"),
       Map.entry("enable-hubble", "anetd has no Hubble; see the policy action log"),
-      Map.entry("install-iptables-rules", "anetd installs no iptables rules")));
+      Map.entry("install-iptables-rules", "anetd installs no iptables rules"),
+      Map.entry("monitor-aggregation",
+          "anetd has no trace event monitor; policy verdicts go to the policy action log")));
 
   /** Whether {@code configName} is a Cilium key that anetd knowingly ignores. */
   public static boolean contains(String configName) {

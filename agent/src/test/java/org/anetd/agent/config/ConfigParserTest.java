@@ -64,10 +64,6 @@ class ConfigParserTest {
         Arguments.of("enable-policy", "Never", PolicyEnforcementMode.NEVER),
         Arguments.of("policy-audit-mode", "true", true),
         Arguments.of("debug", "true", true),
-        Arguments.of("monitor-aggregation", "none", MonitorAggregationLevel.NONE),
-        Arguments.of("monitor-aggregation", "low", MonitorAggregationLevel.LOW),
-        Arguments.of("monitor-aggregation", "medium", MonitorAggregationLevel.MEDIUM),
-        Arguments.of("monitor-aggregation", "maximum", MonitorAggregationLevel.MAXIMUM),
         Arguments.of("policy-action-log", "/var/log/x/../policy.log", Path.of("/var/log/policy.log")),
         Arguments.of("log-format", "json", LogFormat.JSON),
         Arguments.of("log-format", "text", LogFormat.TEXT),
@@ -165,9 +161,6 @@ class ConfigParserTest {
         Arguments.of("enable-policy", "sometimes",
             "enable-policy: \"sometimes\" is not one of the allowed values"
                 + " (allowed: default|always|never)"),
-        Arguments.of("monitor-aggregation", "max",
-            "monitor-aggregation: \"max\" is not one of the allowed values"
-                + " (allowed: none|low|medium|maximum)"),
         Arguments.of("log-format", "logfmt",
             "log-format: \"logfmt\" is not one of the allowed values (allowed: text|json)"),
         Arguments.of("policy-action-log", "policy.log",
@@ -238,7 +231,6 @@ class ConfigParserTest {
     assertThat(d.enablePolicy()).isEqualTo(PolicyEnforcementMode.DEFAULT);
     assertThat(d.policyAuditMode()).isFalse();
     assertThat(d.debug()).isFalse();
-    assertThat(d.monitorAggregation()).isEqualTo(MonitorAggregationLevel.MEDIUM);
     assertThat(d.policyActionLog()).isEqualTo(Path.of("/var/log/network/policy_action.log"));
     assertThat(d.logFormat()).isEqualTo(LogFormat.TEXT);
     assertThat(d.prometheusServeAddr()).contains(new ListenAddress("", 9962));
@@ -262,7 +254,6 @@ class ConfigParserTest {
         Map.entry(ConfigKey.ENABLE_POLICY, "always"),
         Map.entry(ConfigKey.POLICY_AUDIT_MODE, "true"),
         Map.entry(ConfigKey.DEBUG, "true"),
-        Map.entry(ConfigKey.MONITOR_AGGREGATION, "low"),
         Map.entry(ConfigKey.POLICY_ACTION_LOG, "/tmp/p.log"),
         Map.entry(ConfigKey.LOG_FORMAT, "json"),
         Map.entry(ConfigKey.PROMETHEUS_SERVE_ADDR, ":9090"),
@@ -426,5 +417,17 @@ class ConfigParserTest {
       datapathStarts = false;
     }
     assertThat(accepted).isEqualTo(datapathStarts);
+  }
+
+  /** Nothing in anetd reads it: any value is accepted and the operator is told it is ignored. */
+  @Test
+  void monitorAggregationIsReportedAsIgnoredWhateverItsValue() {
+    ConfigResult result = ConfigParser.parse(Map.of("monitor-aggregation", "max"), DIR);
+
+    assertThat(result).isInstanceOf(ConfigResult.Accepted.class);
+    assertThat(result.notices()).singleElement().satisfies(n -> {
+      assertThat(n.severity()).isEqualTo(ConfigNotice.Severity.INFO);
+      assertThat(n.message()).startsWith("Cilium key not implemented by anetd, ignored");
+    });
   }
 }
