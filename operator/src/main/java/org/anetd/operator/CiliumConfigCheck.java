@@ -101,6 +101,10 @@ public final class CiliumConfigCheck {
       if (lo >= hi) {
         return Optional.of("the low port must be below the high port");
       }
+      if (hi == 65535 && lo <= 1024) {
+        // the datapath's SNAT ports then go below the range, never below 1024
+        return Optional.of("leaves no port for SNAT: a range ending at 65535 must start above 1024");
+      }
       return Optional.empty();
     } catch (NumberFormatException e) {
       return Optional.of("must be a port range such as 30000-32767");
