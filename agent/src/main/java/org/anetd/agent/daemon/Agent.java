@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.anetd.agent.config.AgentConfig;
 import org.anetd.agent.config.ConfigDirectoryWatcher;
 import org.anetd.agent.config.ConfigHolder;
+import org.anetd.agent.config.ConfigKey;
 import org.anetd.agent.config.ConfigRejection;
 import org.anetd.agent.config.DirectoryConfigSource;
 import org.anetd.agent.config.EphemeralPortRangeReader;
@@ -115,6 +116,10 @@ public final class Agent implements AutoCloseable {
   private final DeferredCniHandler cni = new DeferredCniHandler();
   private volatile EndpointManager endpointManager;
   private Instant lastGc;
+  /** The config the agent started with: what restart-only keys are running with. */
+  private volatile AgentConfig started;
+  /** bpf_host's settings as loaded (SNAT ports, node address). */
+  private volatile HostSettings loadedHost;
   private volatile HostDevices nodeDevices; // null without kube-proxy-replacement
   private Instant lastDeviceRefresh;
   private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -191,6 +196,7 @@ public final class Agent implements AutoCloseable {
       watcher.start();
     });
     config.addListener(this::configChanged);
+    started = config.current();
     LogSetup.apply(config.current());
     warnOnEphemeralPortOverlap(config.current());
   }
@@ -222,10 +228,10 @@ public final class Agent implements AutoCloseable {
     AgentConfig c = config.current();
     datapath = Datapath.load(new DatapathSettings(c.bpfRoot(), c.bpfLbMapMax(),
         c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax())
-        .withPolicyAuditMode(c.policyAuditMode()), hostSettings(c));
+        .withPolicyAuditMode(c.policyAuditMode()), loadedHost = hostSettings(c));
     closeables.add(datapath);
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
-        datapath.conntrackTables(), serviceConfig(c, datapath.settings()),
+        datapath.conntrackTables(), serviceConfig(c, datapath.settings(), loadedHost),
         IdentityAllocation.EMPTY, clock);
     reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
@@ -707,10 +713,11 @@ public final class Agent implements AutoCloseable {
   }
 
   private void configChanged(AgentConfig c) {
-    LOG.info("cilium-config changed; node-port-range, enable-policy and bpf-lb-sock apply now,"
-        + " map sizes and policy-audit-mode at the next agent restart");
+    List<String> pending = pendingRestart(started, c);
+    LOG.info("cilium-config changed; node-port-range, enable-policy, bpf-lb-sock and debug apply"
+        + " now{}", pending.isEmpty() ? "" : "; at the next agent restart: " + pending);
     applySocketLoadBalancing(c);
-    reconciler.serviceConfig(serviceConfig(c, datapath.settings()));
+    reconciler.serviceConfig(serviceConfig(c, datapath.settings(), loadedHost));
     reconciler.enforcement(enforcement(c));
     LogSetup.apply(c);
     warnOnEphemeralPortOverlap(c);
@@ -734,6 +741,47 @@ public final class Agent implements AutoCloseable {
     return ServiceCompilerConfig.defaults().withLbMapMax(loaded.lbMapMax())
         .withNodePortRange(new ServiceCompilerConfig.NodePortRange(c.nodePortRange().first(),
             c.nodePortRange().last()));
+  }
+
+  /**
+   * As above, for a node-port-range changed while bpf_host runs with the SNAT ports it was loaded
+   * with ({@code host}): a range reaching into them would let a SNAT port shadow a NodePort, so
+   * the range in force stays until the restart that moves the SNAT ports out of its way.
+   */
+  static ServiceCompilerConfig serviceConfig(AgentConfig c, DatapathSettings loaded,
+      HostSettings host) {
+    ServiceCompilerConfig next = serviceConfig(c, loaded);
+    if (host == null || c.nodePortRange().last() < host.snatPortMin()
+        || c.nodePortRange().first() > host.snatPortMax()) {
+      return next;
+    }
+    LOG.warn("node-port-range {} reaches into the SNAT ports {}-{} bpf_host runs with: it applies"
+        + " at the next agent restart, {}-{} stays in force", c.nodePortRange(),
+        host.snatPortMin(), host.snatPortMax(), host.nodePortMin(), host.nodePortMax());
+    return next.withNodePortRange(new ServiceCompilerConfig.NodePortRange(host.nodePortMin(),
+        host.nodePortMax()));
+  }
+
+  /** Keys read only when the agent starts: a change waits for the next restart. */
+  static final List<ConfigKey> RESTART_ONLY = List.of(ConfigKey.KUBE_PROXY_REPLACEMENT,
+      ConfigKey.BPF_LB_MAP_MAX, ConfigKey.BPF_CT_GLOBAL_TCP_MAX, ConfigKey.BPF_CT_GLOBAL_ANY_MAX,
+      ConfigKey.BPF_POLICY_MAP_MAX, ConfigKey.POLICY_AUDIT_MODE, ConfigKey.POLICY_ACTION_LOG,
+      ConfigKey.PROMETHEUS_SERVE_ADDR, ConfigKey.HEALTH_SERVE_ADDR, ConfigKey.BPF_ROOT);
+
+  /** "key value (in force: value)" for each restart-only key {@code now} changes. */
+  static List<String> pendingRestart(AgentConfig started, AgentConfig now) {
+    List<String> pending = new ArrayList<>();
+    if (started == null) {
+      return pending;
+    }
+    for (ConfigKey key : RESTART_ONLY) {
+      String was = started.formattedValue(key);
+      String is = now.formattedValue(key);
+      if (!was.equals(is)) {
+        pending.add(key.configName() + " " + is + " (in force: " + was + ")");
+      }
+    }
+    return pending;
   }
 
   private static void warnOnEphemeralPortOverlap(AgentConfig c) {
@@ -784,8 +832,9 @@ public final class Agent implements AutoCloseable {
 
   /** What `anetd status` prints. */
   public String summary() {
-    return AgentStatus.render(options, config, health(), lastReport, lastReportTime, datapath,
-        socketLoadBalancing, metricsServer, policyLogging == null ? null : policyLogging.counters(),
+    return AgentStatus.render(options, config, started, health(), lastReport, lastReportTime,
+        datapath, socketLoadBalancing, metricsServer,
+        policyLogging == null ? null : policyLogging.counters(),
         source == null ? Optional.empty() : source.latest());
   }
 

@@ -1,6 +1,7 @@
 package org.anetd.agent.daemon;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.anetd.agent.config.AgentConfig;
 import org.anetd.agent.config.ConfigHolder;
@@ -13,24 +14,33 @@ import org.anetd.agent.metrics.HealthServer;
 final class AgentStatus {
   private AgentStatus() {}
 
-  static String render(AgentOptions options, ConfigHolder config, HealthServer.Status health,
-      Reconciler.Report last, Instant lastTime, Datapath datapath, String socketLoadBalancing,
-      String metricsServer,
+  /**
+   * @param started the config the agent started with: restart-only keys (kube-proxy-replacement,
+   *     policy-audit-mode, map sizes...) are shown as they run, with what waits for a restart
+   */
+  static String render(AgentOptions options, ConfigHolder config, AgentConfig started,
+      HealthServer.Status health, Reconciler.Report last, Instant lastTime, Datapath datapath,
+      String socketLoadBalancing, String metricsServer,
       org.anetd.agent.logging.PolicyLoggingCounters policyLog,
       Optional<ClusterState> watched) {
     StringBuilder out = new StringBuilder();
-    AgentConfig c = config.current();
+    AgentConfig current = config.current();
+    AgentConfig c = started != null ? started : current;
     line(out, "Node", options.nodeName());
     line(out, "Health", health.notLive().isEmpty() ? "Ok" : "Failing: " + String.join("; ", health.notLive()));
     line(out, "Ready", health.notReady().isEmpty() ? "Ok" : "No: " + String.join("; ", health.notReady()));
     line(out, "KubeProxyReplacement", c.kubeProxyReplacement() ? "True" : "False");
-    line(out, "Policy enforcement", c.enablePolicy().toString().toLowerCase()
+    line(out, "Policy enforcement", current.enablePolicy().toString().toLowerCase()
         + (c.policyAuditMode() ? " (audit mode)" : ""));
     line(out, "Config", config.lastAcceptedInForce()
         .map(ConfigHolder.LastAcceptedInForce::describe)
         .or(() -> config.lastRejection().map(r -> "last change REJECTED (" + r.errors().size()
             + " errors), previous in force"))
-        .orElse("ok") + ", node-port-range " + c.formattedValue(ConfigKey.NODE_PORT_RANGE));
+        .orElse("ok") + ", node-port-range " + current.formattedValue(ConfigKey.NODE_PORT_RANGE));
+    List<String> pending = Agent.pendingRestart(started, current);
+    if (!pending.isEmpty()) {
+      line(out, "Pending restart", String.join(", ", pending));
+    }
     if (datapath != null) {
       line(out, "Datapath", "loaded, maps pinned under " + datapath.settings().pinRoot());
       line(out, "Socket LB", socketLoadBalancing + (socketLoadBalancing.startsWith("Enabled")

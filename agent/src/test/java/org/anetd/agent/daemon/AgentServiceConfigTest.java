@@ -9,6 +9,7 @@ import org.anetd.agent.config.ConfigOrigin;
 import org.anetd.agent.config.ConfigParser;
 import org.anetd.agent.config.ConfigResult;
 import org.anetd.agent.datapath.DatapathSettings;
+import org.anetd.agent.datapath.HostSettings;
 import org.anetd.agent.service.ServiceCompilerConfig;
 import org.junit.jupiter.api.Test;
 
@@ -37,5 +38,26 @@ class AgentServiceConfigTest {
         loadedWith(65536));
 
     assertThat(c.nodePortRange()).isEqualTo(new ServiceCompilerConfig.NodePortRange(20000, 20999));
+  }
+
+  @Test
+  void aNodePortRangeReachingIntoTheLoadedSnatPortsWaitsForTheRestart() {
+    HostSettings loaded = HostSettings.forNodePortRange(30000, 32767); // SNAT 61000-65535
+
+    ServiceCompilerConfig c = Agent.serviceConfig(config(Map.of("node-port-range", "30000-62000")),
+        loadedWith(65536), loaded);
+
+    assertThat(c.nodePortRange()).isEqualTo(new ServiceCompilerConfig.NodePortRange(30000, 32767));
+  }
+
+  @Test
+  void restartOnlyKeysThatChangedAreListedWithTheValueInForce() {
+    AgentConfig started = config(Map.of("bpf-lb-map-max", "65536"));
+    AgentConfig now = config(Map.of("bpf-lb-map-max", "131072", "policy-audit-mode", "true",
+        "node-port-range", "31000-32000"));
+
+    assertThat(Agent.pendingRestart(started, now)).containsExactly(
+        "bpf-lb-map-max 131072 (in force: 65536)", "policy-audit-mode true (in force: false)");
+    assertThat(Agent.pendingRestart(started, started)).isEmpty();
   }
 }
