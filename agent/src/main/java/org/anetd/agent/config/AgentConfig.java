@@ -15,6 +15,7 @@ import java.util.Optional;
  * @param bpfLbSock empty: as {@code kubeProxyReplacement} ({@code bpf-lb-sock: ""}); see
  *     {@link #socketLoadBalancing()}
  * @param cgroupRoot empty: find the cgroup v2 mount ({@code cgroup-root: ""})
+ * @param mtu the pods' interface MTU; 0: the MTU of the node's default-route interface
  * @param origins where each key's value came from; holds every key
  */
 public record AgentConfig(
@@ -34,6 +35,7 @@ public record AgentConfig(
     ListenAddress healthServeAddr,
     Path bpfRoot,
     Optional<Path> cgroupRoot,
+    int mtu,
     Map<ConfigKey, ConfigOrigin> origins) {
 
   public AgentConfig {
@@ -91,6 +93,7 @@ public record AgentConfig(
       case HEALTH_SERVE_ADDR -> healthServeAddr;
       case BPF_ROOT -> bpfRoot;
       case CGROUP_ROOT -> cgroupRoot;
+      case MTU -> mtu;
     };
   }
 
@@ -122,6 +125,7 @@ public record AgentConfig(
         (ListenAddress) values.get(ConfigKey.HEALTH_SERVE_ADDR),
         (Path) values.get(ConfigKey.BPF_ROOT),
         (Optional<Path>) values.get(ConfigKey.CGROUP_ROOT),
+        (Integer) values.get(ConfigKey.MTU),
         origins);
   }
 }

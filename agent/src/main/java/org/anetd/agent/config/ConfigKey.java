@@ -56,9 +56,8 @@ public enum ConfigKey {
           + " of the node (endpoint, peer identity, direction, protocol, port).",
       "Same default and range as Cilium (PolicyMapMin 256, PolicyMapMax 65536), but Cilium has"
           + " one map per endpoint: anetd's one map holds the entries of all the node's"
-          + " endpoints. Like the other sizes, it is fixed when the map is created: a changed"
-          + " value meets the pinned map at the next start, which stops with a message until the"
-          + " pin is removed."),
+          + " endpoints. Like the other sizes, a changed value applies at the next start, which"
+          + " resizes the pinned map with its entries."),
 
   NODE_PORT_RANGE("node-port-range", ValueType.PORT_RANGE, "30000-32767",
       "a-b or a,b with 1 <= a < b <= 65535 (a >= 1025 if b is 65535)", ValueParsers.nodePortRange(),
@@ -118,7 +117,13 @@ public enum ConfigKey {
           + " mount the agent sees. A directory holding the hierarchy under unified/ (hybrid"
           + " hosts) is followed there.",
       "Same meaning as Cilium's; Cilium's default /run/cilium/cgroupv2 is a mount it makes"
-          + " itself, anetd's DaemonSet mounts the host's /sys/fs/cgroup at /run/anetd/cgroup.");
+          + " itself, anetd's DaemonSet mounts the host's /sys/fs/cgroup at /run/anetd/cgroup."),
+
+  MTU("mtu", ValueType.INTEGER, "0", "0 (auto) or 576..65535", ValueParsers.mtu(),
+      "MTU of the pods' interfaces (both ends of each pod veth), set when a pod is wired. 0: the"
+          + " MTU of the node's interface that carries the default route, as found at the agent's"
+          + " start (1500 without one). Pods wired before a change keep theirs.",
+      "Same key and default as Cilium (0 = auto-detect from the node's devices).");
 
   private static final Map<String, ConfigKey> BY_NAME = Arrays.stream(values())
       .collect(Collectors.toUnmodifiableMap(ConfigKey::configName, Function.identity()));

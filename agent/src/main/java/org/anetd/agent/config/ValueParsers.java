@@ -53,6 +53,18 @@ final class ValueParsers {
     };
   }
 
+  /** mtu: 0 (auto) or an MTU an IPv4 host must be able to use (576, RFC 791) up to 65535. */
+  static ValueParser mtu() {
+    ValueParser range = intInRange(0, 65535);
+    return raw -> {
+      ParsedValue p = range.parse(raw);
+      if (p.isValid() && (Integer) p.value() != 0 && (Integer) p.value() < 576) {
+        return ParsedValue.invalid("is below 576, the least an IPv4 host must accept");
+      }
+      return p;
+    };
+  }
+
   static ValueParser intInRange(int min, int max) {
     return raw -> {
       if (!DECIMAL.matcher(raw).matches()) {

@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.concurrent.Executors;
@@ -519,12 +520,30 @@ public final class Agent implements AutoCloseable {
         new IpamStore(options.ipamDir(), cidr, clock), registry,
         new BpfEndpointDatapath(datapath.fromContainer(), datapath.toContainer(), nodeNetns,
             endpointSync, datapath.lxcWriter(), datapath.conntrackTables()), new IpRouteLinkOps(),
-        clock);
+        clock, podMtu(config.current()));
     int restored = manager.restore();
     endpointManager = manager;
     cni.ready(manager);
     LOG.info("pod CIDR {} ({}); serving CNI on {}, {} endpoints re-attached", cidr, from,
         options.cniSocket(), restored);
+  }
+
+  /** cilium-config mtu, or with 0 the MTU of the node's default-route interface (else 1500). */
+  private int podMtu(AgentConfig c) {
+    if (c.mtu() != 0) {
+      return c.mtu();
+    }
+    try {
+      OptionalInt found = new HostDevices(options.nodeNetns().orElse(null)).detectPrimaryMtu();
+      if (found.isPresent()) {
+        LOG.info("pod interfaces get MTU {}, the default-route interface's", found.getAsInt());
+        return found.getAsInt();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("cannot read the node's interfaces: {}", e.toString());
+    }
+    LOG.warn("no default route: pod interfaces get MTU 1500 (set cilium-config mtu)");
+    return 1500;
   }
 
   /** Pod CIDR from this Node's spec, once the first snapshot has it. */
@@ -766,7 +785,8 @@ public final class Agent implements AutoCloseable {
   static final List<ConfigKey> RESTART_ONLY = List.of(ConfigKey.KUBE_PROXY_REPLACEMENT,
       ConfigKey.BPF_LB_MAP_MAX, ConfigKey.BPF_CT_GLOBAL_TCP_MAX, ConfigKey.BPF_CT_GLOBAL_ANY_MAX,
       ConfigKey.BPF_POLICY_MAP_MAX, ConfigKey.POLICY_AUDIT_MODE, ConfigKey.POLICY_ACTION_LOG,
-      ConfigKey.PROMETHEUS_SERVE_ADDR, ConfigKey.HEALTH_SERVE_ADDR, ConfigKey.BPF_ROOT);
+      ConfigKey.PROMETHEUS_SERVE_ADDR, ConfigKey.HEALTH_SERVE_ADDR, ConfigKey.BPF_ROOT,
+      ConfigKey.MTU);
 
   /** "key value (in force: value)" for each restart-only key {@code now} changes. */
   static List<String> pendingRestart(AgentConfig started, AgentConfig now) {

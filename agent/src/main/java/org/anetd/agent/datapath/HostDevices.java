@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.anetd.agent.bpf.BpfProgram;
@@ -121,6 +122,30 @@ public final class HostDevices implements AutoCloseable {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The MTU of the interface that carries the first default route (what pods' interfaces get
+   * with cilium-config mtu 0), or empty without one.
+   */
+  static OptionalInt primaryMtu(JsonNode addresses, JsonNode defaultRoutes) {
+    for (JsonNode r : defaultRoutes) {
+      String dev = r.hasNonNull("dev") ? r.get("dev").asText()
+          : r.path("nexthops").path(0).path("dev").asText("");
+      for (JsonNode link : addresses) {
+        if (!dev.isEmpty() && link.path("ifname").asText("").equals(dev)
+            && link.path("mtu").asInt(0) > 0) {
+          return OptionalInt.of(link.get("mtu").asInt());
+        }
+      }
+    }
+    return OptionalInt.empty();
+  }
+
+  /** {@link #primaryMtu} in the node's namespace now. */
+  public OptionalInt detectPrimaryMtu() {
+    return primaryMtu(json(List.of("ip", "-j", "-4", "addr", "show")),
+        json(List.of("ip", "-j", "-4", "route", "show", "default")));
   }
 
   /** {@link #primaryAddress} in the node's namespace now. */

@@ -61,6 +61,7 @@ public final class EndpointManager implements CniHandler {
    * so its address release must not take the address an ADD has allocated but not registered.
    */
   private final Set<AttachmentKey> addsInFlight = ConcurrentHashMap.newKeySet();
+  private final int mtu;
 
   {
     for (int i = 0; i < attachmentLocks.length; i++) {
@@ -78,6 +79,13 @@ public final class EndpointManager implements CniHandler {
 
   public EndpointManager(Path nodeNetns, IpamStore ipam, EndpointRegistry registry,
       EndpointDatapath datapath, LinkOps links, Clock clock) {
+    this(nodeNetns, ipam, registry, datapath, links, clock, 0);
+  }
+
+  /** @param mtu the pods' interface MTU (cilium-config mtu, resolved); 0: the kernel's default */
+  public EndpointManager(Path nodeNetns, IpamStore ipam, EndpointRegistry registry,
+      EndpointDatapath datapath, LinkOps links, Clock clock, int mtu) {
+    this.mtu = mtu;
     this.clock = clock;
     this.nodeNetns = nodeNetns;
     this.ipam = ipam;
@@ -134,7 +142,7 @@ public final class EndpointManager implements CniHandler {
     String podIf = key.ifname();
     // A veth of this name is ours (the name derives from the key): a crashed ADD left it.
     links.deleteLink(nodeNetns, host);
-    links.createVethPair(nodeNetns, host, podNetns, podIf);
+    links.createVethPair(nodeNetns, host, podNetns, podIf, mtu);
 
     links.addAddress(podNetns, podIf, address + "/32");
     links.setUp(podNetns, podIf);

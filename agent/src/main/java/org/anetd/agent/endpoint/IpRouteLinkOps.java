@@ -60,9 +60,15 @@ public final class IpRouteLinkOps implements LinkOps {
   }
 
   @Override
-  public void createVethPair(Path hostNetns, String hostIfname, Path peerNetns, String peerIfname) {
-    run(hostNetns, List.of("ip", "link", "add", hostIfname, "type", "veth", "peer", "name",
-        peerIfname, "netns", peerNetns == null ? "1" : peerNetns.toString()));
+  public void createVethPair(Path hostNetns, String hostIfname, Path peerNetns, String peerIfname,
+      int mtu) {
+    List<String> mtuArgs = mtu > 0 ? List.of("mtu", Integer.toString(mtu)) : List.of();
+    List<String> command = new ArrayList<>(List.of("ip", "link", "add", hostIfname));
+    command.addAll(mtuArgs);
+    command.addAll(List.of("type", "veth", "peer", "name", peerIfname));
+    command.addAll(mtuArgs);
+    command.addAll(List.of("netns", peerNetns == null ? "1" : peerNetns.toString()));
+    run(hostNetns, command);
   }
 
   @Override

@@ -35,9 +35,11 @@ public interface LinkOps {
   /**
    * Creates a veth pair with {@code hostIfname} in {@code hostNetns} and its peer named
    * {@code peerIfname} directly in {@code peerNetns} (no moment where the peer sits in the host
-   * namespace under a name that might clash). Both ends start down.
+   * namespace under a name that might clash). Both ends start down, with MTU {@code mtu} (0: the
+   * kernel's default).
    */
-  void createVethPair(Path hostNetns, String hostIfname, Path peerNetns, String peerIfname);
+  void createVethPair(Path hostNetns, String hostIfname, Path peerNetns, String peerIfname,
+      int mtu);
 
   /** Deletes an interface (a veth takes its peer with it); a missing one is fine. */
   void deleteLink(Path netns, String ifname);

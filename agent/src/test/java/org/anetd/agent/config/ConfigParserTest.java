@@ -259,13 +259,22 @@ class ConfigParserTest {
         Map.entry(ConfigKey.PROMETHEUS_SERVE_ADDR, ":9090"),
         Map.entry(ConfigKey.HEALTH_SERVE_ADDR, ":9880"),
         Map.entry(ConfigKey.BPF_ROOT, "/sys/fs/bpf/other"),
-        Map.entry(ConfigKey.CGROUP_ROOT, "/run/anetd/cgroup"));
+        Map.entry(ConfigKey.CGROUP_ROOT, "/run/anetd/cgroup"),
+        Map.entry(ConfigKey.MTU, "1460"));
     assertThat(nonDefault).containsOnlyKeys(ConfigKey.values());
     AgentConfig config = accepted(Map.of(key.configName(), nonDefault.get(key)));
     for (ConfigKey other : ConfigKey.values()) {
       String expected = other == key ? nonDefault.get(key) : other.defaultValue();
       assertThat(config.formattedValue(other)).as(other.configName()).isEqualTo(expected);
     }
+  }
+
+  @Test
+  void mtuIsZeroForAutoOrAnIpv4UsableSize() {
+    assertThat(accepted(Map.of("mtu", "0")).mtu()).isZero();
+    assertThat(accepted(Map.of("mtu", "9000")).mtu()).isEqualTo(9000);
+    assertThat(ConfigParser.parse(Map.of("mtu", "500"), DIR))
+        .isInstanceOf(ConfigResult.Rejected.class);
   }
 
   @Test

@@ -87,4 +87,19 @@ class HostSettingsTest {
         .contains(Ipv4.parse("192.0.2.4"));
     assertThat(HostDevices.primaryAddress(addrs, json.readTree("[]"))).isEmpty();
   }
+
+  @Test
+  void podsGetTheMtuOfTheDefaultRouteInterface() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    var addrs = json.readTree("""
+        [{"ifname":"lo","mtu":65536,"addr_info":[]},
+         {"ifname":"ens4","mtu":1460,"addr_info":[]},
+         {"ifname":"eth1","mtu":9000,"addr_info":[]}]""");
+
+    assertThat(HostDevices.primaryMtu(addrs, json.readTree("""
+        [{"dst":"default","gateway":"10.128.0.1","dev":"ens4"}]"""))).hasValue(1460);
+    assertThat(HostDevices.primaryMtu(addrs, json.readTree("""
+        [{"dst":"default","nexthops":[{"gateway":"10.1.0.1","dev":"eth1"}]}]"""))).hasValue(9000);
+    assertThat(HostDevices.primaryMtu(addrs, json.readTree("[]"))).isEmpty();
+  }
 }

@@ -47,6 +47,18 @@ class EndpointManagerTest {
   }
 
   @Test
+  void bothEndsOfAPodVethGetTheConfiguredMtu() {
+    EndpointManager withMtu = new EndpointManager(node, ipam,
+        new EndpointRegistry(tmp.resolve("endpoints-mtu")), datapath, links, Clock.systemUTC(),
+        1460);
+
+    withMtu.add(request(CniCommand.ADD, "c1", podNetns));
+
+    assertThat(links.log).anySatisfy(op -> assertThat(op).startsWith("createVethPair ")
+        .endsWith(" mtu 1460"));
+  }
+
+  @Test
   void addWiresPodAndHostSidesAndAttachesTheDatapath() {
     CniResult result = manager.add(request(CniCommand.ADD, "c1", podNetns));
 

@@ -52,9 +52,10 @@ final class FakeLinkOps implements LinkOps {
   }
 
   @Override
-  public void createVethPair(Path hostNetns, String hostIfname, Path peerNetns, String peerIfname) {
+  public void createVethPair(Path hostNetns, String hostIfname, Path peerNetns, String peerIfname,
+      int mtu) {
     onCreateVethPair.run();
-    record("createVethPair " + hostIfname + " " + peerIfname);
+    record("createVethPair " + hostIfname + " " + peerIfname + (mtu > 0 ? " mtu " + mtu : ""));
     if (ns(hostNetns).containsKey(hostIfname) || ns(peerNetns).containsKey(peerIfname)) {
       throw new IllegalStateException("RTNETLINK answers: File exists");
     }
