@@ -81,7 +81,8 @@ static __always_inline struct snat4_entry *snat4_out(const struct pkt4 *p, __be3
 	snat4_out_key(&okey, p);
 	out = bpf_map_lookup_elem(&anetd_snat4, &okey);
 	if (out && out->expires_ns > now) {
-		ct4_key_set(&ikey, node_addr, p->daddr, out->to_port, p->dport, p->proto,
+		/* its own address: the node's SNAT address may have changed since (a restart) */
+		ct4_key_set(&ikey, out->to_addr, p->daddr, out->to_port, p->dport, p->proto,
 			    CT_KEY_F_REPLY);
 		struct snat4_entry *in = bpf_map_lookup_elem(&anetd_snat4, &ikey);
 

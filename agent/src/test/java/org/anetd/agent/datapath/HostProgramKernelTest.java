@@ -52,6 +52,7 @@ class HostProgramKernelTest {
   private ServiceMaps maps;
   private BpfMap ipcache;
   private BpfMap snat;
+  private java.nio.file.Path pins;
 
   private void load(NetnsLab lab, int snatMin, int snatMax) {
     node = lab.netns("node");
@@ -61,7 +62,7 @@ class HostProgramKernelTest {
     node.ip("addr", "add", NODE + "/24", "dev", "up0");
     node.ip("route", "add", "198.18.254.0/24", "via", CLIENT);
 
-    var pins = lab.bpffsDir("host");
+    pins = lab.bpffsDir("host");
     BpfObject lxc = BpfObject.openFile(EbpfObjects.path("bpf_lxc.o"));
     lab.onClose(lxc::close);
     lxc.pinMapsUnder(pins).load();
@@ -321,6 +322,31 @@ class HostProgramKernelTest {
     assertThat(in.toAddress()).isEqualTo(Ipv4.parse(CLIENT));
     assertThat(in.toPort()).isEqualTo(42000);
     assertThat(in.expiresNs()).isEqualTo(fwd.expiresNs());
+  }
+
+  @Test
+  void host_7b_aSnatedConnectionKeepsItsAddressWhenTheNodesSnatAddressChanges(NetnsLab lab) {
+    load(lab); // snat_ipv4 unset: a LoadBalancer IP connection is SNATed to the frontend
+    maps.frontend(key(LB_IP, 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 31,
+        Lb4Service.F_EXTERNAL, 0, 3);
+    PacketView syn = send(Frame4.tcp(CLIENT, 43000, LB_IP, 80, TCP_SYN).build(),
+        TC_ACT_REDIRECT);
+    assertThat(syn.src()).isEqualTo(LB_IP);
+
+    // the next agent loads bpf_host with the node's own address as snat_ipv4, on the same maps
+    BpfObject next = BpfObject.openFile(EbpfObjects.path("bpf_host.o"));
+    lab.onClose(next::close);
+    HostSettings d = HostSettings.defaults();
+    next.setRodataU32("snat_port_min", d.snatPortMin())
+        .setRodataU32("snat_port_max", d.snatPortMax())
+        .setRodataU32("snat_ipv4", Ipv4.parse(NODE).bits()).pinMapsUnder(pins).load();
+    BpfProgram.TestRun ack = run(next.program("from_netdev"),
+        Frame4.tcp(CLIENT, 43000, LB_IP, 80, TCP_ACK).seq(2).build());
+
+    assertThat(ack.retval()).isEqualTo(TC_ACT_REDIRECT);
+    PacketView out = PacketView.of(ack.dataOut());
+    assertThat(out.src() + ":" + out.sport()).as("the connection's own SNAT tuple")
+        .isEqualTo(LB_IP + ":" + syn.sport());
   }
 
   @Test
