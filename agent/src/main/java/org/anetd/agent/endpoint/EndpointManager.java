@@ -57,10 +57,12 @@ public final class EndpointManager implements CniHandler {
    */
   private final ReentrantLock[] attachmentLocks = new ReentrantLock[64];
   /**
-   * Attachments an ADD is working on: a runtime's GC lists only attachments whose ADD finished,
-   * so its address release must not take the address an ADD has allocated but not registered.
+   * Attachments an ADD is working on, with how many ADDs: a runtime's GC lists only attachments
+   * whose ADD finished, so it must not remove one whose ADD has not returned yet (registered or
+   * not).
    */
-  private final Set<AttachmentKey> addsInFlight = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<AttachmentKey, Integer> addsInFlight =
+      new ConcurrentHashMap<>();
   private final int mtu;
 
   {
@@ -97,11 +99,11 @@ public final class EndpointManager implements CniHandler {
   @Override
   public CniResult add(CniRequest request) {
     AttachmentKey key = request.key();
-    addsInFlight.add(key);
+    addsInFlight.merge(key, 1, Integer::sum);
     try {
       return locked(key, () -> addLocked(key, request));
     } finally {
-      addsInFlight.remove(key);
+      addsInFlight.merge(key, -1, (a, b) -> a + b == 0 ? null : a + b);
     }
   }
 
@@ -191,6 +193,19 @@ public final class EndpointManager implements CniHandler {
     } catch (RuntimeException e) {
       throw new CniException(CniError.AGENT_FAILURE, "cannot delete " + key + " from the network",
           e.getMessage(), e);
+    }
+  }
+
+  /** {@code action} under the attachment's lock if it is free now, else empty. */
+  private <T> Optional<T> tryLocked(AttachmentKey key, Supplier<T> action) {
+    ReentrantLock lock = attachmentLocks[Math.floorMod(key.hashCode(), attachmentLocks.length)];
+    if (!lock.tryLock()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(action.get());
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -293,8 +308,9 @@ public final class EndpointManager implements CniHandler {
   @Override
   public void gc(CniRequest request) {
     List<String> failures = new ArrayList<>();
+    Set<AttachmentKey> adding = Set.copyOf(addsInFlight.keySet()); // before the registry's list
     for (Endpoint e : registry.all()) {
-      if (!request.validAttachments().contains(e.key())) {
+      if (!request.validAttachments().contains(e.key()) && !adding.contains(e.key())) {
         try {
           locked(e.key(), () -> remove(e.key(), Optional.empty()));
           LOG.info("GC removed endpoint {} of {}", e.id(), e.key());
@@ -306,7 +322,8 @@ public final class EndpointManager implements CniHandler {
     try {
       // an endpoint that could not be removed keeps its address
       Set<AttachmentKey> keep = new HashSet<>(request.validAttachments());
-      keep.addAll(addsInFlight); // before the registry: an ADD registers, then leaves this set
+      keep.addAll(adding);
+      keep.addAll(addsInFlight.keySet());
       keep.addAll(registeredKeys());
       for (Allocation a : ipam.releaseAllExcept(keep)) {
         LOG.info("GC freed {} of {}", a.address(), a.key());
@@ -369,13 +386,15 @@ public final class EndpointManager implements CniHandler {
     List<Allocation> freed = new ArrayList<>();
     for (Allocation a : leaked) {
       try {
-        boolean removed = locked(a.key(), () -> {
+        // never wait for an attachment's lock here: this runs on the reconcile loop, and an ADD
+        // holding the lock waits for that loop's next pass; a busy one is looked at next time
+        boolean removed = tryLocked(a.key(), () -> {
           if (registry.find(a.key()).isEmpty()) {
             return false;
           }
           remove(a.key(), Optional.empty()); // frees the address last
           return true;
-        });
+        }).orElse(false);
         if (removed) {
           freed.add(a);
         }
@@ -384,7 +403,9 @@ public final class EndpointManager implements CniHandler {
             e.getMessage());
       }
     }
-    freed.addAll(ipam.collectGarbage(live, grace, registeredKeys()));
+    Set<AttachmentKey> keep = new HashSet<>(addsInFlight.keySet());
+    keep.addAll(registeredKeys());
+    freed.addAll(ipam.collectGarbage(live, grace, keep));
     freed.forEach(a -> LOG.info("GC freed {} of {} ({}): the pod no longer exists", a.address(),
         a.pod(), a.key()));
     return freed;

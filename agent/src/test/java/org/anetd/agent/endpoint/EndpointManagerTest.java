@@ -310,6 +310,69 @@ class EndpointManagerTest {
     assertThat(ipam.allocations()).extracting(a -> a.key().containerId()).containsExactly("c1");
   }
 
+  /** The ADD has registered its endpoint and waits for the datapath: GC leaves it too. */
+  @Test
+  void gcDuringAnAddThatRegisteredItsEndpointLeavesTheEndpoint() throws Exception {
+    CountDownLatch addAttaching = new CountDownLatch(1);
+    CountDownLatch releaseAdd = new CountDownLatch(1);
+    datapath.onAttach = () -> {
+      addAttaching.countDown();
+      try {
+        releaseAdd.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    FutureTask<CniResult> add = new FutureTask<>(
+        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
+    new Thread(add, "add-c1").start();
+    assertThat(addAttaching.await(10, TimeUnit.SECONDS)).isTrue();
+    FutureTask<Void> gc = new FutureTask<>(() -> manager.gc(new CniRequest(CniCommand.GC, "",
+        "", "", Map.of(), "", "1.1.0", "anetd", null, Set.of())), null);
+    Thread gcThread = new Thread(gc, "gc");
+    gcThread.start();
+
+    gcThread.join(2000); // GC may finish without waiting for the ADD, or wait for its lock
+    releaseAdd.countDown();
+    add.get(10, TimeUnit.SECONDS);
+    gc.get(10, TimeUnit.SECONDS);
+
+    assertThat(manager.endpoints()).extracting(e -> e.key().containerId()).containsExactly("c1");
+    assertThat(ipam.allocations()).extracting(a -> a.key().containerId()).containsExactly("c1");
+  }
+
+  /** The loop's IPAM GC never waits for an attachment lock an ADD holds (the ADD waits for it). */
+  @Test
+  void ipamGarbageCollectionSkipsAnAttachmentWhoseAddHoldsItsLock() throws Exception {
+    CountDownLatch addAttaching = new CountDownLatch(1);
+    CountDownLatch releaseAdd = new CountDownLatch(1);
+    datapath.onAttach = () -> {
+      addAttaching.countDown();
+      try {
+        releaseAdd.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    FutureTask<CniResult> add = new FutureTask<>(
+        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
+    new Thread(add, "add-c1").start();
+    assertThat(addAttaching.await(10, TimeUnit.SECONDS)).isTrue();
+
+    // no live pod and no grace: c1's allocation looks leaked while its ADD is not done
+    FutureTask<List<Allocation>> gc = new FutureTask<>(
+        () -> manager.collectGarbage(List.of(), java.time.Duration.ZERO));
+    new Thread(gc, "loop-gc").start();
+
+    try {
+      assertThat(gc.get(5, TimeUnit.SECONDS)).as("returns without the ADD's lock").isEmpty();
+    } finally {
+      releaseAdd.countDown();
+    }
+    add.get(10, TimeUnit.SECONDS);
+    assertThat(manager.endpoints()).extracting(e -> e.key().containerId()).containsExactly("c1");
+  }
+
   @Test
   void gcRemovesEndpointsAndAddressesNotInTheValidList() throws IOException {
     Path pod2 = Files.createFile(tmp.resolve("pod2-netns"));

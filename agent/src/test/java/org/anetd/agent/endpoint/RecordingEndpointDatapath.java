@@ -13,6 +13,8 @@ final class RecordingEndpointDatapath implements EndpointDatapath {
   final List<String> log = new ArrayList<>();
   boolean loaded = true;
   boolean failAttach;
+  /** Runs first in attach (after the endpoint is registered): a test parks an ADD there. */
+  Runnable onAttach = () -> {};
   /** Runs when the manager asks to forget an address's connections. */
   java.util.function.Consumer<Ipv4> onForgetConnections = address -> {};
 
@@ -23,6 +25,7 @@ final class RecordingEndpointDatapath implements EndpointDatapath {
 
   @Override
   public void attach(Endpoint endpoint) {
+    onAttach.run();
     log.add("attach " + endpoint.id() + " " + endpoint.hostIfname());
     if (failAttach) {
       throw new IllegalStateException("injected attach failure");
