@@ -233,7 +233,10 @@ public final class BpfObject implements AutoCloseable {
     try {
       Files.deleteIfExists(aside);
     } catch (IOException e) {
-      LOG.warn("cannot remove the old map's pin {}: {}", aside, e.toString());
+      // fail the load, before any program uses the new map: the next start then finds the old
+      // map aside while the programs still attached use it, and puts it back
+      throw new BpfException("remove the old map's pin " + aside + " after resizing "
+          + mapName + ": " + e.getMessage(), e);
     }
   }
 
@@ -295,6 +298,17 @@ public final class BpfObject implements AutoCloseable {
    */
   private Map<String, Path> checkPinnedMapsCompatible() {
     Map<String, Path> resized = new java.util.LinkedHashMap<>();
+    try {
+      checkPinnedMapsCompatible(resized);
+    } catch (RuntimeException e) {
+      // another map stops the load: the maps moved aside go back to their pins
+      resized.forEach((mapName, aside) -> restorePin(aside, pinPaths.get(mapName)));
+      throw e;
+    }
+    return resized;
+  }
+
+  private void checkPinnedMapsCompatible(Map<String, Path> resized) {
     for (Map.Entry<String, Path> e : pinPaths.entrySet()) {
       Path aside = asidePin(e.getValue());
       if (Files.exists(aside)) {
@@ -346,7 +360,6 @@ public final class BpfObject implements AutoCloseable {
         }
       }
     }
-    return resized;
   }
 
   private static void unpin(Path pin) {

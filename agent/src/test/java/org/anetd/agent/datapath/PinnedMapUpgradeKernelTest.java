@@ -73,6 +73,24 @@ class PinnedMapUpgradeKernelTest {
   }
 
   @Test
+  void mapsMovedAsideToResizeGoBackWhenAnotherMapStopsTheLoad(NetnsLab lab) throws Exception {
+    Path pins = lab.bpffsDir("resize-then-stop");
+    DatapathSettings small = DatapathSettings.defaults().withPinRoot(pins).withLbMapMax(64);
+    Datapath.load(small).close();
+    // anetd_lxc comes after the service maps in bpf_lxc.o: they are moved aside before it stops
+    java.nio.file.Files.delete(pins.resolve(Datapath.LXC));
+    pinOld(pins.resolve(Datapath.LXC), "hash", 4, 24, 16);
+
+    assertThatThrownBy(() -> Datapath.load(small.withLbMapMax(128)))
+        .isInstanceOf(BpfException.class).hasMessageContaining(Datapath.LXC);
+
+    try (BpfMap backends = BpfMap.openPinned(pins.resolve(Datapath.LB4_BACKENDS))) {
+      assertThat(backends.maxEntries()).as("the old map, back at its pin").isEqualTo(64);
+    }
+    assertThat(BpfObject.asidePin(pins.resolve(Datapath.LB4_BACKENDS))).doesNotExist();
+  }
+
+  @Test
   void anOldMapAnInterruptedResizeLeftAsideGoesBackToItsPin(NetnsLab lab) throws Exception {
     Path pins = lab.bpffsDir("resize-interrupted");
     DatapathSettings settings = DatapathSettings.defaults().withPinRoot(pins).withLbMapMax(64);
