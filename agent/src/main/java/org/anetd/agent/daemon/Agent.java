@@ -89,6 +89,16 @@ import org.slf4j.MDC;
  */
 public final class Agent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+  static {
+    // The JDK HTTP server (health, healthCheckNodePorts, metrics) reads a request with no time
+    // limit by default: a few clients that send half a request would hold every thread of a
+    // server's pool. Read once by the JDK, before the first server: set before any starts.
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "5");
+    }
+  }
+
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   /** The ConfigMap the mounted config directory holds (Events about the config go there). */
   static final ObjectRef CILIUM_CONFIG = new ObjectRef("ConfigMap", "kube-system", "cilium-config");
