@@ -626,6 +626,7 @@ public final class Agent implements AutoCloseable {
         boolean requested = reconcileRequested.getAndSet(false);
         ClusterState state = next.orElse(requested || lastError != null ? lastState : null);
         if (state == null) {
+          refreshNodeDevices(lastState); // every DEVICE_REFRESH, also in a quiet cluster
           continue;
         }
         version = state.version();

@@ -3,8 +3,8 @@ package org.anetd.agent.datapath;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.bpf.TcAttachment;
@@ -226,28 +225,16 @@ public final class HostDevices implements AutoCloseable {
   }
 
   private JsonNode json(List<String> command) {
-    List<String> full = new ArrayList<>();
-    if (netns != null) {
-      full.addAll(List.of("nsenter", "--net=" + netns));
+    NetnsCommand.Result r = NetnsCommand.run(netns, command, Duration.ofSeconds(TIMEOUT_SECONDS));
+    if (r.exit() != 0) {
+      throw new IllegalStateException("`" + String.join(" ", r.command()) + "` failed: "
+          + r.output().strip());
     }
-    full.addAll(command);
     try {
-      Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
-      p.getOutputStream().close();
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        p.destroyForcibly();
-        throw new IllegalStateException("`" + String.join(" ", full) + "` failed: "
-            + new String(out, StandardCharsets.UTF_8).strip());
-      }
-      String text = new String(out, StandardCharsets.UTF_8);
-      return JSON.readTree(text.isBlank() ? "[]" : text);
+      return JSON.readTree(r.output().isBlank() ? "[]" : r.output());
     } catch (IOException e) {
-      throw new IllegalStateException("cannot run `" + String.join(" ", full) + "`: "
-          + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted running `" + String.join(" ", full) + "`", e);
+      throw new IllegalStateException("cannot read the output of `" + String.join(" ",
+          r.command()) + "`: " + e.getMessage(), e);
     }
   }
 }

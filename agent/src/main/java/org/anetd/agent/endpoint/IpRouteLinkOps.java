@@ -3,17 +3,13 @@ package org.anetd.agent.endpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import org.anetd.agent.datapath.NetnsCommand;
+import org.anetd.agent.datapath.NetnsCommand.Result;
 
 /**
  * {@link LinkOps} through iproute2: `ip -j ...` and `sysctl`, run inside a namespace with
@@ -40,11 +36,11 @@ public final class IpRouteLinkOps implements LinkOps {
   @Override
   public Optional<Link> link(Path netns, String ifname) {
     Result r = exec(netns, List.of("ip", "-j", "link", "show", "dev", ifname));
-    if (r.exit != 0) {
-      if (r.output.contains("does not exist")) {
+    if (r.exit() != 0) {
+      if (r.output().contains("does not exist")) {
         return Optional.empty();
       }
-      throw new CommandFailedException(r.command, r.exit, r.output);
+      throw new CommandFailedException(r.command(), r.exit(), r.output());
     }
     JsonNode arr = parse(r);
     if (!arr.isArray() || arr.isEmpty()) {
@@ -74,8 +70,8 @@ public final class IpRouteLinkOps implements LinkOps {
   @Override
   public void deleteLink(Path netns, String ifname) {
     Result r = exec(netns, List.of("ip", "link", "del", "dev", ifname));
-    if (r.exit != 0 && !r.output.contains("does not exist") && !r.output.contains("Cannot find")) {
-      throw new CommandFailedException(r.command, r.exit, r.output);
+    if (r.exit() != 0 && !r.output().contains("does not exist") && !r.output().contains("Cannot find")) {
+      throw new CommandFailedException(r.command(), r.exit(), r.output());
     }
   }
 
@@ -92,7 +88,7 @@ public final class IpRouteLinkOps implements LinkOps {
   @Override
   public List<String> addresses(Path netns, String ifname) {
     Result r = exec(netns, List.of("ip", "-j", "-4", "addr", "show", "dev", ifname));
-    if (r.exit != 0) {
+    if (r.exit() != 0) {
       return List.of();
     }
     List<String> out = new ArrayList<>();
@@ -120,7 +116,7 @@ public final class IpRouteLinkOps implements LinkOps {
   @Override
   public List<Route> routes(Path netns, String ifname) {
     Result r = exec(netns, List.of("ip", "-j", "-4", "route", "show", "dev", ifname));
-    if (r.exit != 0) {
+    if (r.exit() != 0) {
       return List.of();
     }
     List<Route> out = new ArrayList<>();
@@ -137,20 +133,19 @@ public final class IpRouteLinkOps implements LinkOps {
     run(netns, List.of("sysctl", "-q", "-w", key + "=" + value));
   }
 
-  record Result(List<String> command, int exit, String output) {}
 
   private static void run(Path netns, List<String> command) {
     Result r = exec(netns, command);
-    if (r.exit != 0) {
-      throw new CommandFailedException(r.command, r.exit, r.output);
+    if (r.exit() != 0) {
+      throw new CommandFailedException(r.command(), r.exit(), r.output());
     }
   }
 
   private static JsonNode parse(Result r) {
     try {
-      return JSON.readTree(r.output.isBlank() ? "[]" : r.output);
+      return JSON.readTree(r.output().isBlank() ? "[]" : r.output());
     } catch (IOException e) {
-      throw new IllegalStateException("cannot parse the output of `" + String.join(" ", r.command)
+      throw new IllegalStateException("cannot parse the output of `" + String.join(" ", r.command())
           + "`: " + e.getMessage(), e);
     }
   }
@@ -161,50 +156,6 @@ public final class IpRouteLinkOps implements LinkOps {
 
   /** Runs {@code command} in {@code netns} (null: the agent's); kills it after {@code timeout}. */
   static Result exec(Path netns, List<String> command, Duration timeout) {
-    List<String> full = new ArrayList<>();
-    if (netns != null) {
-      full.addAll(List.of("nsenter", "--net=" + netns));
-    }
-    full.addAll(command);
-    String line = "`" + String.join(" ", full) + "`";
-    try {
-      Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
-      p.getOutputStream().close();
-      // Read on another thread: reading here returns only when the command exits, so a hung
-      // command would never let the timeout below fire and would hold a CNI worker forever.
-      FutureTask<byte[]> output = drain(p.getInputStream(), line);
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-        throw new IllegalStateException(line + " did not finish in " + timeout.toSeconds()
-            + " s and was killed");
-      }
-      // Normally complete once the command exits; bounded in case a child it left keeps the
-      // pipe open.
-      byte[] out = output.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      return new Result(full, p.exitValue(), new String(out, StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot run " + line + ": " + e.getMessage(), e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("cannot read the output of " + line + ": "
-          + e.getCause().getMessage(), e.getCause());
-    } catch (TimeoutException e) {
-      throw new IllegalStateException("the output of " + line + " did not end in "
-          + timeout.toSeconds() + " s after it exited", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted running " + line, e);
-    }
-  }
-
-  private static FutureTask<byte[]> drain(InputStream in, String line) {
-    FutureTask<byte[]> task = new FutureTask<>(() -> {
-      try (in) {
-        return in.readAllBytes();
-      }
-    });
-    Thread t = new Thread(task, "exec-output " + line);
-    t.setDaemon(true);
-    t.start();
-    return task;
+    return NetnsCommand.run(netns, command, timeout);
   }
 }

@@ -1,4 +1,4 @@
-package org.anetd.agent.endpoint;
+package org.anetd.agent.datapath;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,18 +9,18 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** How commands are run (no root: plain commands in the agent's own namespace). */
-class IpRouteLinkOpsTest {
+class NetnsCommandTest {
   @Test
   void aCommandThatHangsIsKilledAtItsTimeoutAndFailsNamingIt() {
     assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
         assertThatThrownBy(() ->
-            IpRouteLinkOps.exec(null, List.of("sleep", "60"), Duration.ofSeconds(1)))
+            NetnsCommand.run(null, List.of("sleep", "60"), Duration.ofSeconds(1)))
             .hasMessage("`sleep 60` did not finish in 1 s and was killed"));
   }
 
   @Test
   void aCommandThatFinishesGivesItsExitCodeAndOutput() {
-    IpRouteLinkOps.Result r = IpRouteLinkOps.exec(null,
+    NetnsCommand.Result r = NetnsCommand.run(null,
         List.of("sh", "-c", "echo out; echo err >&2; exit 3"), Duration.ofSeconds(10));
 
     assertThat(r.exit()).isEqualTo(3);
