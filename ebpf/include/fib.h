@@ -40,8 +40,12 @@ static __always_inline int fib4_redirect(struct __sk_buff *skb, const struct pkt
 	long rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* the kernel checks the skb on success only; bpf_check_mtu is GSO-aware likewise */
-		__u32 mtu = 0;
+		/*
+		 * the kernel checks the skb on success only; bpf_check_mtu is GSO-aware likewise. It is
+		 * given the IP length, which it compares with the MTU whatever the egress device's link
+		 * header (skb->len would count the Ethernet header against an L3 device's MTU)
+		 */
+		__u32 mtu = p->ip_len;
 
 		if (bpf_check_mtu(skb, fib.ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
 			rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
