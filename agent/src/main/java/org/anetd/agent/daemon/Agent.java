@@ -458,13 +458,16 @@ public final class Agent implements AutoCloseable {
     }
     LoggingContext next = new LoggingContext(
         pass == null ? ClusterState.empty(options.nodeName()) : pass.state(),
-        pass == null ? Map.of() : pass.report().desiredPolicy().policySets(), settings);
+        pass == null ? Map.of() : pass.policySets(), settings);
     builtContext = new BuiltContext(pass, next);
     return next;
   }
 
-  /** A written pass and the snapshot, merged with the endpoints' addresses, it compiled. */
-  private record LoggedPass(ClusterState state, Reconciler.Report report) {}
+  /**
+   * The snapshot a pass that wrote policy compiled (merged with the endpoints' addresses), and
+   * the policy sets it wrote.
+   */
+  private record LoggedPass(ClusterState state, Map<Long, List<ObjectRef>> policySets) {}
 
   /** The logging context last built, and the pass it was built from. */
   private record BuiltContext(LoggedPass pass, LoggingContext context) {}
@@ -682,7 +685,7 @@ public final class Agent implements AutoCloseable {
       reportProblems(report.problems());
       healthChecks.update(report.healthChecks()).forEach(this::reportProblem);
       lastReport = report;
-      loggedPass = new LoggedPass(state, report);
+      loggedPass = new LoggedPass(state, report.desiredPolicy().policySets());
       lastReportTime = clock.instant();
       lastError = null;
       passes.succeeded(pass);
@@ -698,7 +701,9 @@ public final class Agent implements AutoCloseable {
       }
       return true;
     } catch (Reconciler.ServicesFailed e) {
-      // policy and ipcache were written: endpoints waiting for this pass may go on
+      // policy and ipcache were written: endpoints waiting for this pass may go on, and the
+      // policy log names what verdicts of the written policy refer to
+      loggedPass = new LoggedPass(state, e.policy().policySets());
       lastError = e.getMessage();
       passes.succeeded(pass);
       metrics.reconciled(Duration.between(start, clock.instant()).toNanos() / 1e9, false);

@@ -164,7 +164,7 @@ public final class Reconciler {
       lastPolicy = policyPass;
     }
     if (serviceFailure != null) {
-      throw new ServicesFailed(serviceFailure);
+      throw new ServicesFailed(serviceFailure, policyPass.desired());
     }
     Instant written = clock.instant();
 
@@ -184,8 +184,16 @@ public final class Reconciler {
    * keep their last state and the pass is to be retried.
    */
   public static final class ServicesFailed extends RuntimeException {
-    ServicesFailed(RuntimeException cause) {
+    private final transient DesiredPolicy policy;
+
+    ServicesFailed(RuntimeException cause, DesiredPolicy policy) {
       super("services not written: " + cause.getMessage(), cause);
+      this.policy = policy;
+    }
+
+    /** The policy the pass wrote (its policy sets are what verdict events now name). */
+    public DesiredPolicy policy() {
+      return policy;
     }
   }
 

@@ -222,7 +222,10 @@ class ReconcilerTest {
         List.of(denyIngress("default", "web")));
 
     assertThatThrownBy(() -> rec.reconcile(newPod, LOCAL))
-        .isInstanceOf(Reconciler.ServicesFailed.class).hasMessageContaining("injected");
+        .isInstanceOf(Reconciler.ServicesFailed.class).hasMessageContaining("injected")
+        .satisfies(e -> assertThat(((Reconciler.ServicesFailed) e).policy().endpoints()
+            .values()).as("the policy written (web isolated), for the policy log")
+            .anyMatch(ep -> ep.flags() != 0));
 
     assertThat(ipcache.entries()).extracting(e -> Ipcache4KeyCodec.INSTANCE.decode(e.key())
         .address().toString()).as("the new pod's identity").contains("198.18.0.13");
