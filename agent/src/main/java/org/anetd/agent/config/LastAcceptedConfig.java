@@ -3,14 +3,10 @@ package org.anetd.agent.config;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringWriter;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -71,7 +67,7 @@ public final class LastAcceptedConfig {
     StringWriter text = new StringWriter();
     p.store(text, "the last cilium-config accepted by anetd; read at start when the current one"
         + " is rejected or unreadable");
-    writeAtomically(text.toString().getBytes(StandardCharsets.UTF_8));
+    DurableFiles.writeAtomically(file, text.toString().getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -106,24 +102,5 @@ public final class LastAcceptedConfig {
       }
     }
     return Optional.of(new Saved(data, p.getProperty(SOURCE, ""), acceptedAt));
-  }
-
-  /** Temp file, fsync, rename over the copy, fsync of the directory. */
-  private void writeAtomically(byte[] content) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = dir.resolve("." + FILE_NAME + ".tmp");
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer buf = ByteBuffer.wrap(content);
-      while (buf.hasRemaining()) {
-        ch.write(buf);
-      }
-      ch.force(true);
-    }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    }
   }
 }

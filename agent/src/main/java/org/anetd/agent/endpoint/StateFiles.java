@@ -2,18 +2,16 @@ package org.anetd.agent.endpoint;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import org.anetd.agent.config.DurableFiles;
 
 /**
  * Crash-safe state files: a reader sees the old content or the new one, never a torn write, and
@@ -26,27 +24,10 @@ final class StateFiles {
 
   private StateFiles() {}
 
-  /** Writes temp + fsync + rename + fsync of the directory. */
+  /** Writes temp + fsync + rename + fsync of the directory ({@link DurableFiles}). */
   static void writeAtomically(Path file, byte[] content) {
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = dir.resolve("." + file.getFileName() + ".tmp");
     try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
-          StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        ByteBuffer buf = ByteBuffer.wrap(content);
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-        ch.force(true);
-      }
-      try {
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        throw new IOException("the file system of " + dir + " cannot rename atomically", e);
-      }
-      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-        d.force(true); // makes the rename itself durable
-      }
+      DurableFiles.writeAtomically(file, content);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
     }

@@ -20,6 +20,9 @@ import org.junit.jupiter.api.Test;
  */
 @KernelTest
 class PinnedMapUpgradeKernelTest {
+  /** Backend 7, 198.18.0.7:8080/TCP, as lb4_backends holds it (a state entry to carry over). */
+  private static final byte[] BACKEND_ID = {7, 0, 0, 0};
+  private static final byte[] BACKEND = {(byte) 198, 18, 0, 7, 0x1f, (byte) 0x90, 6, 0};
 
   /** Pins a map the way an older agent left it (bpftool, outside this agent's own objects). */
   private static void pinOld(Path pin, String type, int key, int value, int entries) {
@@ -54,17 +57,15 @@ class PinnedMapUpgradeKernelTest {
   void aStateMapOfAnotherSizeIsResizedWithItsEntries(NetnsLab lab) {
     Path pins = lab.bpffsDir("resize");
     DatapathSettings small = DatapathSettings.defaults().withPinRoot(pins).withLbMapMax(64);
-    byte[] key = {7, 0, 0, 0};
-    byte[] backend = {(byte) 198, 18, 0, 7, 0x1f, (byte) 0x90, 6, 0};
     try (Datapath dp = Datapath.load(small)) {
-      dp.map(Datapath.LB4_BACKENDS).update(key, backend);
+      dp.map(Datapath.LB4_BACKENDS).update(BACKEND_ID, BACKEND);
     }
 
     try (Datapath dp = Datapath.load(small.withLbMapMax(128))) {
       BpfMap backends = dp.map(Datapath.LB4_BACKENDS);
       assertThat(backends.maxEntries()).isEqualTo(128);
-      assertThat(backends.lookup(key)).as("the entry is carried over").hasValueSatisfying(
-          v -> assertThat(v).containsExactly(backend));
+      assertThat(backends.lookup(BACKEND_ID)).as("the entry is carried over").hasValueSatisfying(
+          v -> assertThat(v).containsExactly(BACKEND));
     }
     try (BpfMap pinned = BpfMap.openPinned(pins.resolve(Datapath.LB4_BACKENDS))) {
       assertThat(pinned.maxEntries()).as("the resized map is what stays pinned").isEqualTo(128);
@@ -94,16 +95,14 @@ class PinnedMapUpgradeKernelTest {
   void anOldMapAnInterruptedResizeLeftAsideGoesBackToItsPin(NetnsLab lab) throws Exception {
     Path pins = lab.bpffsDir("resize-interrupted");
     DatapathSettings settings = DatapathSettings.defaults().withPinRoot(pins).withLbMapMax(64);
-    byte[] key = {7, 0, 0, 0};
-    byte[] backend = {(byte) 198, 18, 0, 7, 0x1f, (byte) 0x90, 6, 0};
     try (Datapath dp = Datapath.load(settings)) {
-      dp.map(Datapath.LB4_BACKENDS).update(key, backend);
+      dp.map(Datapath.LB4_BACKENDS).update(BACKEND_ID, BACKEND);
     }
     Path pin = pins.resolve(Datapath.LB4_BACKENDS);
     java.nio.file.Files.move(pin, BpfObject.asidePin(pin)); // stopped right after moving it
 
     try (Datapath dp = Datapath.load(settings)) {
-      assertThat(dp.map(Datapath.LB4_BACKENDS).lookup(key)).isPresent();
+      assertThat(dp.map(Datapath.LB4_BACKENDS).lookup(BACKEND_ID)).isPresent();
     }
     assertThat(BpfObject.asidePin(pin)).doesNotExist();
   }

@@ -40,6 +40,36 @@ class EndpointManagerTest {
         datapath, links);
   }
 
+  /** An ADD of c1 on its own thread, parked in a hook of the fakes ({@link #park}) until finished. */
+  private final class ParkedAdd {
+    private final CountDownLatch parked = new CountDownLatch(1);
+    private final CountDownLatch released = new CountDownLatch(1);
+    private final FutureTask<CniResult> add = new FutureTask<>(
+        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
+
+    /** The hook: the ADD's thread waits here. */
+    void park() {
+      parked.countDown();
+      try {
+        released.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    /** Starts the ADD and returns once it is parked. */
+    void start() throws InterruptedException {
+      new Thread(add, "add-c1").start();
+      assertThat(parked.await(10, TimeUnit.SECONDS)).as("ADD parked").isTrue();
+    }
+
+    /** Lets the ADD go on and returns its result. */
+    CniResult finish() throws Exception {
+      released.countDown();
+      return add.get(10, TimeUnit.SECONDS);
+    }
+  }
+
   private CniRequest request(CniCommand command, String containerId, Path netns) {
     return new CniRequest(command, containerId, netns == null ? "" : netns.toString(), "eth0",
         Map.of("K8S_POD_NAMESPACE", "shop", "K8S_POD_NAME", "cart"), "", "1.0.0", "anetd", null,
@@ -137,31 +167,18 @@ class EndpointManagerTest {
    */
   @Test
   void aDelDuringTheAddOfTheSameContainerWaitsForTheAddAndLeavesNothing() throws Exception {
-    CountDownLatch addCreatingVeth = new CountDownLatch(1);
-    CountDownLatch releaseAdd = new CountDownLatch(1);
-    links.onCreateVethPair = () -> {
-      addCreatingVeth.countDown();
-      try {
-        releaseAdd.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    };
-    FutureTask<CniResult> add = new FutureTask<>(
-        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
+    ParkedAdd add = new ParkedAdd();
+    links.onCreateVethPair = add::park;
     FutureTask<Void> del = new FutureTask<>(
         () -> manager.del(request(CniCommand.DEL, "c1", podNetns)), null);
-    Thread addThread = new Thread(add, "add-c1");
     Thread delThread = new Thread(del, "del-c1");
 
-    addThread.start();
-    assertThat(addCreatingVeth.await(10, TimeUnit.SECONDS)).isTrue();
+    add.start();
     delThread.start();
     await().atMost(java.time.Duration.ofSeconds(10)).until(() ->
         delThread.getState() == Thread.State.WAITING
             || delThread.getState() == Thread.State.TERMINATED);
-    releaseAdd.countDown();
-    add.get(10, TimeUnit.SECONDS);
+    add.finish();
     del.get(10, TimeUnit.SECONDS);
 
     assertThat(manager.endpoints()).isEmpty();
@@ -285,26 +302,13 @@ class EndpointManagerTest {
   /** A runtime's GC lists attachments whose ADD finished: one still being added keeps its IP. */
   @Test
   void gcDuringAnAddKeepsTheAddressThatAddAllocated() throws Exception {
-    CountDownLatch addCreatingVeth = new CountDownLatch(1);
-    CountDownLatch releaseAdd = new CountDownLatch(1);
-    links.onCreateVethPair = () -> {
-      addCreatingVeth.countDown();
-      try {
-        releaseAdd.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    };
-    FutureTask<CniResult> add = new FutureTask<>(
-        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
-    Thread addThread = new Thread(add, "add-c1");
-    addThread.start();
-    assertThat(addCreatingVeth.await(10, TimeUnit.SECONDS)).isTrue();
+    ParkedAdd add = new ParkedAdd();
+    links.onCreateVethPair = add::park;
+    add.start();
 
     manager.gc(new CniRequest(CniCommand.GC, "", "", "", Map.of(), "", "1.1.0", "anetd", null,
         Set.of()));
-    releaseAdd.countDown();
-    add.get(10, TimeUnit.SECONDS);
+    add.finish();
 
     assertThat(manager.endpoints()).extracting(e -> e.key().containerId()).containsExactly("c1");
     assertThat(ipam.allocations()).extracting(a -> a.key().containerId()).containsExactly("c1");
@@ -313,28 +317,16 @@ class EndpointManagerTest {
   /** The ADD has registered its endpoint and waits for the datapath: GC leaves it too. */
   @Test
   void gcDuringAnAddThatRegisteredItsEndpointLeavesTheEndpoint() throws Exception {
-    CountDownLatch addAttaching = new CountDownLatch(1);
-    CountDownLatch releaseAdd = new CountDownLatch(1);
-    datapath.onAttach = () -> {
-      addAttaching.countDown();
-      try {
-        releaseAdd.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    };
-    FutureTask<CniResult> add = new FutureTask<>(
-        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
-    new Thread(add, "add-c1").start();
-    assertThat(addAttaching.await(10, TimeUnit.SECONDS)).isTrue();
+    ParkedAdd add = new ParkedAdd();
+    datapath.onAttach = add::park;
+    add.start();
     FutureTask<Void> gc = new FutureTask<>(() -> manager.gc(new CniRequest(CniCommand.GC, "",
         "", "", Map.of(), "", "1.1.0", "anetd", null, Set.of())), null);
     Thread gcThread = new Thread(gc, "gc");
     gcThread.start();
 
     gcThread.join(2000); // GC may finish without waiting for the ADD, or wait for its lock
-    releaseAdd.countDown();
-    add.get(10, TimeUnit.SECONDS);
+    add.finish();
     gc.get(10, TimeUnit.SECONDS);
 
     assertThat(manager.endpoints()).extracting(e -> e.key().containerId()).containsExactly("c1");
@@ -344,20 +336,9 @@ class EndpointManagerTest {
   /** The loop's IPAM GC never waits for an attachment lock an ADD holds (the ADD waits for it). */
   @Test
   void ipamGarbageCollectionSkipsAnAttachmentWhoseAddHoldsItsLock() throws Exception {
-    CountDownLatch addAttaching = new CountDownLatch(1);
-    CountDownLatch releaseAdd = new CountDownLatch(1);
-    datapath.onAttach = () -> {
-      addAttaching.countDown();
-      try {
-        releaseAdd.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    };
-    FutureTask<CniResult> add = new FutureTask<>(
-        () -> manager.add(request(CniCommand.ADD, "c1", podNetns)));
-    new Thread(add, "add-c1").start();
-    assertThat(addAttaching.await(10, TimeUnit.SECONDS)).isTrue();
+    ParkedAdd add = new ParkedAdd();
+    datapath.onAttach = add::park;
+    add.start();
 
     // no live pod and no grace: c1's allocation looks leaked while its ADD is not done
     FutureTask<List<Allocation>> gc = new FutureTask<>(
@@ -367,9 +348,8 @@ class EndpointManagerTest {
     try {
       assertThat(gc.get(5, TimeUnit.SECONDS)).as("returns without the ADD's lock").isEmpty();
     } finally {
-      releaseAdd.countDown();
+      add.finish();
     }
-    add.get(10, TimeUnit.SECONDS);
     assertThat(manager.endpoints()).extracting(e -> e.key().containerId()).containsExactly("c1");
   }
 
