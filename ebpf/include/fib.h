@@ -39,16 +39,20 @@ static __always_inline int fib4_redirect(struct __sk_buff *skb, const struct pkt
 	};
 	long rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH || rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		/*
-		 * the kernel checks the skb on success only; bpf_check_mtu is GSO-aware likewise. It is
-		 * given the IP length, which it compares with the MTU whatever the egress device's link
-		 * header (skb->len would count the Ethernet header against an L3 device's MTU)
+		 * The kernel checks the skb on success only, and counts skb->len, Ethernet header
+		 * included at tc ingress, against the egress MTU plus the egress device's own link
+		 * header: an L3 device (WireGuard, IPIP) has none, so a packet within 14 bytes of its
+		 * MTU would fail. bpf_check_mtu is given the IP length instead (GSO-aware likewise);
+		 * it decides both cases.
 		 */
 		__u32 mtu = p->ip_len;
 
 		if (bpf_check_mtu(skb, fib.ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
 			rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
+		else if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			rc = BPF_FIB_LKUP_RET_SUCCESS; /* its parameters are filled on this path too */
 	}
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		/*

@@ -53,10 +53,10 @@ static __always_inline __be32 np4_snat_addr(__be32 frontend, __u8 svc_flags)
 
 /* SNAT of a forward packet (already DNATed), then forwarded by the datapath. */
 static __always_inline int np4_snat_forward(struct __sk_buff *skb, struct pkt4 *p,
-					    __be32 node_addr, __u64 expires, __u64 now,
-					    __u8 *reason)
+					    __be32 node_addr, __be32 frontend, __u64 expires,
+					    __u64 now, __u8 *reason)
 {
-	struct snat4_entry *s = snat4_out(p, node_addr, expires, now);
+	struct snat4_entry *s = snat4_out(p, node_addr, frontend, expires, now);
 
 	if (!s) {
 		*reason = REASON_SNAT_EXHAUSTED;
@@ -140,8 +140,8 @@ static __always_inline int np4_new(struct __sk_buff *skb, struct pkt4 *p,
 	if (local)
 		return TC_ACT_OK; /* the node routes it to the pod's veth */
 
-	int verdict = np4_snat_forward(skb, p, np4_snat_addr(frontend, svc_flags), e.expires_ns,
-					now, reason);
+	int verdict = np4_snat_forward(skb, p, np4_snat_addr(frontend, svc_flags), frontend,
+					e.expires_ns, now, reason);
 
 	if (verdict == TC_ACT_SHOT) {
 		ct4_delete(p->proto, &rkey);
@@ -252,7 +252,7 @@ static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p
 	struct lb4_service *svc = bpf_map_lookup_elem(&anetd_lb4_services, &lkey);
 	__be32 node_addr = np4_snat_addr(lkey.address, svc ? svc->flags : LB_F_NODEPORT);
 
-	return np4_snat_forward(skb, p, node_addr, fwd->expires_ns, now, reason);
+	return np4_snat_forward(skb, p, node_addr, lkey.address, fwd->expires_ns, now, reason);
 }
 
 #endif

@@ -68,20 +68,22 @@ static __always_inline void snat4_out_key(struct ct4_key *k, const struct pkt4 *
 
 /*
  * The SNAT of a forward packet p (DNATed, not yet SNATed), allocating a port for a new
- * connection (node_addr is its source address; a live connection keeps the address it got).
- * expires is the connection's conntrack expiry. Returns the entry, NULL when every port tried
- * is taken or the map refuses the entry.
+ * connection (node_addr is its source address). A live connection keeps the address it got
+ * while that is node_addr or its frontend (older agents SNATed LoadBalancer connections to the
+ * frontend: an upgrade must not move them); one the node no longer SNATs to (its address
+ * changed) gets a new port under node_addr. expires is the connection's conntrack expiry.
+ * Returns the entry, NULL when every port tried is taken or the map refuses the entry.
  */
 static __always_inline struct snat4_entry *snat4_out(const struct pkt4 *p, __be32 node_addr,
-						     __u64 expires, __u64 now)
+						     __be32 frontend, __u64 expires, __u64 now)
 {
 	struct ct4_key okey, ikey;
 	struct snat4_entry *out;
 
 	snat4_out_key(&okey, p);
 	out = bpf_map_lookup_elem(&anetd_snat4, &okey);
-	if (out && out->expires_ns > now) {
-		/* its own address: the node's SNAT address may have changed since (a restart) */
+	if (out && out->expires_ns > now &&
+	    (out->to_addr == node_addr || out->to_addr == frontend)) {
 		ct4_key_set(&ikey, out->to_addr, p->daddr, out->to_port, p->dport, p->proto,
 			    CT_KEY_F_REPLY);
 		struct snat4_entry *in = bpf_map_lookup_elem(&anetd_snat4, &ikey);

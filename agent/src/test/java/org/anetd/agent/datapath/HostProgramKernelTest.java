@@ -334,19 +334,44 @@ class HostProgramKernelTest {
     assertThat(syn.src()).isEqualTo(LB_IP);
 
     // the next agent loads bpf_host with the node's own address as snat_ipv4, on the same maps
-    BpfObject next = BpfObject.openFile(EbpfObjects.path("bpf_host.o"));
-    lab.onClose(next::close);
-    HostSettings d = HostSettings.defaults();
-    next.setRodataU32("snat_port_min", d.snatPortMin())
-        .setRodataU32("snat_port_max", d.snatPortMax())
-        .setRodataU32("snat_ipv4", Ipv4.parse(NODE).bits()).pinMapsUnder(pins).load();
-    BpfProgram.TestRun ack = run(next.program("from_netdev"),
+    PacketView out = send(fromNetdevWithSnatAddress(lab, NODE),
         Frame4.tcp(CLIENT, 43000, LB_IP, 80, TCP_ACK).seq(2).build());
 
-    assertThat(ack.retval()).isEqualTo(TC_ACT_REDIRECT);
-    PacketView out = PacketView.of(ack.dataOut());
     assertThat(out.src() + ":" + out.sport()).as("the connection's own SNAT tuple")
         .isEqualTo(LB_IP + ":" + syn.sport());
+  }
+
+  @Test
+  void host_7c_aSnatedConnectionOnAnAddressTheNodeNoLongerHasMovesToItsNewAddress(NetnsLab lab) {
+    load(lab);
+    maps.frontend(key(LB_IP, 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 31,
+        Lb4Service.F_EXTERNAL, 0, 3);
+    String oldAddress = "198.18.255.9";
+    PacketView syn = send(fromNetdevWithSnatAddress(lab, oldAddress),
+        Frame4.tcp(CLIENT, 43001, LB_IP, 80, TCP_SYN).build());
+    assertThat(syn.src()).isEqualTo(oldAddress);
+
+    PacketView next = send(fromNetdevWithSnatAddress(lab, NODE),
+        Frame4.tcp(CLIENT, 43001, LB_IP, 80, TCP_ACK).seq(2).build());
+
+    assertThat(next.src()).as("the node's address now").isEqualTo(NODE);
+  }
+
+  /** from_netdev of a bpf_host loaded on this test's maps with snat_ipv4 {@code address}. */
+  private BpfProgram fromNetdevWithSnatAddress(NetnsLab lab, String address) {
+    BpfObject host = BpfObject.openFile(EbpfObjects.path("bpf_host.o"));
+    lab.onClose(host::close);
+    HostSettings d = HostSettings.defaults();
+    host.setRodataU32("snat_port_min", d.snatPortMin())
+        .setRodataU32("snat_port_max", d.snatPortMax())
+        .setRodataU32("snat_ipv4", Ipv4.parse(address).bits()).pinMapsUnder(pins).load();
+    return host.program("from_netdev");
+  }
+
+  private PacketView send(BpfProgram prog, byte[] frame) {
+    BpfProgram.TestRun r = run(prog, frame);
+    assertThat(r.retval()).as("verdict").isEqualTo(TC_ACT_REDIRECT);
+    return PacketView.of(r.dataOut());
   }
 
   @Test
