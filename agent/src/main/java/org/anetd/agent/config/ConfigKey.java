@@ -122,7 +122,8 @@ public enum ConfigKey {
   MTU("mtu", ValueType.INTEGER, "0", "0 (auto) or 576..65535", ValueParsers.mtu(),
       "MTU of the pods' interfaces (both ends of each pod veth), set when a pod is wired. 0: the"
           + " MTU of the node's interface that carries the default route, as found at the agent's"
-          + " start (1500 without one). Pods wired before a change keep theirs.",
+          + " start (1500 without one). A change applies at the next agent restart, to pods"
+          + " wired after it; a pod keeps the MTU it was wired with.",
       "Same key and default as Cilium (0 = auto-detect from the node's devices).");
 
   private static final Map<String, ConfigKey> BY_NAME = Arrays.stream(values())

@@ -131,6 +131,8 @@ public final class Agent implements AutoCloseable {
   private volatile AgentConfig started;
   /** bpf_host's settings as loaded (SNAT ports, node address). */
   private volatile HostSettings loadedHost;
+  /** The node-port-range the service compiler has (a live change may wait for a restart). */
+  private volatile ServiceCompilerConfig.NodePortRange nodePortRangeInForce;
   private volatile HostDevices nodeDevices; // null without kube-proxy-replacement
   private Instant lastDeviceRefresh;
   private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -184,6 +186,7 @@ public final class Agent implements AutoCloseable {
       agent.logPolicyActions();
       agent.serveCni();
       agent.startLoop();
+      agent.applyChangeMadeDuringStart();
       return agent;
     } catch (RuntimeException e) {
       agent.close();
@@ -236,14 +239,15 @@ public final class Agent implements AutoCloseable {
 
   /** 2. The datapath: maps sized from the config, pinned, adopted when a previous agent left them. */
   private void loadDatapath() {
-    AgentConfig c = config.current();
+    AgentConfig c = started; // restart-only keys: what the status reports as in force
     datapath = Datapath.load(new DatapathSettings(c.bpfRoot(), c.bpfLbMapMax(),
         c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax())
         .withPolicyAuditMode(c.policyAuditMode()), loadedHost = hostSettings(c));
     closeables.add(datapath);
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
-        datapath.conntrackTables(), serviceConfig(c, datapath.settings(), loadedHost),
+        datapath.conntrackTables(), serviceConfig(c, datapath.settings()),
         IdentityAllocation.EMPTY, clock);
+    nodePortRangeInForce = serviceConfig(c, datapath.settings()).nodePortRange();
     reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
     Datapath loaded = datapath;
@@ -399,7 +403,7 @@ public final class Agent implements AutoCloseable {
 
   /** 3. Metrics (:9962), health and status (:9879), healthCheckNodePorts. */
   private void serveMetricsAndHealth() {
-    AgentConfig c = config.current();
+    AgentConfig c = started;
     // Metrics are optional: an address that cannot be bound is reported, not fatal. The health
     // server is: the probes need it.
     metricsServer = c.prometheusServeAddr().map(a -> MetricsServer.startOrReport(metrics, socket(a))
@@ -440,7 +444,7 @@ public final class Agent implements AutoCloseable {
 
   /** 5. The policy action log, fed by the datapath's verdict events. */
   private void logPolicyActions() {
-    closeables.add(policyLogging = new PolicyLogging(datapath, config.current().policyActionLog(),
+    closeables.add(policyLogging = new PolicyLogging(datapath, started.policyActionLog(),
         metrics, this::loggingContext, clock).start());
   }
 
@@ -533,7 +537,7 @@ public final class Agent implements AutoCloseable {
         new IpamStore(options.ipamDir(), cidr, clock), registry,
         new BpfEndpointDatapath(datapath.fromContainer(), datapath.toContainer(), nodeNetns,
             endpointSync, datapath.lxcWriter(), datapath.conntrackTables()), new IpRouteLinkOps(),
-        clock, podMtu(config.current()));
+        clock, podMtu(started)); // restart-only, as the status says
     int restored = manager.restore();
     endpointManager = manager;
     cni.ready(manager);
@@ -747,12 +751,26 @@ public final class Agent implements AutoCloseable {
         datapath.map(Datapath.POLICY).maxEntries());
   }
 
+  /** A config accepted while the agent started (its listener skipped it): applied now. */
+  private void applyChangeMadeDuringStart() {
+    AgentConfig now = config.current();
+    if (now != started) {
+      configChanged(now);
+    }
+  }
+
   private void configChanged(AgentConfig c) {
+    if (reconciler == null) {
+      return; // still starting: start() applies the change once the datapath is loaded
+    }
     List<String> pending = pendingRestart(started, c);
     LOG.info("cilium-config changed; node-port-range, enable-policy, bpf-lb-sock and debug apply"
         + " now{}", pending.isEmpty() ? "" : "; at the next agent restart: " + pending);
     applySocketLoadBalancing(c);
-    reconciler.serviceConfig(serviceConfig(c, datapath.settings(), loadedHost));
+    ServiceCompilerConfig services =
+        serviceConfig(c, datapath.settings(), loadedHost, nodePortRangeInForce);
+    nodePortRangeInForce = services.nodePortRange();
+    reconciler.serviceConfig(services);
     reconciler.enforcement(enforcement(c));
     LogSetup.apply(c);
     warnOnEphemeralPortOverlap(c);
@@ -784,17 +802,16 @@ public final class Agent implements AutoCloseable {
    * the range in force stays until the restart that moves the SNAT ports out of its way.
    */
   static ServiceCompilerConfig serviceConfig(AgentConfig c, DatapathSettings loaded,
-      HostSettings host) {
+      HostSettings host, ServiceCompilerConfig.NodePortRange inForce) {
     ServiceCompilerConfig next = serviceConfig(c, loaded);
-    if (host == null || c.nodePortRange().last() < host.snatPortMin()
+    if (host == null || inForce == null || c.nodePortRange().last() < host.snatPortMin()
         || c.nodePortRange().first() > host.snatPortMax()) {
       return next;
     }
     LOG.warn("node-port-range {} reaches into the SNAT ports {}-{} bpf_host runs with: it applies"
         + " at the next agent restart, {}-{} stays in force", c.nodePortRange(),
-        host.snatPortMin(), host.snatPortMax(), host.nodePortMin(), host.nodePortMax());
-    return next.withNodePortRange(new ServiceCompilerConfig.NodePortRange(host.nodePortMin(),
-        host.nodePortMax()));
+        host.snatPortMin(), host.snatPortMax(), inForce.first(), inForce.last());
+    return next.withNodePortRange(inForce);
   }
 
   /** Keys read only when the agent starts: a change waits for the next restart. */
@@ -868,8 +885,19 @@ public final class Agent implements AutoCloseable {
 
   /** What `anetd status` prints. */
   public String summary() {
-    return AgentStatus.render(options, config, started, health(), lastReport, lastReportTime,
-        datapath, socketLoadBalancing, metricsServer,
+    AgentConfig current = config.current();
+    List<String> pending = new ArrayList<>(pendingRestart(started, current));
+    ServiceCompilerConfig.NodePortRange inForce = nodePortRangeInForce;
+    String range = current.formattedValue(ConfigKey.NODE_PORT_RANGE);
+    if (inForce != null) {
+      String inForceText = inForce.first() + "-" + inForce.last();
+      if (!inForceText.equals(range)) {
+        pending.add("node-port-range " + range + " (in force: " + inForceText + ")");
+      }
+      range = inForceText;
+    }
+    return AgentStatus.render(options, config, started, range, pending, health(), lastReport,
+        lastReportTime, datapath, socketLoadBalancing, metricsServer,
         policyLogging == null ? null : policyLogging.counters(),
         source == null ? Optional.empty() : source.latest());
   }

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Optional;
 import org.anetd.agent.config.AgentConfig;
 import org.anetd.agent.config.ConfigHolder;
-import org.anetd.agent.config.ConfigKey;
 import org.anetd.agent.datapath.Datapath;
 import org.anetd.agent.k8s.ClusterState;
 import org.anetd.agent.metrics.HealthServer;
@@ -16,10 +15,12 @@ final class AgentStatus {
 
   /**
    * @param started the config the agent started with: restart-only keys (kube-proxy-replacement,
-   *     policy-audit-mode, map sizes...) are shown as they run, with what waits for a restart
+   *     policy-audit-mode, map sizes...) are shown as they run
+   * @param nodePortRange the node-port-range in force
+   * @param pending what waits for a restart ({@link Agent#pendingRestart})
    */
   static String render(AgentOptions options, ConfigHolder config, AgentConfig started,
-      HealthServer.Status health, Reconciler.Report last, Instant lastTime, Datapath datapath,
+      String nodePortRange, List<String> pending, HealthServer.Status health, Reconciler.Report last, Instant lastTime, Datapath datapath,
       String socketLoadBalancing, String metricsServer,
       org.anetd.agent.logging.PolicyLoggingCounters policyLog,
       Optional<ClusterState> watched) {
@@ -36,8 +37,7 @@ final class AgentStatus {
         .map(ConfigHolder.LastAcceptedInForce::describe)
         .or(() -> config.lastRejection().map(r -> "last change REJECTED (" + r.errors().size()
             + " errors), previous in force"))
-        .orElse("ok") + ", node-port-range " + current.formattedValue(ConfigKey.NODE_PORT_RANGE));
-    List<String> pending = Agent.pendingRestart(started, current);
+        .orElse("ok") + ", node-port-range " + nodePortRange);
     if (!pending.isEmpty()) {
       line(out, "Pending restart", String.join(", ", pending));
     }

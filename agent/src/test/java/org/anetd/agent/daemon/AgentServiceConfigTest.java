@@ -43,11 +43,19 @@ class AgentServiceConfigTest {
   @Test
   void aNodePortRangeReachingIntoTheLoadedSnatPortsWaitsForTheRestart() {
     HostSettings loaded = HostSettings.forNodePortRange(30000, 32767); // SNAT 61000-65535
+    ServiceCompilerConfig.NodePortRange atStart = new ServiceCompilerConfig.NodePortRange(30000,
+        32767);
 
-    ServiceCompilerConfig c = Agent.serviceConfig(config(Map.of("node-port-range", "30000-62000")),
-        loadedWith(65536), loaded);
+    ServiceCompilerConfig wider = Agent.serviceConfig(
+        config(Map.of("node-port-range", "30000-40000")), loadedWith(65536), loaded, atStart);
+    ServiceCompilerConfig intoSnat = Agent.serviceConfig(
+        config(Map.of("node-port-range", "30000-62000")), loadedWith(65536), loaded,
+        wider.nodePortRange());
 
-    assertThat(c.nodePortRange()).isEqualTo(new ServiceCompilerConfig.NodePortRange(30000, 32767));
+    assertThat(wider.nodePortRange())
+        .isEqualTo(new ServiceCompilerConfig.NodePortRange(30000, 40000));
+    assertThat(intoSnat.nodePortRange()).as("the range in force stays, not the one at start")
+        .isEqualTo(new ServiceCompilerConfig.NodePortRange(30000, 40000));
   }
 
   @Test
