@@ -190,6 +190,30 @@ class HostProgramKernelTest {
   }
 
   @Test
+  void host_2c_aPacketWithinTheMtuOfAnL3EgressDeviceIsForwarded(NetnsLab lab) {
+    load(lab);
+    // a backend reached through an L3 device (no link header, as WireGuard or IPIP): tun, MTU 1400
+    node.ip("tuntap", "add", "dev", "tun0", "mode", "tun");
+    node.ip("link", "set", "tun0", "mtu", "1400", "up");
+    node.ip("route", "add", "198.18.252.0/24", "dev", "tun0");
+    maps.backend(4, "198.18.252.2", 8080, Protocol.TCP);
+    maps.frontend(key(NODE, 30084, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 22,
+        Lb4Service.F_NODEPORT, 0, 4);
+    send(Frame4.tcp(CLIENT, 40013, NODE, 30084, TCP_SYN).seq(1000).build(), TC_ACT_REDIRECT);
+
+    // 1395 bytes of IP: within the MTU, though the frame's 14-byte Ethernet header would not be
+    byte[] full = Frame4.tcp(CLIENT, 40013, NODE, 30084, TCP_ACK | TCP_PSH).seq(1001).ack(1)
+        .payload(1355).build();
+    byte[] over = Frame4.tcp(CLIENT, 40013, NODE, 30084, TCP_ACK | TCP_PSH).seq(1001).ack(1)
+        .payload(1361).build();
+
+    assertThat(run(fromNetdev, full).retval()).as("1395 bytes of IP").isEqualTo(TC_ACT_REDIRECT);
+    assertThat(run(fromNetdev, over).retval()).as("1401 bytes of IP").isEqualTo(TC_ACT_SHOT);
+    assertThat(maps.packets(MetricsKey.REASON_FRAG_NEEDED, MetricsKey.DIR_INGRESS)
+        + maps.packets(MetricsKey.REASON_FRAG_NEEDED, MetricsKey.DIR_EGRESS)).isEqualTo(1);
+  }
+
+  @Test
   void host_3_loadBalancerIngressIpAndExternalIpAreDnatedLikeANodePort(NetnsLab lab) {
     load(lab);
     maps.frontend(key(LB_IP, 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 22,
