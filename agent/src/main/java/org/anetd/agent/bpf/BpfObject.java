@@ -327,10 +327,10 @@ public final class BpfObject implements AutoCloseable {
         int value = bpf.bpf_map__value_size(m);
         int max = bpf.bpf_map__max_entries(m);
         MapType type = MapType.of(bpf.bpf_map__type(m));
-        boolean differs = pinned.keySize() != key || pinned.valueSize() != value
-            || pinned.maxEntries() != max || pinned.type() != type;
-        boolean onlySize = pinned.keySize() == key && pinned.valueSize() == value
-            && pinned.type() == type && pinned.maxEntries() != max;
+        boolean sameLayout = pinned.keySize() == key && pinned.valueSize() == value
+            && pinned.type() == type;
+        boolean differs = !sameLayout || pinned.maxEntries() != max;
+        boolean onlySize = sameLayout && pinned.maxEntries() != max;
         if (onlySize && RESIZABLE.contains(type) && !recreatedOnLayoutChange.contains(e.getKey())) {
           LOG.info("pinned map {} has {} entries, the configuration {}: resizing it", e.getValue(),
               pinned.maxEntries(), max);

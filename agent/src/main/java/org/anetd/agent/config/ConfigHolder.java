@@ -150,13 +150,7 @@ public final class ConfigHolder {
       }
       LOG.warn("config from {} rejected, keeping the config in force: {}", rejected.source(),
           describe(rejected.errors()));
-      for (Consumer<ConfigRejection> listener : rejectionListeners) {
-        try {
-          listener.accept(lastRejection);
-        } catch (RuntimeException e) {
-          LOG.error("config rejection listener {} failed", listener, e);
-        }
-      }
+      tell(rejectionListeners, lastRejection);
       return new ApplyOutcome(Status.REJECTED, firstSeen);
     }
     ConfigResult.Accepted accepted = (ConfigResult.Accepted) result;
@@ -168,15 +162,19 @@ public final class ConfigHolder {
     }
     current = accepted.config();
     LOG.info("config from {} accepted", accepted.source());
-    for (Consumer<AgentConfig> listener : listeners) {
+    tell(listeners, current);
+    return new ApplyOutcome(Status.CHANGED, firstSeen);
+  }
+
+  private static <T> void tell(List<Consumer<T>> listeners, T news) {
+    for (Consumer<T> listener : listeners) {
       try {
-        listener.accept(current);
+        listener.accept(news);
       } catch (RuntimeException e) {
-        // One broken listener must not keep the others on the old config.
+        // One broken listener must not keep the others from hearing it.
         LOG.error("config listener {} failed", listener, e);
       }
     }
-    return new ApplyOutcome(Status.CHANGED, firstSeen);
   }
 
   /** Every error, as operators see them, separated by {@code ; }. */

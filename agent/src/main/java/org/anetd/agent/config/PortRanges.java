@@ -57,19 +57,10 @@ public final class PortRanges {
   /** A warning for the operator, when some NodePorts may be taken as ephemeral ports. */
   public static Optional<String> nodePortEphemeralWarning(PortRange nodePortRange,
       PortRange ipLocalPortRange, List<PortRange> ipLocalReservedPorts) {
-    List<PortRange> exposed =
-        unreservedOverlap(nodePortRange, ipLocalPortRange, ipLocalReservedPorts);
-    if (exposed.isEmpty()) {
-      return Optional.empty();
-    }
-    String on = exposed.stream().map(PortRange::toString).collect(Collectors.joining(","));
-    return Optional.of("net.ipv4.ip_local_port_range " + spell(ipLocalPortRange)
-        + " overlaps node-port-range " + spell(nodePortRange) + " on " + on
-        + (ipLocalReservedPorts.isEmpty() ? "" : " (not in net.ipv4.ip_local_reserved_ports)")
-        + ": the node may use a NodePort as the source port of an outgoing connection, and that"
-        + " NodePort then fails while the connection lasts. Add " + spell(nodePortRange)
-        + " to net.ipv4.ip_local_reserved_ports, or move net.ipv4.ip_local_port_range off "
-        + spell(nodePortRange) + ".");
+    return ephemeralWarning(nodePortRange, "node-port-range " + spell(nodePortRange),
+        "the node may use a NodePort as the source port of an outgoing connection, and that"
+            + " NodePort then fails while the connection lasts.",
+        ipLocalPortRange, ipLocalReservedPorts);
   }
 
   /**
@@ -80,19 +71,26 @@ public final class PortRanges {
    */
   public static Optional<String> snatEphemeralWarning(PortRange snatPorts,
       PortRange ipLocalPortRange, List<PortRange> ipLocalReservedPorts) {
-    List<PortRange> exposed = unreservedOverlap(snatPorts, ipLocalPortRange, ipLocalReservedPorts);
+    return ephemeralWarning(snatPorts, "the SNAT port range " + spell(snatPorts)
+            + " (NodePort connections to backends on other nodes)",
+        "a connection of the node to a backend from one of these ports can share its tuple"
+            + " with a SNATed connection, and the replies of one then go to the other.",
+        ipLocalPortRange, ipLocalReservedPorts);
+  }
+
+  /** The warning that {@code ports} ({@code what}) may be handed out as ephemeral ports. */
+  private static Optional<String> ephemeralWarning(PortRange ports, String what,
+      String consequence, PortRange ipLocalPortRange, List<PortRange> ipLocalReservedPorts) {
+    List<PortRange> exposed = unreservedOverlap(ports, ipLocalPortRange, ipLocalReservedPorts);
     if (exposed.isEmpty()) {
       return Optional.empty();
     }
     String on = exposed.stream().map(PortRange::toString).collect(Collectors.joining(","));
-    return Optional.of("net.ipv4.ip_local_port_range " + spell(ipLocalPortRange)
-        + " overlaps the SNAT port range " + spell(snatPorts) + " (NodePort connections to"
-        + " backends on other nodes) on " + on
+    return Optional.of("net.ipv4.ip_local_port_range " + spell(ipLocalPortRange) + " overlaps "
+        + what + " on " + on
         + (ipLocalReservedPorts.isEmpty() ? "" : " (not in net.ipv4.ip_local_reserved_ports)")
-        + ": a connection of the node to a backend from one of these ports can share its tuple"
-        + " with a SNATed connection, and the replies of one then go to the other. Add "
-        + spell(snatPorts) + " to net.ipv4.ip_local_reserved_ports, or move"
-        + " net.ipv4.ip_local_port_range off " + spell(snatPorts) + ".");
+        + ": " + consequence + " Add " + spell(ports) + " to net.ipv4.ip_local_reserved_ports,"
+        + " or move net.ipv4.ip_local_port_range off " + spell(ports) + ".");
   }
 
   /** Parses /proc/sys/net/ipv4/ip_local_port_range: two numbers separated by whitespace. */

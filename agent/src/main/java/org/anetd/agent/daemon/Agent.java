@@ -1,6 +1,5 @@
 package org.anetd.agent.daemon;
 
-import io.fabric8.kubernetes.api.model.NodeAddress;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -19,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.stream.Collectors;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -68,6 +66,7 @@ import org.anetd.agent.metrics.MetricsServer;
 import org.anetd.agent.policy.IdentityAllocation;
 import org.anetd.agent.policy.PolicyCompiler;
 import org.anetd.agent.service.HealthCheckServer;
+import org.anetd.agent.service.ServiceCompiler;
 import org.anetd.agent.service.ServiceCompilerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,7 +132,8 @@ public final class Agent implements AutoCloseable {
   private volatile HostSettings loadedHost;
   /** The node-port-range the service compiler has (a live change may wait for a restart). */
   private volatile ServiceCompilerConfig.NodePortRange nodePortRangeInForce;
-  private volatile HostDevices nodeDevices; // null without kube-proxy-replacement
+  /** The node's external interfaces: its address and MTU, and where bpf_host goes. */
+  private final HostDevices nodeDevices;
   private Instant lastDeviceRefresh;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private Datapath datapath;
@@ -165,6 +165,7 @@ public final class Agent implements AutoCloseable {
     this.options = options;
     this.clock = clock;
     this.config = new ConfigHolder(AgentConfig.defaults(), clock);
+    this.nodeDevices = new HostDevices(options.nodeNetns().orElse(null));
   }
 
   /** Starts every part of the agent; on failure, stops what was started and throws. */
@@ -244,10 +245,10 @@ public final class Agent implements AutoCloseable {
         c.bpfCtGlobalTcpMax(), c.bpfCtGlobalAnyMax(), c.bpfPolicyMapMax())
         .withPolicyAuditMode(c.policyAuditMode()), loadedHost = hostSettings(c));
     closeables.add(datapath);
+    ServiceCompilerConfig services = serviceConfig(c, datapath.settings());
     reconciler = new Reconciler(datapath.loadBalancerWriter(), datapath.policyWriter(),
-        datapath.conntrackTables(), serviceConfig(c, datapath.settings()),
-        IdentityAllocation.EMPTY, clock);
-    nodePortRangeInForce = serviceConfig(c, datapath.settings()).nodePortRange();
+        datapath.conntrackTables(), services, IdentityAllocation.EMPTY, clock);
+    nodePortRangeInForce = services.nodePortRange();
     reconciler.enforcement(enforcement(c));
     LOG.info("datapath loaded, maps pinned under {}", c.bpfRoot());
     Datapath loaded = datapath;
@@ -337,7 +338,7 @@ public final class Agent implements AutoCloseable {
     warnOnSnatPortOverlap(s); // bpf_host SNATs only when attached
     Optional<Ipv4> own = Optional.empty();
     try {
-      own = new HostDevices(options.nodeNetns().orElse(null)).detectPrimaryAddress();
+      own = nodeDevices.detectPrimaryAddress();
     } catch (RuntimeException e) {
       LOG.warn("cannot read the node's addresses: {}", e.toString());
     }
@@ -362,7 +363,6 @@ public final class Agent implements AutoCloseable {
       LOG.info("kube-proxy-replacement is false: NodePort and external IPs are left to kube-proxy");
       return;
     }
-    nodeDevices = new HostDevices(options.nodeNetns().orElse(null));
     try {
       List<String> devices = nodeDevices.attach(List.of(), datapath.fromNetdev());
       LOG.info("NodePort and external IPs served on {}", devices);
@@ -377,22 +377,15 @@ public final class Agent implements AutoCloseable {
    * default route, and on interfaces that got a default route or were created again since.
    */
   private void refreshNodeDevices(ClusterState state) {
-    HostDevices devices = nodeDevices;
     Instant now = clock.instant();
-    if (devices == null || lastDeviceRefresh != null
+    if (!started.kubeProxyReplacement() || lastDeviceRefresh != null
         && Duration.between(lastDeviceRefresh, now).compareTo(DEVICE_REFRESH) < 0) {
       return;
     }
     lastDeviceRefresh = now;
-    Set<Ipv4> nodeAddresses = state.nodes().stream()
-        .filter(n -> n.getMetadata().getName().equals(options.nodeName()))
-        .filter(n -> n.getStatus() != null && n.getStatus().getAddresses() != null)
-        .flatMap(n -> n.getStatus().getAddresses().stream())
-        .filter(a -> "InternalIP".equals(a.getType()) || "ExternalIP".equals(a.getType()))
-        .map(NodeAddress::getAddress).filter(a -> a != null && Ipv4.isValid(a))
-        .map(Ipv4::parse).collect(Collectors.toSet());
     try {
-      List<String> added = devices.attachNew(nodeAddresses, datapath.fromNetdev());
+      List<String> added = nodeDevices.attachNew(Set.copyOf(ServiceCompiler.nodeAddresses(state)),
+          datapath.fromNetdev());
       if (!added.isEmpty()) {
         LOG.info("NodePort and external IPs now also served on {}", added);
       }
@@ -551,7 +544,7 @@ public final class Agent implements AutoCloseable {
       return c.mtu();
     }
     try {
-      OptionalInt found = new HostDevices(options.nodeNetns().orElse(null)).detectPrimaryMtu();
+      OptionalInt found = nodeDevices.detectPrimaryMtu();
       if (found.isPresent()) {
         LOG.info("pod interfaces get MTU {}, the default-route interface's", found.getAsInt());
         return found.getAsInt();

@@ -56,36 +56,22 @@ public final class HostDevices implements AutoCloseable {
   static List<String> select(JsonNode addresses, JsonNode defaultRoutes,
       Set<Ipv4> nodeAddresses) {
     Set<String> routed = new LinkedHashSet<>();
-    for (JsonNode r : defaultRoutes) {
-      if (r.hasNonNull("dev")) {
-        routed.add(r.get("dev").asText());
-      }
-      for (JsonNode nh : r.path("nexthops")) {
-        if (nh.hasNonNull("dev")) {
-          routed.add(nh.get("dev").asText());
-        }
-      }
-    }
+    defaultRoutes.forEach(r -> routed.addAll(devices(r)));
     List<String> out = new ArrayList<>();
     for (JsonNode link : addresses) {
       String name = link.path("ifname").asText("");
-      if (name.isEmpty() || name.equals("lo") || name.startsWith(POD_VETH_PREFIX)) {
+      if (!external(name)) {
         continue;
       }
       for (JsonNode a : link.path("addr_info")) {
-        if (a.path("family").asText().equals("inet") && a.path("scope").asText().equals("global")
-            && (routed.contains(name) || nodeAddresses.contains(address(a)))) {
+        if (globalIpv4(a).filter(ip -> routed.contains(name) || nodeAddresses.contains(ip))
+            .isPresent()) {
           out.add(name);
           break;
         }
       }
     }
     return out;
-  }
-
-  private static Ipv4 address(JsonNode addrInfo) {
-    String local = addrInfo.path("local").asText("");
-    return Ipv4.isValid(local) ? Ipv4.parse(local) : Ipv4.ANY;
   }
 
   /**
@@ -98,25 +84,10 @@ public final class HostDevices implements AutoCloseable {
       if (r.hasNonNull("prefsrc")) {
         return Optional.of(Ipv4.parse(r.get("prefsrc").asText()));
       }
-      List<String> devs = new ArrayList<>();
-      if (r.hasNonNull("dev")) {
-        devs.add(r.get("dev").asText());
-      }
-      r.path("nexthops").forEach(nh -> devs.add(nh.path("dev").asText("")));
-      for (String dev : devs) {
-        if (dev.isEmpty() || dev.equals("lo") || dev.startsWith(POD_VETH_PREFIX)) {
-          continue;
-        }
-        for (JsonNode link : addresses) {
-          if (!link.path("ifname").asText("").equals(dev)) {
-            continue;
-          }
-          for (JsonNode a : link.path("addr_info")) {
-            if (a.path("family").asText().equals("inet")
-                && a.path("scope").asText().equals("global") && a.hasNonNull("local")) {
-              return Optional.of(Ipv4.parse(a.get("local").asText()));
-            }
-          }
+      for (String dev : devices(r)) {
+        Optional<Ipv4> address = link(addresses, dev).flatMap(HostDevices::firstGlobalIpv4);
+        if (address.isPresent()) {
+          return address;
         }
       }
     }
@@ -129,28 +100,72 @@ public final class HostDevices implements AutoCloseable {
    */
   static OptionalInt primaryMtu(JsonNode addresses, JsonNode defaultRoutes) {
     for (JsonNode r : defaultRoutes) {
-      String dev = r.hasNonNull("dev") ? r.get("dev").asText()
-          : r.path("nexthops").path(0).path("dev").asText("");
-      for (JsonNode link : addresses) {
-        if (!dev.isEmpty() && link.path("ifname").asText("").equals(dev)
-            && link.path("mtu").asInt(0) > 0) {
-          return OptionalInt.of(link.get("mtu").asInt());
+      for (String dev : devices(r)) {
+        Optional<JsonNode> link = link(addresses, dev).filter(l -> l.path("mtu").asInt(0) > 0);
+        if (link.isPresent()) {
+          return OptionalInt.of(link.get().get("mtu").asInt());
         }
       }
     }
     return OptionalInt.empty();
   }
 
+  /** The external interfaces a route goes out of: its device, or its nexthops' ones. */
+  private static List<String> devices(JsonNode route) {
+    List<String> devices = new ArrayList<>();
+    if (route.hasNonNull("dev")) {
+      devices.add(route.get("dev").asText());
+    }
+    route.path("nexthops").forEach(nh -> {
+      if (nh.hasNonNull("dev")) {
+        devices.add(nh.get("dev").asText());
+      }
+    });
+    devices.removeIf(dev -> !external(dev));
+    return devices;
+  }
+
+  /** Not {@code lo}, not a pod's host veth. */
+  private static boolean external(String ifname) {
+    return !ifname.isEmpty() && !ifname.equals("lo") && !ifname.startsWith(POD_VETH_PREFIX);
+  }
+
+  /** The link named {@code ifname} in {@code ip -j addr show} output. */
+  private static Optional<JsonNode> link(JsonNode addresses, String ifname) {
+    for (JsonNode link : addresses) {
+      if (link.path("ifname").asText("").equals(ifname)) {
+        return Optional.of(link);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Optional<Ipv4> firstGlobalIpv4(JsonNode link) {
+    for (JsonNode a : link.path("addr_info")) {
+      Optional<Ipv4> address = globalIpv4(a);
+      if (address.isPresent()) {
+        return address;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The address of an {@code addr_info} element that is a global-scope IPv4 one. */
+  private static Optional<Ipv4> globalIpv4(JsonNode addrInfo) {
+    String local = addrInfo.path("local").asText("");
+    return addrInfo.path("family").asText().equals("inet")
+        && addrInfo.path("scope").asText().equals("global") && Ipv4.isValid(local)
+        ? Optional.of(Ipv4.parse(local)) : Optional.empty();
+  }
+
   /** {@link #primaryMtu} in the node's namespace now. */
   public OptionalInt detectPrimaryMtu() {
-    return primaryMtu(json(List.of("ip", "-j", "-4", "addr", "show")),
-        json(List.of("ip", "-j", "-4", "route", "show", "default")));
+    return primaryMtu(addresses(), defaultRoutes());
   }
 
   /** {@link #primaryAddress} in the node's namespace now. */
   public Optional<Ipv4> detectPrimaryAddress() {
-    return primaryAddress(json(List.of("ip", "-j", "-4", "addr", "show")),
-        json(List.of("ip", "-j", "-4", "route", "show", "default")));
+    return primaryAddress(addresses(), defaultRoutes());
   }
 
   /** The interfaces {@link #select} picks in the node's namespace now, by default route only. */
@@ -160,8 +175,7 @@ public final class HostDevices implements AutoCloseable {
 
   /** The interfaces {@link #select} picks in the node's namespace now. */
   public List<String> detect(Set<Ipv4> nodeAddresses) {
-    return select(json(List.of("ip", "-j", "-4", "addr", "show")),
-        json(List.of("ip", "-j", "-4", "route", "show", "default")), nodeAddresses);
+    return select(addresses(), defaultRoutes(), nodeAddresses);
   }
 
   /**
@@ -222,6 +236,14 @@ public final class HostDevices implements AutoCloseable {
 
   private <T> T inNetns(java.util.concurrent.Callable<T> work) {
     return NetworkNamespace.callIn(netns, work);
+  }
+
+  private JsonNode addresses() {
+    return json(List.of("ip", "-j", "-4", "addr", "show"));
+  }
+
+  private JsonNode defaultRoutes() {
+    return json(List.of("ip", "-j", "-4", "route", "show", "default"));
   }
 
   private JsonNode json(List<String> command) {

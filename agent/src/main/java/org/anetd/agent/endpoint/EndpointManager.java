@@ -196,9 +196,13 @@ public final class EndpointManager implements CniHandler {
     }
   }
 
+  private ReentrantLock lockOf(AttachmentKey key) {
+    return attachmentLocks[Math.floorMod(key.hashCode(), attachmentLocks.length)];
+  }
+
   /** {@code action} under the attachment's lock if it is free now, else empty. */
   private <T> Optional<T> tryLocked(AttachmentKey key, Supplier<T> action) {
-    ReentrantLock lock = attachmentLocks[Math.floorMod(key.hashCode(), attachmentLocks.length)];
+    ReentrantLock lock = lockOf(key);
     if (!lock.tryLock()) {
       return Optional.empty();
     }
@@ -210,7 +214,7 @@ public final class EndpointManager implements CniHandler {
   }
 
   private <T> T locked(AttachmentKey key, Supplier<T> action) {
-    ReentrantLock lock = attachmentLocks[Math.floorMod(key.hashCode(), attachmentLocks.length)];
+    ReentrantLock lock = lockOf(key);
     lock.lock();
     try {
       return action.get();
@@ -323,8 +327,7 @@ public final class EndpointManager implements CniHandler {
       // an endpoint that could not be removed keeps its address
       Set<AttachmentKey> keep = new HashSet<>(request.validAttachments());
       keep.addAll(adding);
-      keep.addAll(addsInFlight.keySet());
-      keep.addAll(registeredKeys());
+      keep.addAll(inUse());
       for (Allocation a : ipam.releaseAllExcept(keep)) {
         LOG.info("GC freed {} of {}", a.address(), a.key());
       }
@@ -403,16 +406,18 @@ public final class EndpointManager implements CniHandler {
             e.getMessage());
       }
     }
-    Set<AttachmentKey> keep = new HashSet<>(addsInFlight.keySet());
-    keep.addAll(registeredKeys());
-    freed.addAll(ipam.collectGarbage(live, grace, keep));
+    freed.addAll(ipam.collectGarbage(live, grace, inUse()));
     freed.forEach(a -> LOG.info("GC freed {} of {} ({}): the pod no longer exists", a.address(),
         a.pod(), a.key()));
     return freed;
   }
 
-  private Set<AttachmentKey> registeredKeys() {
-    Set<AttachmentKey> keys = new HashSet<>();
+  /**
+   * Attachments whose address stays: an ADD is working on them, or they are registered (read in
+   * that order: an ADD registers, then leaves the first set).
+   */
+  private Set<AttachmentKey> inUse() {
+    Set<AttachmentKey> keys = new HashSet<>(addsInFlight.keySet());
     registry.all().forEach(e -> keys.add(e.key()));
     return keys;
   }

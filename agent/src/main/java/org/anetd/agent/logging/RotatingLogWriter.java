@@ -328,11 +328,9 @@ public final class RotatingLogWriter implements PolicyActionSink, AutoCloseable 
 
   /** Whether the path no longer names the file that is open (renamed, deleted, replaced). */
   private boolean movedAway() {
-    if (!Files.exists(options.file())) {
-      return true;
-    }
     try {
-      return openFileKey != null && !openFileKey.equals(fileKey(options.file()));
+      Object now = fileKey(options.file());
+      return now == null || openFileKey != null && !openFileKey.equals(now);
     } catch (IOException e) {
       return true;
     }

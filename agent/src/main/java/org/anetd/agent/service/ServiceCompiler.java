@@ -157,6 +157,11 @@ public final class ServiceCompiler {
     return new Compiled(render(admitted, ids, problems), Map.copyOf(byService));
   }
 
+  /** As below, without the problems (the compiler reports them). */
+  public static List<Ipv4> nodeAddresses(ClusterState state) {
+    return nodeAddresses(state, new ArrayList<>());
+  }
+
   /**
    * The IPv4 InternalIP and ExternalIP addresses of this agent's node, sorted. IPv6 addresses are
    * skipped silently; a missing Node simply has no NodePort frontends.
