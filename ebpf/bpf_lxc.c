@@ -9,7 +9,9 @@
  *                   outside the node are forwarded (fib.h); packets to another pod of this
  *                   node are delivered to it directly, with its ingress policy (lxc.h).
  *   to_container:   tc egress of the host veth  = packets delivered to the pod through the
- *                   node's stack. Ingress policy (include/policy.h).
+ *                   node's stack. Replies of service connections to backends outside this
+ *                   node's pods are translated back (svc4_to_container), then ingress policy
+ *                   (include/policy.h).
  * Every packet is counted in anetd_metrics by reason and direction (DIR_* as the pod sees it).
  */
 #include "include/common.h"
@@ -87,6 +89,7 @@ int to_container(struct __sk_buff *skb)
 {
 	__u32 len = skb->len;
 	__u8 reason = REASON_FORWARDED;
+	__u64 now;
 	struct pkt4 p;
 	int verdict = TC_ACT_OK;
 
@@ -94,7 +97,11 @@ int to_container(struct __sk_buff *skb)
 	case PKT_MALFORMED:
 		return metrics_drop(REASON_MALFORMED, DIR_INGRESS, len);
 	case PKT_OK:
-		verdict = policy_ingress_hook(&p, len, anetd_now(), &reason);
+		now = anetd_now();
+		/* a service reply from a backend outside this node's pods: from the frontend again */
+		verdict = svc4_to_container(skb, &p, len, now, &reason);
+		if (verdict == TC_ACT_OK)
+			verdict = policy_ingress_hook(&p, len, now, &reason);
 		break;
 	default:
 		break; /* not policed: non-IPv4, other protocols, ICMP errors, later fragments */

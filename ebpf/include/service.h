@@ -13,6 +13,10 @@
  *   other    passed untouched; a TCP SYN first removes a reply entry its tuple may have
  *            from an earlier service connection (svc4_not_frontend).
  *
+ * Replies of backends that are no pod of this node (another node's pods, the node's host
+ * network) never pass a from_container here: to_container translates them back
+ * (svc4_to_container) before the client's ingress policy sees them.
+ *
  * A tracked connection whose backend disappeared from anetd_lb4_backends: UDP and ICMP pick a
  * new backend and rewrite the entries (the next datagram reaches a live backend); TCP is
  * dropped (REASON_STALE_SERVICE_CONNECTION) except for a SYN, which opens a new connection.
@@ -177,6 +181,27 @@ static __always_inline int svc4_not_frontend(struct __sk_buff *skb, struct pkt4 
 			ct4_delete(p->proto, &rkey);
 	}
 	return TC_ACT_OK;
+}
+
+/*
+ * A packet the node's stack delivers to a pod (to_container): the reply of a service connection
+ * of that pod whose backend is no pod of this node (a pod of another node, or the node's own host
+ * network) goes back to the service address here. Replies of local pods were translated by their
+ * own from_container already, and a local delivery skips to_container. Everything else passes
+ * untouched.
+ */
+static __always_inline int svc4_to_container(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
+					     __u64 now, __u8 *reason)
+{
+	struct ct4_key rkey;
+	int forward = 0; /* the packet is on its way into the pod: nothing to forward */
+
+	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
+	struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
+
+	if (!rep || ct4_expired(rep, now))
+		return TC_ACT_OK;
+	return svc4_reply(skb, p, rep, len, now, reason, &forward);
 }
 
 /*

@@ -228,4 +228,57 @@ class ServiceTrafficKernelTest {
       assertThat(client.greeting(VIP, 80)).as("connection %d", i).isEqualTo(first);
     }
   }
+
+  @Test
+  void svc_7_repliesOfABackendOnAnotherNodeComeFromTheVip(NetnsLab lab) throws Exception {
+    Node node = new Node(lab);
+    Pod client = node.pod("client", "198.18.0.2");
+    // A pod of another node, reached through the uplink (the world netns routes the node's pods
+    // back to it; the node answers ARP for them there).
+    NetnsLab.Netns otherNode = node.net.world();
+    otherNode.ip("addr", "add", "198.18.1.5/32", "dev", "eth0");
+    otherNode.ip("route", "add", "198.18.0.0/24", "dev", "eth0");
+    node.ns.run("sysctl", "-qw", "net.ipv4.conf.up0.proxy_arp=1");
+    PodNetwork.serve(otherNode, "remote");
+    node.maps.backend(1, "198.18.1.5", 8080, Protocol.TCP);
+    node.maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1);
+    node.maps.backend(2, "198.18.1.5", 5353, Protocol.UDP);
+    node.maps.frontend(VIP, 53, Protocol.UDP, UDP_REV_NAT, 2);
+
+    assertRepliesComeFromTheVip(client, "remote 198.18.0.2");
+  }
+
+  @Test
+  void svc_8_repliesOfTheNodesOwnHostNetworkBackendComeFromTheVip(NetnsLab lab)
+      throws Exception {
+    Node node = new Node(lab);
+    Pod client = node.pod("client", "198.18.0.2");
+    // A hostNetwork pod of this node: its address is the node's own.
+    node.ns.ip("addr", "add", "198.18.2.1/32", "dev", "up0");
+    PodNetwork.serve(node.ns, "host");
+    node.maps.backend(1, "198.18.2.1", 8080, Protocol.TCP);
+    node.maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1);
+    node.maps.backend(2, "198.18.2.1", 5353, Protocol.UDP);
+    node.maps.frontend(VIP, 53, Protocol.UDP, UDP_REV_NAT, 2);
+
+    assertRepliesComeFromTheVip(client, "host 198.18.0.2");
+  }
+
+  /**
+   * TCP and UDP through the VIP get their answers, which only sockets connected to the VIP accept
+   * from the VIP itself; expected is what the backend says (its name and the client it saw).
+   */
+  private static void assertRepliesComeFromTheVip(Pod client, String expected) throws Exception {
+    for (int i = 0; i < 3; i++) {
+      assertThat(client.greeting(VIP, 80)).as("TCP connection %d", i).isEqualTo(expected);
+    }
+    try (Socket s = client.connect(VIP, 80)) {
+      assertThat(readLine(s)).isEqualTo(expected);
+      assertThat(echo(s, "established")).isEqualTo("established");
+    }
+    try (DatagramSocket s = client.udp(VIP, 53)) {
+      assertThat(exchange(s, "1")).isEqualTo(expected);
+      assertThat(exchange(s, "2")).as("the same flow again").isEqualTo(expected);
+    }
+  }
 }

@@ -127,19 +127,28 @@ public final class PodNetwork {
   /** A pod serving TCP 8080 ("name peer-address", then echo) and UDP 5353 ("name peer"). */
   public Pod backend(String name, String ip, BpfProgram from, BpfProgram to) {
     Pod pod = pod(name, ip, from, to);
-    Process tcp = pod.ns.spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
+    serve(pod.ns, name);
+    return pod;
+  }
+
+  /**
+   * Serves TCP 8080 ("name peer-address", then echo) and UDP 5353 ("name peer") in {@code ns}
+   * on every address it has, like {@link #backend}: a server outside the node's pods (behind
+   * the uplink, or in the node's own host network).
+   */
+  public static void serve(NetnsLab.Netns ns, String name) {
+    Process tcp = ns.spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
         "SYSTEM:echo " + name + " $SOCAT_PEERADDR; exec cat");
     // The datagram is drained by cat (echo alone could die of SIGPIPE before replying);
     // -T 1 ends each per-datagram child after a second of silence.
-    Process udp = pod.ns.spawn("socat", "-T", "1", "UDP-RECVFROM:5353,fork",
+    Process udp = ns.spawn("socat", "-T", "1", "UDP-RECVFROM:5353,fork",
         "SYSTEM:echo " + name + " $SOCAT_PEERADDR; exec cat >/dev/null");
     await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
         .failFast("a socat server of " + name + " exited", () -> !tcp.isAlive() || !udp.isAlive())
-        .untilAsserted(() -> assertThat(pod.ns.exec(5, "ss", "-Hln",
+        .untilAsserted(() -> assertThat(ns.exec(5, "ss", "-Hln",
             "sport = :8080 or sport = :5353").output().lines() // ss may add netlink noise
             .filter(l -> l.startsWith("tcp") || l.startsWith("udp"))).as("listening sockets")
             .hasSize(2));
-    return pod;
   }
 
   /** A pod: its name, address and namespace; sockets opened here live in its namespace. */
