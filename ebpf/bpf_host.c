@@ -6,8 +6,10 @@
  *                NodePort / external frontends: conntrack, DNAT, SNAT for remote backends,
  *                reverse SNAT of their replies, refusal of frontends without backends
  *                (include/nodeport.h). Everything else passes untouched and uncounted.
- * No egress program is needed: every translated packet that leaves the node is forwarded by
- * the datapath itself (include/fib.h) and needs nothing more on its way out.
+ *   to_netdev:   tc egress = packets leaving the node. Replies of NodePort / external
+ *                connections whose backend is the node's own host network: source back to the
+ *                frontend (include/nodeport.h). Packets the datapath translated and forwarded
+ *                itself (include/fib.h) and everything else pass untouched and uncounted.
  */
 #include "include/common.h"
 #include "include/metrics.h"
@@ -30,5 +32,22 @@ int from_netdev(struct __sk_buff *skb)
 	verdict = np4_from_netdev(skb, &p, len, &reason, &translated);
 	if (translated)
 		metrics_update(reason, DIR_INGRESS, len);
+	return verdict;
+}
+
+SEC("tc")
+int to_netdev(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+	__u8 reason = REASON_FORWARDED;
+	int translated = 0;
+	struct pkt4 p;
+	int verdict;
+
+	if (pkt4_parse(skb, &p) != PKT_OK)
+		return TC_ACT_OK;
+	verdict = np4_to_netdev(skb, &p, len, &reason, &translated);
+	if (translated)
+		metrics_update(reason, DIR_EGRESS, len);
 	return verdict;
 }

@@ -18,6 +18,8 @@
  *
  * Replies of local backends are translated by their pod's from_container (service.h), which
  * knows the conntrack reply entry written here; CT_F_NODEPORT makes it forward them itself.
+ * Replies of the node's own host network (a hostNetwork backend) leave through an uplink's tc
+ * egress, where to_netdev translates them (np4_to_netdev).
  */
 #ifndef ANETD_NODEPORT_H
 #define ANETD_NODEPORT_H
@@ -32,14 +34,20 @@
 #include "reject.h"
 #include "snat.h"
 #include "fib.h"
+#include "service.h"
 
-/* Whether addr is a pod of this node (the agent writes endpoint_id for local pods only). */
+/*
+ * Whether addr is on this node: a pod of this node (the agent writes endpoint_id for local pods
+ * only) or the node's own address (identity host: a hostNetwork backend). Its connections need
+ * no SNAT: the reply passes this node anyway, through the pod's from_container or, from the host
+ * network, through to_netdev.
+ */
 static __always_inline int np4_backend_is_local(__be32 addr)
 {
 	struct ipcache4_key k = { .prefixlen = 32, .address = addr };
 	struct ipcache4_value *v = bpf_map_lookup_elem(&anetd_ipcache4, &k);
 
-	return v && v->endpoint_id != 0;
+	return v && (v->endpoint_id != 0 || v->identity == IDENTITY_HOST);
 }
 
 /*
@@ -138,7 +146,7 @@ static __always_inline int np4_new(struct __sk_buff *skb, struct pkt4 *p,
 		return TC_ACT_SHOT;
 	}
 	if (local)
-		return TC_ACT_OK; /* the node routes it to the pod's veth */
+		return TC_ACT_OK; /* the node routes it to the pod's veth, or takes it itself */
 
 	int verdict = np4_snat_forward(skb, p, np4_snat_addr(frontend, svc_flags), frontend,
 					e.expires_ns, now, reason);
@@ -253,6 +261,28 @@ static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p
 	__be32 node_addr = np4_snat_addr(lkey.address, svc ? svc->flags : LB_F_NODEPORT);
 
 	return np4_snat_forward(skb, p, node_addr, lkey.address, fwd->expires_ns, now, reason);
+}
+
+/*
+ * A packet leaving the node through an uplink (to_netdev): the reply of a NodePort / external
+ * connection whose backend is the node's own host network goes out from the frontend. Replies of
+ * pods were translated in their from_container and do not match a reply entry any more; SNATed
+ * connections reply to the node (np4_snat_reply). Everything else passes untouched.
+ */
+static __always_inline int np4_to_netdev(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
+					 __u8 *reason, int *translated)
+{
+	struct ct4_key rkey;
+	__u64 now = anetd_now();
+	int forward = 0; /* already on its way out */
+
+	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
+	struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
+
+	if (!rep || !(rep->flags & CT_F_NODEPORT) || ct4_expired(rep, now))
+		return TC_ACT_OK;
+	*translated = 1;
+	return svc4_reply(skb, p, rep, len, now, reason, &forward);
 }
 
 #endif

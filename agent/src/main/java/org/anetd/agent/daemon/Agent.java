@@ -364,7 +364,7 @@ public final class Agent implements AutoCloseable {
       return;
     }
     try {
-      List<String> devices = nodeDevices.attach(List.of(), datapath.fromNetdev());
+      List<String> devices = nodeDevices.attach(List.of(), datapath.nodePrograms());
       LOG.info("NodePort and external IPs served on {}", devices);
     } catch (RuntimeException e) {
       LOG.error("cannot attach the node programs (NodePorts will not answer): {}", e.toString());
@@ -385,7 +385,7 @@ public final class Agent implements AutoCloseable {
     lastDeviceRefresh = now;
     try {
       List<String> added = nodeDevices.attachNew(Set.copyOf(ServiceCompiler.nodeAddresses(state)),
-          datapath.fromNetdev());
+          datapath.nodePrograms());
       if (!added.isEmpty()) {
         LOG.info("NodePort and external IPs now also served on {}", added);
       }

@@ -191,6 +191,11 @@ public final class Datapath implements AutoCloseable {
     return host.program("from_netdev");
   }
 
+  /** bpf_host's programs for the node's external interfaces (see {@link HostDevices}). */
+  public HostDevices.NodePrograms nodePrograms() {
+    return new HostDevices.NodePrograms(fromNetdev(), host.program("to_netdev"));
+  }
+
   /** Socket-level load balancing (bpf-lb-sock): links of bpf_sock's programs, pinned. */
   public SocketLoadBalancer socketLoadBalancer() {
     return new SocketLoadBalancer(settings.pinRoot().resolve("links"),

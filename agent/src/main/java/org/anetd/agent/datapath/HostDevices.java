@@ -18,7 +18,8 @@ import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.bpf.TcAttachment;
 
 /**
- * The node's external interfaces and bpf_host's {@code from_netdev} on their tc ingress.
+ * The node's external interfaces and bpf_host's programs on them: {@code from_netdev} on tc
+ * ingress, {@code to_netdev} on tc egress ({@link NodePrograms}).
  *
  * <p>Which interfaces: the configured list, or by default every interface that has a global
  * IPv4 address and carries a default route; never {@code lo} and never a pod veth ({@code lxc*}).
@@ -33,7 +34,26 @@ public final class HostDevices implements AutoCloseable {
   private static final int TIMEOUT_SECONDS = 10;
 
   private final Path netns;
-  private final Map<String, TcAttachment> attached = new LinkedHashMap<>();
+  private final Map<String, DeviceAttachment> attached = new LinkedHashMap<>();
+
+  /** bpf_host's programs for an external interface: tc ingress and tc egress. */
+  public record NodePrograms(BpfProgram fromNetdev, BpfProgram toNetdev) {}
+
+  /** What this object attached to one interface. */
+  private record DeviceAttachment(TcAttachment ingress, TcAttachment egress) {
+    int ifindex() {
+      return ingress.ifindex();
+    }
+
+    /**
+     * Egress first: the ingress attachment is the one that may have created the clsact hook,
+     * and destroying the hook removes both directions.
+     */
+    void detach() {
+      egress.detach(false);
+      ingress.detach(true);
+    }
+  }
 
   /** @param netns the node's network namespace, or null for the agent's own */
   public HostDevices(Path netns) {
@@ -179,43 +199,57 @@ public final class HostDevices implements AutoCloseable {
   }
 
   /**
-   * Attaches {@code fromNetdev} to the interfaces {@link #detect} picks now that are not
-   * attached yet, or were created again since (a new ifindex): run again when the Node's
-   * addresses or the node's routes may have changed (a DHCP lease, a link that flapped). Returns
-   * the interfaces it attached.
+   * Attaches the programs to the interfaces {@link #detect} picks now that are not attached
+   * yet, or were created again since (a new ifindex): run again when the Node's addresses or the
+   * node's routes may have changed (a DHCP lease, a link that flapped). Returns the interfaces it
+   * attached.
    */
-  public synchronized List<String> attachNew(Set<Ipv4> nodeAddresses, BpfProgram fromNetdev) {
+  public synchronized List<String> attachNew(Set<Ipv4> nodeAddresses, NodePrograms programs) {
     List<String> added = new ArrayList<>();
     for (String dev : detect(nodeAddresses)) {
-      TcAttachment known = attached.get(dev);
+      DeviceAttachment known = attached.get(dev);
       int ifindex = inNetns(() -> NetworkNamespace.ifindex(dev));
       if (known != null && known.ifindex() == ifindex) {
         continue;
       }
-      attached.put(dev, inNetns(() -> TcAttachment.attach(ifindex,
-          TcAttachment.Direction.INGRESS, fromNetdev)));
+      attached.put(dev, attachTo(ifindex, programs));
       added.add(dev);
     }
     return added;
   }
 
   /**
-   * Attaches {@code fromNetdev} on tc ingress of each named interface (the configured list, or
-   * {@link #detect()} when it is empty). Returns the interfaces now attached by this object.
+   * Attaches the programs to each named interface (the configured list, or {@link #detect()}
+   * when it is empty). Returns the interfaces now attached by this object.
    */
-  public synchronized List<String> attach(List<String> configured, BpfProgram fromNetdev) {
+  public synchronized List<String> attach(List<String> configured, NodePrograms programs) {
     List<String> devices = configured.isEmpty() ? detect(Set.of()) : configured;
     for (String dev : devices) {
       if (dev.equals("lo") || dev.startsWith(POD_VETH_PREFIX)) {
         throw new IllegalArgumentException("refusing to attach bpf_host to " + dev
             + ": not an external interface");
       }
-      TcAttachment a = inNetns(() -> TcAttachment.attach(NetworkNamespace.ifindex(dev),
-          TcAttachment.Direction.INGRESS, fromNetdev));
-      // a repeat attach replaced our filter in place; the first one knows who made the hook
+      DeviceAttachment a = attachTo(inNetns(() -> NetworkNamespace.ifindex(dev)), programs);
+      // a repeat attach replaced our filters in place; the first one knows who made the hook
       attached.putIfAbsent(dev, a);
     }
     return List.copyOf(attached.keySet());
+  }
+
+  private DeviceAttachment attachTo(int ifindex, NodePrograms programs) {
+    TcAttachment ingress = inNetns(() -> TcAttachment.attach(ifindex,
+        TcAttachment.Direction.INGRESS, programs.fromNetdev()));
+    try {
+      return new DeviceAttachment(ingress, inNetns(() -> TcAttachment.attach(ifindex,
+          TcAttachment.Direction.EGRESS, programs.toNetdev())));
+    } catch (RuntimeException e) {
+      // half attached serves NodePorts with broken replies: leave the interface as it was
+      inNetns(() -> {
+        ingress.detach(true);
+        return null;
+      });
+      throw e;
+    }
   }
 
   /** Interfaces attached by this object. */
@@ -225,9 +259,9 @@ public final class HostDevices implements AutoCloseable {
 
   @Override
   public synchronized void close() {
-    for (TcAttachment a : attached.values()) {
+    for (DeviceAttachment a : attached.values()) {
       inNetns(() -> {
-        a.detach(true);
+        a.detach();
         return null;
       });
     }

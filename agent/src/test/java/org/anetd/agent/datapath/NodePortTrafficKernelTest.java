@@ -90,7 +90,7 @@ class NodePortTrafficKernelTest {
       lab.onClose(devices::close);
       assertThat(devices.detect()).as("interfaces with a global IPv4 and a default route")
           .containsExactly("up0");
-      assertThat(devices.attach(List.of(), host.program("from_netdev")))
+      assertThat(devices.attach(List.of(), programs()))
           .containsExactly("up0");
     }
 
@@ -99,9 +99,13 @@ class NodePortTrafficKernelTest {
           revNat, Lb4Service.F_NODEPORT | flags, 0, backends);
     }
 
-    int attachedProgramId() {
+    HostDevices.NodePrograms programs() {
+      return new HostDevices.NodePrograms(host.program("from_netdev"), host.program("to_netdev"));
+    }
+
+    int attachedProgramId(TcAttachment.Direction direction) {
       return ns.call(() -> TcAttachment.attachedProgramId(
-          org.anetd.agent.bpf.NetworkNamespace.ifindex("up0"), TcAttachment.Direction.INGRESS));
+          org.anetd.agent.bpf.NetworkNamespace.ifindex("up0"), direction));
     }
   }
 
@@ -126,11 +130,15 @@ class NodePortTrafficKernelTest {
     }
 
     // attaching again is a no-op replace; closing removes only what HostDevices attached
-    int id = node.attachedProgramId();
-    node.devices.attach(List.of("up0"), node.host.program("from_netdev"));
-    assertThat(node.attachedProgramId()).isEqualTo(id).isPositive();
+    int in = node.attachedProgramId(TcAttachment.Direction.INGRESS);
+    int out = node.attachedProgramId(TcAttachment.Direction.EGRESS);
+    node.devices.attach(List.of("up0"), node.programs());
+    assertThat(node.attachedProgramId(TcAttachment.Direction.INGRESS)).isEqualTo(in).isPositive();
+    assertThat(node.attachedProgramId(TcAttachment.Direction.EGRESS)).isEqualTo(out).isPositive()
+        .isNotEqualTo(in);
     node.devices.close();
-    assertThat(node.attachedProgramId()).isZero();
+    assertThat(node.attachedProgramId(TcAttachment.Direction.INGRESS)).isZero();
+    assertThat(node.attachedProgramId(TcAttachment.Direction.EGRESS)).isZero();
   }
 
   @Test
@@ -214,6 +222,38 @@ class NodePortTrafficKernelTest {
       assertThat(readLine(s)).isEqualTo("node-b " + NODE);
       bulkEcho(s, BULK_BYTES, BULK_BOUND);
     }
+  }
+
+  @Test
+  void np_7_hostNetworkBackendOfThisNodeAnswersFromTheNodePortAndTheLoadBalancerIp(NetnsLab lab)
+      throws Exception {
+    // A hostNetwork pod of this node: its address is the node's own (identity host in the
+    // ipcache, as the agent writes it). Its replies leave through up0's tc egress (to_netdev).
+    Node node = new Node(lab);
+    PodNetwork.serve(node.ns, "host");
+    node.host.map("anetd_ipcache4").update(
+        Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(Ipv4.parse(NODE))),
+        Ipcache4ValueCodec.INSTANCE.encode(
+            new Ipcache4Value(Ipcache4Value.IDENTITY_HOST, Ipv4.parse(NODE), 0)));
+    node.maps.backend(4, NODE, 8080, Protocol.TCP);
+    node.maps.backend(5, NODE, 5353, Protocol.UDP);
+    node.nodePort(30085, Protocol.TCP, 10, 0, 4);
+    node.nodePort(30085, Protocol.UDP, 11, 0, 5);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(LB_IP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+        12, Lb4Service.F_EXTERNAL, 0, 4);
+
+    for (int i = 0; i < 3; i++) {
+      try (Socket s = node.client.connect(NODE, 30085)) {
+        assertThat(readLine(s)).as("the backend sees the client's own address")
+            .isEqualTo("host " + CLIENT);
+        assertThat(echo(s, "hello " + i)).isEqualTo("hello " + i);
+      }
+    }
+    try (DatagramSocket s = node.client.udp(NODE, 30085)) {
+      assertThat(exchange(s, "ping")).isEqualTo("host " + CLIENT);
+      assertThat(s.getInetAddress()).isEqualTo(InetAddress.getByName(NODE));
+    }
+    assertThat(node.client.greeting(LB_IP, 80)).isEqualTo("host " + CLIENT);
   }
 
   private static final int BULK_BYTES = 8 << 20;
