@@ -18,25 +18,12 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-SEC("tc")
-int from_netdev(struct __sk_buff *skb)
-{
-	__u32 len = skb->len;
-	__u8 reason = REASON_FORWARDED;
-	int translated = 0;
-	struct pkt4 p;
-	int verdict;
-
-	if (pkt4_parse(skb, &p) != PKT_OK)
-		return TC_ACT_OK; /* not ours to judge: the node's stack sees it as it came */
-	verdict = np4_from_netdev(skb, &p, len, &reason, &translated);
-	if (translated)
-		metrics_update(reason, DIR_INGRESS, len);
-	return verdict;
-}
-
-SEC("tc")
-int to_netdev(struct __sk_buff *skb)
+/*
+ * One hook of an uplink: parse, translate (np4_from_netdev at DIR_INGRESS, np4_to_netdev at
+ * DIR_EGRESS; dir is a constant, so each program keeps only its own branch), count what was
+ * service traffic. Anything else is not ours to judge: the node's stack sees it as it came.
+ */
+static __always_inline int host_hook(struct __sk_buff *skb, __u8 dir)
 {
 	__u32 len = skb->len;
 	__u8 reason = REASON_FORWARDED;
@@ -46,8 +33,23 @@ int to_netdev(struct __sk_buff *skb)
 
 	if (pkt4_parse(skb, &p) != PKT_OK)
 		return TC_ACT_OK;
-	verdict = np4_to_netdev(skb, &p, len, &reason, &translated);
+	if (dir == DIR_INGRESS)
+		verdict = np4_from_netdev(skb, &p, len, &reason, &translated);
+	else
+		verdict = np4_to_netdev(skb, &p, len, &reason, &translated);
 	if (translated)
-		metrics_update(reason, DIR_EGRESS, len);
+		metrics_update(reason, dir, len);
 	return verdict;
+}
+
+SEC("tc")
+int from_netdev(struct __sk_buff *skb)
+{
+	return host_hook(skb, DIR_INGRESS);
+}
+
+SEC("tc")
+int to_netdev(struct __sk_buff *skb)
+{
+	return host_hook(skb, DIR_EGRESS);
 }
