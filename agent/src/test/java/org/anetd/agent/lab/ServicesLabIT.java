@@ -190,7 +190,12 @@ class ServicesLabIT {
   }
 
   private static List<String> exchange(Path state, String ip, int port, String... lines) {
-    String netns = LabState.readPod(state, "shop", "client").orElseThrow().netns();
+    return exchange(LabState.readPod(state, "shop", "client").orElseThrow(), ip, port, lines);
+  }
+
+  /** Lines sent from pod {@code from} over one TCP connection to ip:port, and the answers. */
+  static List<String> exchange(LabState.Pod from, String ip, int port, String... lines) {
+    String netns = from.netns();
     return NetworkNamespace.call(NetworkNamespace.named(netns), () -> {
       try (Socket s = new Socket()) {
         s.connect(new InetSocketAddress(ip, port), 2000);
