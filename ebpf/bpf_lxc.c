@@ -14,6 +14,8 @@
  *                   (include/policy.h).
  * Every packet is counted in anetd_metrics by reason and direction (DIR_* as the pod sees it).
  */
+/* refusals go straight into the pod, past its ingress policy (include/reject.h) */
+#define REJECT_INTO_PEER
 #include "include/common.h"
 #include "include/metrics.h"
 #include "include/pkt.h"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Immediate refusal of connections to a service without backends: the packet is turned, in
- * place, into the answer a closed port would give, and sent back out of the interface it came
- * in on (bpf_redirect to skb->ifindex: from tc ingress of the host veth, back to the pod).
+ * place, into the answer a closed port would give, and sent back where it came from
+ * (reject_send).
  *   TCP  -> RST (RFC 9293 3.10.7.1: seq = their ack when ACK is set, else RST|ACK with
  *           ack = seq + segment length, SYN and FIN counting one)
  *   UDP  -> ICMP destination unreachable, port unreachable, quoting the original IPv4 header
@@ -48,6 +48,23 @@ static __always_inline void reject_ip_hdr(struct iphdr *ip, const struct pkt4 *p
 	ip->check = csum_ipv4_hdr(ip);
 }
 
+/*
+ * Sends the answer built in place back to the sender. An object that answers pods from tc
+ * ingress of their host veths (bpf_lxc) defines REJECT_INTO_PEER: the answer goes straight into
+ * the pod (bpf_redirect_peer), as local delivery does, so the pod's own ingress policy in
+ * to_container never judges the answer to a connection the pod opened (an ingress-isolated pod
+ * would drop the RST and wait for a timeout). Otherwise (bpf_host, on an uplink) it leaves
+ * through the interface it came in on.
+ */
+static __always_inline long reject_send(struct __sk_buff *skb)
+{
+#ifdef REJECT_INTO_PEER
+	return bpf_redirect_peer(skb->ifindex, 0);
+#else
+	return bpf_redirect(skb->ifindex, 0);
+#endif
+}
+
 /* Answers a TCP segment with a RST. Returns TC_ACT_REDIRECT, or TC_ACT_SHOT (incoming RST). */
 static __noinline int reject_tcp(struct __sk_buff *skb, const struct pkt4 *p)
 {
@@ -85,7 +102,7 @@ static __noinline int reject_tcp(struct __sk_buff *skb, const struct pkt4 *p)
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) < 0 ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip), &out, sizeof(out), 0) < 0)
 		return TC_ACT_SHOT;
-	return bpf_redirect(skb->ifindex, 0);
+	return reject_send(skb);
 }
 
 /* Answers a UDP datagram with ICMP port unreachable. Returns TC_ACT_REDIRECT or TC_ACT_SHOT. */
@@ -123,7 +140,7 @@ static __noinline int reject_udp(struct __sk_buff *skb, const struct pkt4 *p)
 	    bpf_skb_store_bytes(skb, icmp_off, &icmp, sizeof(icmp), 0) < 0 ||
 	    bpf_skb_store_bytes(skb, icmp_off + sizeof(icmp), quote, quote_len, 0) < 0)
 		return TC_ACT_SHOT;
-	return bpf_redirect(skb->ifindex, 0);
+	return reject_send(skb);
 }
 
 /* lb4_pick_or_refuse() picked a backend: translate to it (not a tc verdict to return). */

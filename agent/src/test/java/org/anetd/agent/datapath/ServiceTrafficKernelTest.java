@@ -75,6 +75,14 @@ class ServiceTrafficKernelTest {
     Pod backend(String name, String ip) {
       return net.backend(name, ip, lxc.program("from_container"), lxc.program("to_container"));
     }
+
+    /** The VIP's TCP port 80 and UDP port 53 as frontends without backends. */
+    void withoutBackends() {
+      maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+          TCP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
+      maps.frontend(new Lb4Key(Ipv4.parse(VIP), 53, Protocol.UDP, Lb4Key.SCOPE_EXTERNAL, 0),
+          UDP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
+    }
   }
 
   @Test
@@ -106,11 +114,34 @@ class ServiceTrafficKernelTest {
   void svc_2_serviceWithoutBackendsIsRefusedAtOnce(NetnsLab lab) throws Exception {
     Node node = new Node(lab);
     Pod client = node.pod("client", "198.18.0.2");
-    Lb4Key tcp = new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0);
-    Lb4Key udp = new Lb4Key(Ipv4.parse(VIP), 53, Protocol.UDP, Lb4Key.SCOPE_EXTERNAL, 0);
-    node.maps.frontend(tcp, TCP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
-    node.maps.frontend(udp, UDP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
+    node.withoutBackends();
 
+    assertRefusedAtOnce(client);
+    assertThat(node.maps.packets(MetricsKey.REASON_NO_SERVICE_BACKEND, MetricsKey.DIR_EGRESS))
+        .isGreaterThanOrEqualTo(3);
+  }
+
+  @Test
+  void svc_9_ingressIsolatedPodIsRefusedAtOnceToo(NetnsLab lab) throws Exception {
+    // Any NetworkPolicy selecting the client with policyTypes [Ingress] isolates it; the refusal
+    // answers a connection the client opened, which its ingress policy must never judge.
+    Node node = new Node(lab);
+    Pod client = node.pod("client", "198.18.0.2"); // endpoint 1, as PodNetwork numbers them
+    new PolicyWriter(MapBackend.of(node.lxc.map(Datapath.POLICY)),
+        MapBackend.of(node.lxc.map(Datapath.ENDPOINTS)),
+        MapBackend.of(node.lxc.map(Datapath.IPCACHE4))).write(Map.of(),
+        Map.of(1L, new EndpointPolicy(300, EndpointPolicy.F_INGRESS_ISOLATED)),
+        Map.of(Ipcache4Key.host(Ipv4.parse(client.ip())),
+            new Ipcache4Value(300, Ipv4.ANY, 1)));
+    node.withoutBackends();
+
+    assertRefusedAtOnce(client);
+    assertThat(node.maps.packets(MetricsKey.REASON_POLICY_DENIED, MetricsKey.DIR_INGRESS))
+        .as("refusals dropped by the client's ingress policy").isZero();
+  }
+
+  /** TCP (connect, and nc) and UDP to the VIP are refused within FAST, never timed out. */
+  private static void assertRefusedAtOnce(Pod client) throws Exception {
     long start = System.nanoTime();
     assertThatThrownBy(() -> client.connect(VIP, 80)).hasRootCauseInstanceOf(ConnectException.class)
         .hasRootCauseMessage("Connection refused");
@@ -128,8 +159,6 @@ class ServiceTrafficKernelTest {
           .isInstanceOf(PortUnreachableException.class);
       assertThat(Duration.ofNanos(System.nanoTime() - udpStart)).isLessThan(FAST);
     }
-    assertThat(node.maps.packets(MetricsKey.REASON_NO_SERVICE_BACKEND, MetricsKey.DIR_EGRESS))
-        .isGreaterThanOrEqualTo(3);
   }
 
   @Test
