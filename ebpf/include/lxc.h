@@ -19,8 +19,8 @@
 #include "metrics.h"
 #include "pkt.h"
 #include "policy.h"
+#include "lxcmap.h"
 
-#define LXC_MAP_MAX 65536
 /*
  * The frame's first bytes up to the IPv4 checksum: everything delivery rewrites (both MACs, the
  * TTL and the checksum), read and written back with one helper call each.
@@ -35,24 +35,6 @@ struct lxc4_head {
 	__u16 check;          /* as on the wire */
 };
 _Static_assert(sizeof(struct lxc4_head) == ETH_HLEN + 12, "lxc4_head");
-
-/* Mirrored by Lxc4InfoCodec. Key: the endpoint's IPv4 address (__be32, network order). */
-struct lxc4_info {
-	__u32 ifindex;      /* the endpoint's host veth, in the node's namespace */
-	__u16 endpoint_id;  /* as in the ipcache; for `anetd bpf lxc list`, not used by the program */
-	__u8 mac[6];        /* the pod's interface (destination MAC of delivered frames) */
-	__u8 node_mac[6];   /* the host veth (source MAC: the pod's gateway answers from it) */
-	__u8 pad[2];
-};
-_Static_assert(sizeof(struct lxc4_info) == 20, "lxc4_info");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LXC_MAP_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __be32);
-	__type(value, struct lxc4_info);
-} anetd_lxc SEC(".maps");
 
 /*
  * The local endpoint a translated packet p (sent by orig->saddr) can be delivered to directly,

@@ -31,19 +31,26 @@
 #include "ct.h"
 #include "lb.h"
 #include "ipcache.h"
+#include "lxcmap.h"
 #include "reject.h"
 #include "snat.h"
 #include "fib.h"
 #include "service.h"
 
 /*
- * Whether addr is on this node: a pod of this node (the agent writes endpoint_id for local pods
- * only) or the node's own address (identity host: a hostNetwork backend). Its connections need
- * no SNAT: the reply passes this node anyway, through the pod's from_container or, from the host
- * network, through to_netdev.
+ * Whether addr is on this node: a pod of this node or the node's own address (identity host: a
+ * hostNetwork backend). Its connections need no SNAT, and must not get one: the reply passes this
+ * node anyway, through the pod's from_container or, from the host network, through to_netdev,
+ * and a reply to a SNAT address would be taken by the node's own stack (and answered with a RST)
+ * before the reverse SNAT on the uplink ever saw it. A pod counts as soon as its programs are
+ * attached (anetd_lxc, written by the agent at CNI ADD), even while the ipcache does not mark it
+ * local yet (endpoint_id, written once the agent has seen the pod with its address).
  */
 static __always_inline int np4_backend_is_local(__be32 addr)
 {
+	if (bpf_map_lookup_elem(&anetd_lxc, &addr))
+		return 1;
+
 	struct ipcache4_key k = { .prefixlen = 32, .address = addr };
 	struct ipcache4_value *v = bpf_map_lookup_elem(&anetd_ipcache4, &k);
 

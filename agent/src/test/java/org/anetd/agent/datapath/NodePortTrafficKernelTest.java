@@ -256,6 +256,25 @@ class NodePortTrafficKernelTest {
     assertThat(node.client.greeting(LB_IP, 80)).isEqualTo("host " + CLIENT);
   }
 
+  @Test
+  void np_8_localPodTheIpcacheDoesNotMarkLocalYetIsReachedWithoutSnat(NetnsLab lab)
+      throws Exception {
+    // The pod's programs are attached (anetd_lxc has it) but the agent has not seen the pod with
+    // its address yet: its ipcache entry has no endpoint id. A SNAT to the node's address would
+    // have the pod answer the node itself, whose stack resets the connection.
+    Node node = new Node(lab);
+    node.host.map("anetd_ipcache4").update(
+        Ipcache4KeyCodec.INSTANCE.encode(Ipcache4Key.host(Ipv4.parse(POD_A))),
+        Ipcache4ValueCodec.INSTANCE.encode(new Ipcache4Value(300, Ipv4.parse(NODE), 0)));
+    node.nodePort(30086, Protocol.TCP, 13, 0, 1);
+
+    try (Socket s = node.client.connect(NODE, 30086)) {
+      assertThat(readLine(s)).as("the pod sees the client's own address")
+          .isEqualTo("pod-a " + CLIENT);
+      assertThat(echo(s, "hello")).isEqualTo("hello");
+    }
+  }
+
   private static final int BULK_BYTES = 8 << 20;
   private static final Duration BULK_BOUND = Duration.ofSeconds(15);
 
