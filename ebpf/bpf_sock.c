@@ -1,23 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Socket-level load balancing (bpf-lb-sock): cgroup sock_addr programs on the node's cgroup v2
- * root, so every process of the node, in a pod or in the host namespace, has its TCP connect()
- * to a service frontend rewritten to a backend before the first packet exists. The connection
- * is then an ordinary pod-to-pod one: no conntrack entry of the service, no per-packet NAT.
+ * root, so every process of the node, in a pod or in the host namespace, has its connect() to a
+ * service frontend rewritten to a backend before the first packet exists. The connection is then
+ * an ordinary one to the backend: no conntrack entry of the service, no per-packet NAT.
  *
- *   sock4_connect:     cgroup/connect4. TCP to a frontend with backends, without session
- *                      affinity and not a NodePort: pick a random slot (as bpf_lxc does), note
- *                      socket cookie -> (backend, frontend) in anetd_lb4_sock_rev, rewrite the
- *                      destination. Everything else is left as it is and bpf_lxc translates it
- *                      per packet: refusal of frontends without backends (RST at once), affinity
- *                      (keyed by client IP there), NodePorts, and all UDP, whose conntrack purge
- *                      moves a flow off a removed backend, which a connected socket could not.
+ * Pods and the node's own network namespace (anetd_sock_host, the netns cookie the agent writes
+ * when it links the programs) are served differently, because only pods have a per-packet path
+ * (bpf_lxc on their veth) behind the socket:
+ *   pods       TCP without session affinity only. Everything else stays with bpf_lxc: refusal of
+ *              frontends without backends (RST at once), affinity (keyed by the pod's IP), and
+ *              all UDP, whose conntrack purge moves a flow off a removed backend, which a
+ *              connected socket could not.
+ *   host       TCP and UDP, affinity included (keyed by client 0.0.0.0: the node itself), and a
+ *              frontend without backends refuses connect() / sendmsg() with ECONNREFUSED. Nothing
+ *              else would translate them: host traffic passes no pod veth.
+ * NodePorts stay with the packet path for both.
+ *
+ *   sock4_connect:     cgroup/connect4. Pick a random slot (as bpf_lxc does), note the frontend
+ *                      (TCP: socket cookie -> (backend, frontend) in anetd_lb4_sock_rev; UDP:
+ *                      (cookie, backend) -> frontend in anetd_lb4_sock_udp_rev), rewrite the
+ *                      destination.
+ *   sock4_sendmsg:     cgroup/sendmsg4. The same for each datagram of an unconnected host UDP
+ *                      socket.
+ *   sock4_recvmsg:     cgroup/recvmsg4. A datagram from a noted backend reads as coming from the
+ *                      frontend (resolvers drop answers from an address they did not ask).
  *   sock4_getpeername: cgroup/getpeername4. The application sees the service address it
  *                      connected to, not the backend.
- *   sock_release:      cgroup/sock_release. Closing a socket removes its entry, so the map
- *                      holds one entry per open balanced socket and never has to evict.
+ *   sock_release:      cgroup/sock_release. Closing a TCP socket removes its entry, so that map
+ *                      holds one entry per open balanced socket and never has to evict. UDP
+ *                      notes are many per unconnected socket: an LRU map ages them out.
  *
- * The programs never refuse a connect(): on any miss they return 1 and the packet path decides.
+ * On any miss the programs let the call proceed unchanged and the packet path decides.
  */
 #include "include/common.h"
 #include "include/lb.h"
@@ -26,6 +40,10 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SOCK_ALLOW 1
+#define SOCK_DENY 0
+#ifndef ECONNREFUSED
+#define ECONNREFUSED 111
+#endif
 
 /* Where a socket was connected, and the frontend it was connected away from. */
 struct lb4_sock_rev {
@@ -49,39 +67,102 @@ struct {
 	__type(value, struct lb4_sock_rev);
 } anetd_lb4_sock_rev SEC(".maps");
 
-/* Frontends whose translation stays with the per-packet path (see the header comment). */
-#define LB_F_PER_PACKET_ONLY (LB_F_AFFINITY | LB_F_NODEPORT | LB_F_NO_BACKENDS)
+/* A UDP datagram's note: which frontend a host socket's backend stands for. */
+struct lb4_sock_udp_key {
+	__u64 cookie;
+	__be32 backend_address;
+	__be16 backend_port;
+	__u16 pad;
+};
 
-SEC("cgroup/connect4")
-int sock4_connect(struct bpf_sock_addr *ctx)
+struct lb4_sock_udp_rev {
+	__be32 frontend_address;
+	__be16 frontend_port;
+	__u16 pad;
+};
+
+/* Sized by the agent like the UDP conntrack map (bpf-ct-global-any-max). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct lb4_sock_udp_key);
+	__type(value, struct lb4_sock_udp_rev);
+} anetd_lb4_sock_udp_rev SEC(".maps");
+
+/* The node's own network namespace cookie; 0 (never written): no socket is the host's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} anetd_sock_host SEC(".maps");
+
+/* Frontends a pod's socket leaves to bpf_lxc (see the header comment). */
+#define LB_F_PER_PACKET_FOR_PODS (LB_F_AFFINITY | LB_F_NO_BACKENDS)
+
+static __always_inline int sock_in_host_netns(void *ctx)
 {
-	if (ctx->protocol != IPPROTO_TCP)
-		return SOCK_ALLOW;
+	__u32 zero = 0;
+	__u64 *host = bpf_map_lookup_elem(&anetd_sock_host, &zero);
+
+	return host && *host && bpf_get_netns_cookie(ctx) == *host;
+}
+
+/*
+ * Rewrites the destination of a connect() or sendmsg() to a frontend towards one of its
+ * backends. Returns the program's verdict.
+ */
+static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
+{
+	__u8 proto = ctx->protocol;
+
+	if (proto != IPPROTO_TCP && (proto != IPPROTO_UDP || !sock_in_host_netns(ctx)))
+		return SOCK_ALLOW; /* a pod's UDP: bpf_lxc on its veth translates it */
 
 	struct lb4_key key;
 	__be32 address = ctx->user_ip4;
 	__be16 port = (__be16)ctx->user_port;
-	struct lb4_service *svc = lb4_lookup_frontend(&key, address, port, IPPROTO_TCP);
+	struct lb4_service *svc = lb4_lookup_frontend(&key, address, port, proto);
 
-	if (!svc || svc->count == 0 || (svc->flags & LB_F_PER_PACKET_ONLY))
+	if (!svc || (svc->flags & LB_F_NODEPORT))
 		return SOCK_ALLOW;
+	if (proto == IPPROTO_TCP && ((svc->flags & LB_F_PER_PACKET_FOR_PODS) || svc->count == 0)
+	    && !sock_in_host_netns(ctx))
+		return SOCK_ALLOW; /* a pod: bpf_lxc on its veth does it */
+	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
+		bpf_set_retval(-ECONNREFUSED); /* at once, as the packet path's RST would */
+		metrics_update(REASON_NO_SERVICE_BACKEND, DIR_EGRESS, 0);
+		return SOCK_DENY;
+	}
 
-	__u32 id = lb4_select_backend(&key, svc, 0, 0);
+	/* affinity: only host sockets get here with it, all as one client, the node */
+	__u32 id = lb4_select_backend(&key, svc, 0, anetd_now());
 	struct lb4_backend *be = id ? bpf_map_lookup_elem(&anetd_lb4_backends, &id) : NULL;
 
 	if (!be)
-		return SOCK_ALLOW; /* slot or backend missing mid-update: bpf_lxc picks */
+		return SOCK_ALLOW; /* slot or backend missing mid-update */
 
 	__u64 cookie = bpf_get_socket_cookie(ctx);
-	struct lb4_sock_rev rev = {
-		.backend_address = be->address,
-		.backend_port = be->port,
-		.frontend_address = address,
-		.frontend_port = port,
-	};
+	long noted;
 
-	/* Full map: without the entry getpeername() would show the backend, so go per packet. */
-	if (bpf_map_update_elem(&anetd_lb4_sock_rev, &cookie, &rev, BPF_ANY) < 0)
+	if (proto == IPPROTO_TCP) {
+		struct lb4_sock_rev rev = {
+			.backend_address = be->address,
+			.backend_port = be->port,
+			.frontend_address = address,
+			.frontend_port = port,
+		};
+
+		noted = bpf_map_update_elem(&anetd_lb4_sock_rev, &cookie, &rev, BPF_ANY);
+	} else {
+		struct lb4_sock_udp_key k = {
+			.cookie = cookie, .backend_address = be->address, .backend_port = be->port };
+		struct lb4_sock_udp_rev rev = { .frontend_address = address, .frontend_port = port };
+
+		noted = bpf_map_update_elem(&anetd_lb4_sock_udp_rev, &k, &rev, BPF_ANY);
+	}
+	/* Full map: without the note the application would see the backend, so go per packet. */
+	if (noted < 0)
 		return SOCK_ALLOW;
 	ctx->user_ip4 = be->address;
 	ctx->user_port = be->port;
@@ -89,9 +170,51 @@ int sock4_connect(struct bpf_sock_addr *ctx)
 	return SOCK_ALLOW;
 }
 
+/*
+ * A host UDP socket's peer as the application asked for it: the noted frontend of the backend
+ * address:port in ctx, written back over it.
+ */
+static __always_inline void sock4_udp_restore_frontend(struct bpf_sock_addr *ctx)
+{
+	struct lb4_sock_udp_key k = {
+		.cookie = bpf_get_socket_cookie(ctx),
+		.backend_address = ctx->user_ip4,
+		.backend_port = (__be16)ctx->user_port,
+	};
+	struct lb4_sock_udp_rev *rev = bpf_map_lookup_elem(&anetd_lb4_sock_udp_rev, &k);
+
+	if (rev) {
+		ctx->user_ip4 = rev->frontend_address;
+		ctx->user_port = rev->frontend_port;
+	}
+}
+
+SEC("cgroup/connect4")
+int sock4_connect(struct bpf_sock_addr *ctx)
+{
+	return sock4_translate(ctx);
+}
+
+SEC("cgroup/sendmsg4")
+int sock4_sendmsg(struct bpf_sock_addr *ctx)
+{
+	return sock4_translate(ctx); /* UDP only reaches this hook */
+}
+
+SEC("cgroup/recvmsg4")
+int sock4_recvmsg(struct bpf_sock_addr *ctx)
+{
+	sock4_udp_restore_frontend(ctx);
+	return SOCK_ALLOW;
+}
+
 SEC("cgroup/getpeername4")
 int sock4_getpeername(struct bpf_sock_addr *ctx)
 {
+	if (ctx->protocol == IPPROTO_UDP) {
+		sock4_udp_restore_frontend(ctx);
+		return SOCK_ALLOW;
+	}
 	if (ctx->protocol != IPPROTO_TCP)
 		return SOCK_ALLOW;
 

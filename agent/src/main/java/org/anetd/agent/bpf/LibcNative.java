@@ -6,8 +6,8 @@ import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
- * The few libc calls the bridge needs: fds, network namespaces, interface indexes, euid, and
- * formatting libbpf's log messages.
+ * The few libc calls the bridge needs: fds, network namespaces (and their cookies, read from a
+ * socket), interface indexes, euid, and formatting libbpf's log messages.
  */
 public interface LibcNative {
   @SaveError
@@ -19,6 +19,12 @@ public interface LibcNative {
   int setns(int fd, int nstype);
 
   int if_nametoindex(String name);
+
+  @SaveError
+  int socket(int domain, int type, int protocol);
+
+  @SaveError
+  int getsockopt(int fd, int level, int optname, Pointer optval, Pointer optlen);
 
   int geteuid();
 

@@ -1,6 +1,7 @@
 package org.anetd.agent.bpf;
 
 import java.nio.file.Path;
+import jnr.ffi.Pointer;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -73,6 +74,35 @@ public final class NetworkNamespace {
       throw new BpfException("no network interface " + ifname);
     }
     return idx;
+  }
+
+  private static final int AF_INET = 2;
+  private static final int SOCK_DGRAM = 2;
+  private static final int SOL_SOCKET = 1;
+  private static final int SO_NETNS_COOKIE = 71;
+
+  /**
+   * The cookie of the calling thread's network namespace (SO_NETNS_COOKIE, Linux 5.14+): what
+   * bpf_get_netns_cookie() returns for its sockets.
+   */
+  public static long cookie() {
+    Native n = Native.get();
+    int fd = n.libc.socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) {
+      throw new BpfException("socket", "netns cookie", -n.lastErrno());
+    }
+    try {
+      jnr.ffi.Runtime rt = n.runtime;
+      Pointer value = jnr.ffi.Memory.allocateDirect(rt, 8, true);
+      Pointer length = jnr.ffi.Memory.allocateDirect(rt, 4, true);
+      length.putInt(0, 8);
+      if (n.libc.getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, value, length) < 0) {
+        throw new BpfException("getsockopt(SO_NETNS_COOKIE)", "netns cookie", -n.lastErrno());
+      }
+      return value.getLong(0);
+    } finally {
+      n.libc.close(fd);
+    }
   }
 
   private static void enter(Path namespace) {

@@ -23,11 +23,12 @@ public enum ConfigKey {
 
   BPF_LB_SOCK("bpf-lb-sock", ValueType.BOOLEAN, "", "true|false, or empty: as"
       + " kube-proxy-replacement", ValueParsers.optionalBool(),
-      "Load-balance TCP at the socket (cgroup connect4/getpeername4/sock_release on"
-          + " cgroup-root): a connect() to"
-          + " a service goes straight to a backend, for pods and host processes, with no"
-          + " per-packet NAT. UDP, session affinity and NodePorts stay per packet. Unset: on"
-          + " exactly when kube-proxy-replacement is true.",
+      "Load-balance at the socket (cgroup connect4/sendmsg4/recvmsg4/getpeername4/sock_release"
+          + " on cgroup-root): a connect() to a service goes straight to a backend, with no"
+          + " per-packet NAT. Pods: TCP without session affinity; their UDP and affinity stay"
+          + " per packet at the pod veth. Host processes (kubelet, hostNetwork pods), which have"
+          + " no pod veth: TCP and UDP, affinity, and refusal of services without endpoints."
+          + " NodePorts stay per packet. Unset: on exactly when kube-proxy-replacement is true.",
       "Cilium turns socket load balancing on with kube-proxy-replacement true whatever"
           + " bpf-lb-sock says; anetd does the same unless bpf-lb-sock is set, and an explicit"
           + " false keeps it off. The deprecated alias enable-host-reachable-services is read"

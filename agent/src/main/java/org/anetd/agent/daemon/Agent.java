@@ -22,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.config.AgentConfig;
 import org.anetd.agent.config.ConfigDirectoryWatcher;
 import org.anetd.agent.config.ConfigHolder;
@@ -310,10 +311,14 @@ public final class Agent implements AutoCloseable {
         return;
       }
       Path root = SocketLoadBalancer.cgroupRoot(c.cgroupRoot());
-      sock.enable(root);
+      // the node's own sockets pass no pod veth: the socket programs serve them every ClusterIP
+      long hostNetns = NetworkNamespace.callIn(options.nodeNetns().orElse(null),
+          NetworkNamespace::cookie);
+      sock.enable(root, hostNetns);
       LOG.info("socket load balancing on cgroup {}: TCP connects to services go straight to a"
-          + " backend", root);
-      socketLoadBalancing = "Enabled on cgroup " + root + " (TCP; UDP per packet)";
+          + " backend; host-network UDP and session affinity too", root);
+      socketLoadBalancing = "Enabled on cgroup " + root
+          + " (pods: TCP, UDP per packet; host network: TCP and UDP)";
     } catch (RuntimeException e) {
       LOG.error("bpf-lb-sock: socket load balancing is unavailable, services are translated per"
           + " packet: {}", e.toString());

@@ -29,6 +29,7 @@ public final class Datapath implements AutoCloseable {
   public static final String SNAT4 = "anetd_snat4";
   public static final String LXC = "anetd_lxc";
   public static final String LB4_SOCK_REV = "anetd_lb4_sock_rev";
+  public static final String LB4_SOCK_UDP_REV = "anetd_lb4_sock_udp_rev";
 
   /** Reverse NAT ids are __u16: the map never needs more entries than ids exist. */
   private static final int REV_NAT_IDS = 65535;
@@ -106,6 +107,7 @@ public final class Datapath implements AutoCloseable {
         CT4_ANY, settings.ctAnyMax(),
         POLICY, settings.policyMapMax(), // one map for every endpoint of the node
         LB4_SOCK_REV, settings.ctTcpMax(), // one entry per open TCP socket balanced at connect
+        LB4_SOCK_UDP_REV, settings.ctAnyMax(), // host UDP flows balanced at the socket
         SNAT4, settings.ctTcpMax()); // two entries per SNATed connection, as conntrack
     sizes.forEach((name, size) -> {
       if (maps.contains(name)) {
@@ -198,9 +200,7 @@ public final class Datapath implements AutoCloseable {
 
   /** Socket-level load balancing (bpf-lb-sock): links of bpf_sock's programs, pinned. */
   public SocketLoadBalancer socketLoadBalancer() {
-    return new SocketLoadBalancer(settings.pinRoot().resolve("links"),
-        sock.program("sock4_connect"), sock.program("sock4_getpeername"),
-        sock.program("sock_release"), sock.map(LB4_SOCK_REV));
+    return new SocketLoadBalancer(settings.pinRoot().resolve("links"), sock);
   }
 
   /** A writer over the load-balancer maps that adopts what they hold now. */

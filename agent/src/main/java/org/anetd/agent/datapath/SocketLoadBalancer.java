@@ -1,57 +1,80 @@
 package org.anetd.agent.datapath;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.anetd.agent.bpf.BpfException;
 import org.anetd.agent.bpf.BpfMap;
+import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.CgroupAttachment;
 import org.anetd.agent.bpf.CgroupAttachment.Hook;
 
 /**
- * Socket-level load balancing (bpf-lb-sock): bpf_sock's connect4, getpeername4 and sock_release
- * programs linked to a cgroup v2 directory (the node's cgroup root: every process of the node,
- * in pods and in the host namespace). The links are pinned under the pin root, so they outlive the agent like the
- * tc programs do; a restarted agent adopts them and swaps in its programs without a gap, and
- * disabling detaches what an earlier agent left.
+ * Socket-level load balancing (bpf-lb-sock): bpf_sock's programs (connect4, sendmsg4, recvmsg4,
+ * getpeername4, sock_release) linked to a cgroup v2 directory (the node's cgroup root: every
+ * process of the node, in pods and in the host namespace). The links are pinned under the pin
+ * root, so they outlive the agent like the tc programs do; a restarted agent adopts them and swaps
+ * in its programs without a gap, and disabling detaches what an earlier agent left.
  *
- * <p>Without it, or for what it leaves alone, bpf_lxc translates per packet, so turning it on or
- * off never breaks service traffic.
+ * <p>Pods get TCP without session affinity here and everything else from bpf_lxc on their veth,
+ * so turning this on or off never breaks their service traffic. Sockets of the node's own network
+ * namespace (given to {@link #enable} by its cookie) have no such path behind them and get every
+ * ClusterIP here: TCP and UDP, affinity, refusal of frontends without backends (bpf_sock.c).
  */
 public final class SocketLoadBalancer {
   private final Path pinDir;
   private final List<Link> links;
   private final BpfMap sockRev;
+  private final BpfMap udpRev;
+  private final BpfMap host;
 
   private record Link(String pin, Hook hook, BpfProgram program) {}
 
   /**
-   * The programs of one bpf_sock object and its {@code anetd_lb4_sock_rev}. Links are made in
-   * list order and removed in reverse: sock_release is in place before connect4 writes an entry
-   * (every entry has its delete), and is the last to go.
+   * The programs and maps of one loaded bpf_sock object. Links are made in list order and
+   * removed in reverse: sock_release is in place before connect4 writes an entry (every entry
+   * has its delete), and is the last to go.
    */
-  public SocketLoadBalancer(Path pinDir, BpfProgram connect, BpfProgram getpeername,
-      BpfProgram release, BpfMap sockRev) {
+  public SocketLoadBalancer(Path pinDir, BpfObject sock) {
     this.pinDir = pinDir;
-    this.links = List.of(new Link("sock_release", Hook.INET_SOCK_RELEASE, release),
-        new Link("sock4_connect", Hook.INET4_CONNECT, connect),
-        new Link("sock4_getpeername", Hook.INET4_GETPEERNAME, getpeername));
-    this.sockRev = sockRev;
+    this.links = List.of(
+        new Link("sock_release", Hook.INET_SOCK_RELEASE, sock.program("sock_release")),
+        new Link("sock4_connect", Hook.INET4_CONNECT, sock.program("sock4_connect")),
+        new Link("sock4_sendmsg", Hook.UDP4_SENDMSG, sock.program("sock4_sendmsg")),
+        new Link("sock4_recvmsg", Hook.UDP4_RECVMSG, sock.program("sock4_recvmsg")),
+        new Link("sock4_getpeername", Hook.INET4_GETPEERNAME, sock.program("sock4_getpeername")));
+    this.sockRev = sock.map(Datapath.LB4_SOCK_REV);
+    this.udpRev = sock.map(Datapath.LB4_SOCK_UDP_REV);
+    this.host = sock.map(HOST_NETNS);
+  }
+
+  /** bpf_sock's one-entry map of the node's network namespace cookie (0: none). */
+  static final String HOST_NETNS = "anetd_sock_host";
+
+  /** {@link #enable(Path, long)} for pods only: no socket counts as the node's own. */
+  public void enable(Path cgroup) {
+    enable(cgroup, 0);
   }
 
   /**
    * Links the programs to {@code cgroup}: a pinned link already there is updated in place; one
-   * pinned on another cgroup (the root moved) is detached first.
+   * pinned on another cgroup (the root moved) is detached first. Sockets of the network
+   * namespace with cookie {@code hostNetnsCookie} ({@link
+   * org.anetd.agent.bpf.NetworkNamespace#cookie}; 0: none) are served as the node's own.
    */
-  public void enable(Path cgroup) {
+  public void enable(Path cgroup, long hostNetnsCookie) {
     try {
       Files.createDirectories(pinDir);
     } catch (IOException e) {
       throw new BpfException("create link pin directory " + pinDir + ": " + e.getMessage(), e);
     }
+    host.update(new byte[4], ByteBuffer.allocate(8).order(ByteOrder.nativeOrder())
+        .putLong(hostNetnsCookie).array());
     for (Link l : links) {
       Path pin = pinDir.resolve(l.pin());
       CgroupAttachment.Target wanted = CgroupAttachment.Target.of(cgroup, l.hook());
@@ -73,8 +96,9 @@ public final class SocketLoadBalancer {
   }
 
   /**
-   * Detaches the pinned links, this agent's or an earlier one's, and empties anetd_lb4_sock_rev
-   * (with sock_release gone nothing would delete what is left). Whether there were any links.
+   * Detaches the pinned links, this agent's or an earlier one's, and empties the notes (with
+   * sock_release gone nothing would delete what is left) and the host namespace cookie. Whether
+   * there were any links.
    */
   public boolean disable() {
     boolean any = false;
@@ -89,9 +113,12 @@ public final class SocketLoadBalancer {
         any = true;
       }
     }
-    for (byte[] cookie : sockRev.keys()) {
-      sockRev.delete(cookie); // one at a time: a socket may close (and delete its own) meanwhile
+    for (BpfMap notes : List.of(sockRev, udpRev)) {
+      for (byte[] key : notes.keys()) {
+        notes.delete(key); // one at a time: a socket may close (and delete its own) meanwhile
+      }
     }
+    host.update(new byte[4], new byte[8]);
     return any;
   }
 

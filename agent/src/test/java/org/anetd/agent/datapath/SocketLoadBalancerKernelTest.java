@@ -7,9 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.CgroupAttachment;
+import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.testing.CgroupClient;
 import org.anetd.agent.testing.CgroupPrograms;
 import org.anetd.agent.testing.EbpfObjects;
@@ -74,9 +76,21 @@ class SocketLoadBalancerKernelTest {
     }
 
     SocketLoadBalancer socketLb(BpfObject o) {
-      return new SocketLoadBalancer(pins.resolve("links"), o.program("sock4_connect"),
-          o.program("sock4_getpeername"), o.program("sock_release"),
-          o.map(Datapath.LB4_SOCK_REV));
+      return new SocketLoadBalancer(pins.resolve("links"), o);
+    }
+
+    /**
+     * Socket load balancing on the test's cgroup, with the node netns as the host's (as the agent
+     * enables it): pods' sockets and the node's own are told apart.
+     */
+    void enable() {
+      socketLb(sock).enable(cgroup, net.node().call(NetworkNamespace::cookie));
+    }
+
+    /** The node's own address for its sockets (its default route leads to "world"). */
+    NetnsLab.Netns host() {
+      net.node().ip("addr", "add", "198.18.0.1/32", "dev", "lo");
+      return net.node();
     }
 
     org.anetd.agent.bpf.BpfProgram from() {
@@ -117,7 +131,7 @@ class SocketLoadBalancerKernelTest {
   @Test
   void tcpConnectToAClusterIpIsTranslatedAtTheSocketAndReachesBothBackends(NetnsLab lab) {
     Node node = new Node(lab);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
 
     Set<String> backends = new HashSet<>();
     for (int i = 0; i < 20; i++) {
@@ -136,7 +150,7 @@ class SocketLoadBalancerKernelTest {
   @Test
   void processesOutsideTheCgroupAreStillTranslatedPerPacket(NetnsLab lab) {
     Node node = new Node(lab);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
 
     String out = node.tcp(null, node.client());
 
@@ -149,7 +163,7 @@ class SocketLoadBalancerKernelTest {
   void aConnectionOnTheTupleOfAnEarlierPerPacketOneGetsItsOwnReplies(NetnsLab lab) {
     Node node = new Node(lab);
     node.maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1); // pod-a only
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
     Shell.Result perPacket = CgroupClient.tcp(null, node.client(), VIP, 80, 40000);
     assertThat(perPacket.output()).as("per packet").contains("pod-a");
 
@@ -166,7 +180,7 @@ class SocketLoadBalancerKernelTest {
     Node node = new Node(lab);
     node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
         TCP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
 
     long start = System.nanoTime();
     Shell.Result r = CgroupClient.tcp(node.cgroup, node.client(), VIP, 80);
@@ -182,7 +196,7 @@ class SocketLoadBalancerKernelTest {
     Node node = new Node(lab);
     node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
         TCP_REV_NAT, Lb4Service.F_AFFINITY, 60, 1, 2);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
 
     Set<String> backends = new HashSet<>();
     for (int i = 0; i < 8; i++) {
@@ -197,7 +211,7 @@ class SocketLoadBalancerKernelTest {
   @Test
   void udpIsLeftToThePerPacketPath(NetnsLab lab) {
     Node node = new Node(lab);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
 
     Shell.Result r = CgroupClient.udp(node.cgroup, node.client(), VIP, 53);
 
@@ -209,21 +223,77 @@ class SocketLoadBalancerKernelTest {
   @Test
   void aProcessInTheNodeNamespaceReachesTheClusterIp(NetnsLab lab) {
     Node node = new Node(lab);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
 
-    node.net.node().ip("addr", "add", "198.18.0.1/32", "dev", "lo");
     // The node netns has no route to the ClusterIP (its default leads to "world"): only the
     // socket translation gets there, as for kubelet or a hostNetwork pod on a real node.
-    String out = node.tcp(node.cgroup, node.net.node());
+    String out = node.tcp(node.cgroup, node.host());
 
     assertThat(out).matches(VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.1");
+  }
+
+  @Test
+  void aProcessInTheNodeNamespaceReachesUdpClusterIpsFromConnectedAndUnconnectedSockets(
+      NetnsLab lab) {
+    // No route to the ClusterIP and no pod veth: only the socket programs get it there, and the
+    // answer must read as coming from the ClusterIP (resolvers drop anything else)
+    Node node = new Node(lab);
+    node.enable();
+    NetnsLab.Netns host = node.host();
+
+    for (Shell.Result r : List.of(CgroupClient.udp(node.cgroup, host, VIP, 53),
+        CgroupClient.udpUnconnected(node.cgroup, host, VIP, 53))) {
+      assertThat(r.exitCode()).as(r.output()).isZero();
+      assertThat(r.output().strip()).isEqualTo(VIP + ":53|pod-a 198.18.0.1");
+    }
+    assertThat(node.socketTranslations()).as("one connect(), one sendmsg()").isEqualTo(2);
+  }
+
+  @Test
+  void aProcessInTheNodeNamespaceSticksToOneBackendOfAnAffinityService(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+        TCP_REV_NAT, Lb4Service.F_AFFINITY, 60, 1, 2);
+    node.enable();
+    NetnsLab.Netns host = node.host();
+
+    Set<String> backends = new HashSet<>();
+    for (int i = 0; i < 8; i++) {
+      backends.add(node.tcp(node.cgroup, host).split("\\|")[1].split(" ")[0]);
+    }
+
+    assertThat(backends).as("the node sticks to one backend").hasSize(1);
+    assertThat(node.socketTranslations()).isEqualTo(8);
+    assertThat(node.maps.affinity("0.0.0.0", TCP_REV_NAT)).as("keyed by the node: 0.0.0.0")
+        .isPresent();
+  }
+
+  @Test
+  void aProcessInTheNodeNamespaceIsRefusedAtOnceByAServiceWithoutBackends(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+        TCP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 53, Protocol.UDP, Lb4Key.SCOPE_EXTERNAL, 0),
+        UDP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
+    node.enable();
+    NetnsLab.Netns host = node.host();
+
+    long start = System.nanoTime();
+    Shell.Result tcp = CgroupClient.tcp(node.cgroup, host, VIP, 80);
+    Shell.Result udp = CgroupClient.udp(node.cgroup, host, VIP, 53);
+
+    assertThat(tcp.exitCode()).isNotZero();
+    assertThat(tcp.output()).contains("ConnectionRefusedError");
+    assertThat(udp.exitCode()).isNotZero();
+    assertThat(udp.output()).contains("ConnectionRefusedError");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
   }
 
   @Test
   void aSocketConnectedBeforeARestartStillShowsTheServiceAsItsPeer(NetnsLab lab)
       throws Exception {
     Node node = new Node(lab);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
 
     try (CgroupClient.HeldConnection held =
         CgroupClient.heldTcp(node.cgroup, node.client(), VIP, 80)) {
@@ -246,7 +316,7 @@ class SocketLoadBalancerKernelTest {
   void enablingAgainUpdatesThePinnedLinksAndDisablingRemovesThem(NetnsLab lab)
       throws Exception {
     Node node = new Node(lab);
-    node.socketLb(node.sock).enable(node.cgroup);
+    node.enable();
     BpfObject restarted = node.loadSock();
     SocketLoadBalancer again = node.socketLb(restarted);
 
@@ -269,8 +339,9 @@ class SocketLoadBalancerKernelTest {
     node.tcp(node.cgroup, node.client());
 
     assertThat(CgroupPrograms.socketPrograms(attached))
-        .as("one connect4, getpeername4 and sock_release link, not two of each: %s", attached)
-        .isEqualTo(3);
+        .as("one connect4, sendmsg4, recvmsg4, getpeername4 and sock_release link, not two of"
+            + " each: %s", attached)
+        .isEqualTo(5);
     assertThat(linked).as("the kernel's view of the pinned link: what enable() compares with")
         .isEqualTo(CgroupAttachment.Target.of(node.cgroup, CgroupAttachment.Hook.INET4_CONNECT));
     assertThat(translated).as("by the restarted object's program").isEqualTo(1);

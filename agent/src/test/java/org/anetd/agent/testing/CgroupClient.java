@@ -29,6 +29,12 @@ public final class CgroupClient {
       + "s.connect((sys.argv[1],int(sys.argv[2]))); s.send(b'hi\\n')\n"
       + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
 
+  /** UDP on an unconnected socket: sendto(), then recvfrom() tells who answered. */
+  private static final String UDP_UNCONNECTED = "import socket,sys\n"
+      + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
+      + "s.sendto(b'hi\\n',(sys.argv[1],int(sys.argv[2])))\n"
+      + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
+
   /** TCP kept open: prints "connected", then the peer once per line read from stdin. */
   private static final String HELD_TCP = "import socket,sys\n"
       + "s=socket.socket(); s.settimeout(3)\n"
@@ -107,6 +113,11 @@ public final class CgroupClient {
 
   public static Shell.Result udp(Path cgroup, NetnsLab.Netns ns, String host, int port) {
     return run(cgroup, ns, UDP, host, "" + port);
+  }
+
+  public static Shell.Result udpUnconnected(Path cgroup, NetnsLab.Netns ns, String host,
+      int port) {
+    return run(cgroup, ns, UDP_UNCONNECTED, host, "" + port);
   }
 
   private static Shell.Result run(Path cgroup, NetnsLab.Netns ns, String script,
