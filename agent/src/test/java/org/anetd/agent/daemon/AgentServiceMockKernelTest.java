@@ -236,7 +236,8 @@ class AgentServiceMockKernelTest {
     assertThat(agent.summary()).contains("running the last accepted cilium-config of")
         .contains("the current one is rejected: bpf-lb-map-max: \"lots\"")
         .contains("Enabled on cgroup " + cgroup);
-    assertThat(CgroupPrograms.socketPrograms(cgroup)).isEqualTo(3);
+    assertThat(CgroupPrograms.socketPrograms(cgroup))
+        .as("connect4, sendmsg4, recvmsg4, getpeername4, sock_release").isEqualTo(5);
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
     Files.delete(configDir.resolve("bpf-lb-map-max"));
@@ -256,7 +257,8 @@ class AgentServiceMockKernelTest {
     Files.delete(configDir.resolve("bpf-lb-sock"));
     await().atMost(SETTLE).untilAsserted(() ->
         assertThat(running.summary()).contains("Enabled on cgroup " + cgroup));
-    assertThat(CgroupPrograms.socketPrograms(cgroup)).isEqualTo(3);
+    assertThat(CgroupPrograms.socketPrograms(cgroup))
+        .as("connect4, sendmsg4, recvmsg4, getpeername4, sock_release").isEqualTo(5);
     long before = running.datapath().socketTranslations();
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
