@@ -8,14 +8,16 @@
  * Pods and the node's own network namespace (anetd_sock_host, the netns cookie the agent writes
  * when it links the programs) are served differently, because only pods have a per-packet path
  * (bpf_lxc on their veth) behind the socket:
- *   pods       TCP without session affinity only. Everything else stays with bpf_lxc: refusal of
- *              frontends without backends (RST at once), affinity (keyed by the pod's IP), and
- *              all UDP, whose conntrack purge moves a flow off a removed backend, which a
- *              connected socket could not.
- *   host       TCP and UDP, affinity included (keyed by client 0.0.0.0: the node itself), and a
- *              frontend without backends refuses connect() / sendmsg() with ECONNREFUSED. Nothing
- *              else would translate them: host traffic passes no pod veth.
- * NodePorts stay with the packet path for both.
+ *   pods       TCP without session affinity, NodePorts excepted. Everything else stays with
+ *              bpf_lxc: refusal of frontends without backends (RST at once), affinity (keyed
+ *              by the pod's IP), NodePorts (whose replies it forwards), and all UDP, whose
+ *              conntrack purge moves a flow off a removed backend, which a connected socket
+ *              could not.
+ *   host       TCP and UDP, affinity included (keyed by client 0.0.0.0: the node itself),
+ *              the NodePorts of the node's own addresses (as kube-proxy, to any endpoint: the
+ *              frontend's internal view), and a frontend without backends refuses connect() /
+ *              sendmsg() with ECONNREFUSED. Nothing else would translate them: host traffic
+ *              passes no pod veth.
  *
  *   sock4_connect:     cgroup/connect4. Pick a random slot (as bpf_lxc does), note the frontend
  *                      (TCP: socket cookie -> (backend, frontend) in anetd_lb4_sock_rev; UDP:
@@ -124,11 +126,14 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 	__be16 port = (__be16)ctx->user_port;
 	struct lb4_service *svc = lb4_lookup_frontend(&key, address, port, proto);
 
-	if (!svc || (svc->flags & LB_F_NODEPORT))
+	if (!svc)
 		return SOCK_ALLOW;
 	if (proto == IPPROTO_TCP && ((svc->flags & LB_F_PER_PACKET_FOR_PODS) || svc->count == 0)
 	    && !sock_in_host_netns(ctx))
 		return SOCK_ALLOW; /* a pod: bpf_lxc on its veth does it */
+	/* a pod's NodePort connection is marked for its replies by bpf_lxc; the host has no other */
+	if ((svc->flags & LB_F_NODEPORT) && !sock_in_host_netns(ctx))
+		return SOCK_ALLOW;
 	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
 		bpf_set_retval(-ECONNREFUSED); /* at once, as the packet path's RST would */
 		metrics_update(REASON_NO_SERVICE_BACKEND, DIR_EGRESS, 0);

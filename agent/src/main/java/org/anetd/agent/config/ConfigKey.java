@@ -27,8 +27,9 @@ public enum ConfigKey {
           + " on cgroup-root): a connect() to a service goes straight to a backend, with no"
           + " per-packet NAT. Pods: TCP without session affinity; their UDP and affinity stay"
           + " per packet at the pod veth. Host processes (kubelet, hostNetwork pods), which have"
-          + " no pod veth: TCP and UDP, affinity, and refusal of services without endpoints."
-          + " NodePorts stay per packet. Unset: on exactly when kube-proxy-replacement is true.",
+          + " no pod veth: TCP and UDP, affinity, the node's own NodePorts, and refusal of"
+          + " services without endpoints. Unset: on exactly when kube-proxy-replacement is"
+          + " true.",
       "Cilium turns socket load balancing on with kube-proxy-replacement true whatever"
           + " bpf-lb-sock says; anetd does the same unless bpf-lb-sock is set, and an explicit"
           + " false keeps it off. The deprecated alias enable-host-reachable-services is read"

@@ -269,6 +269,25 @@ class SocketLoadBalancerKernelTest {
   }
 
   @Test
+  void aProcessInTheNodeNamespaceReachesANodePortOfTheNodesAddress(NetnsLab lab) {
+    // Nothing listens on the node's port 30080: only the socket translation gets there. A pod's
+    // connect() to the NodePort stays with bpf_lxc (which forwards the replies of NodePorts).
+    Node node = new Node(lab);
+    node.maps.frontend(new Lb4Key(Ipv4.parse("198.18.0.1"), 30080, Protocol.TCP,
+        Lb4Key.SCOPE_EXTERNAL, 0), 3, Lb4Service.F_NODEPORT, 0, 1, 2);
+    node.enable();
+    NetnsLab.Netns host = node.host();
+
+    Shell.Result r = CgroupClient.tcp(node.cgroup, host, "198.18.0.1", 30080);
+    Shell.Result pod = CgroupClient.tcp(node.cgroup, node.client(), "198.18.0.1", 30080);
+
+    assertThat(r.exitCode()).as(r.output()).isZero();
+    assertThat(r.output().strip()).matches("198\\.18\\.0\\.1:30080\\|pod-[ab] 198\\.18\\.0\\.1");
+    assertThat(pod.exitCode()).as(pod.output()).isZero();
+    assertThat(node.socketTranslations()).as("the host's connect() only").isEqualTo(1);
+  }
+
+  @Test
   void aProcessInTheNodeNamespaceIsRefusedAtOnceByAServiceWithoutBackends(NetnsLab lab) {
     Node node = new Node(lab);
     node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
