@@ -106,7 +106,9 @@ int to_container(struct __sk_buff *skb)
 			verdict = policy_ingress_hook(&p, len, now, &reason);
 		break;
 	default:
-		break; /* not policed: non-IPv4, other protocols, ICMP errors, later fragments */
+		/* not policed: non-IPv4, other protocols, ICMP errors, later fragments */
+		verdict = svc4_icmp_error_to_container(skb);
+		break;
 	}
 	metrics_update(reason, DIR_INGRESS, len);
 	return verdict;

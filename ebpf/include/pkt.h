@@ -146,7 +146,7 @@ static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
 		    bpf_skb_load_bytes(skb, p->l4_off, &icmp, sizeof(icmp)) < 0)
 			return PKT_MALFORMED;
 		if (icmp.type != ICMP_ECHO && icmp.type != ICMP_ECHOREPLY)
-			return PKT_PASS; /* errors are not translated yet */
+			return PKT_PASS; /* errors: to_container translates those to clients */
 		p->icmp_type = icmp.type;
 		p->sport = icmp.id;
 		p->dport = icmp.id;

@@ -33,6 +33,7 @@
 #include "ct.h"
 #include "lb.h"
 #include "reject.h"
+#include "csum.h"
 
 /* What is left of a forward entry being replaced, to remove its reply entry. */
 struct svc4_stale {
@@ -202,6 +203,115 @@ static __always_inline int svc4_to_container(struct __sk_buff *skb, struct pkt4 
 	if (!rep || ct4_expired(rep, now))
 		return TC_ACT_OK;
 	return svc4_reply(skb, p, rep, len, now, reason, &forward);
+}
+
+/*
+ * The packet an ICMP error quotes (its IPv4 header without options and the first 8 bytes of its
+ * TCP or UDP header), and the error's own header: what svc4_icmp_error_to_container rewrites.
+ */
+struct svc4_icmp_quote {
+	__u8 type;
+	__u8 code;
+	__sum16 check;
+	__u32 rest;          /* unused / next-hop MTU / pointer */
+	struct iphdr ip;
+	__be16 sport;
+	__be16 dport;
+	__be16 len_or_seq;   /* UDP length, or half of the TCP sequence number */
+	__sum16 udp_check;   /* UDP checksum, or the other half of the TCP sequence number */
+};
+_Static_assert(sizeof(struct svc4_icmp_quote) == 8 + 20 + 8, "svc4_icmp_quote");
+
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+
+/*
+ * An ICMP error the node's stack delivers to a pod (destination unreachable: port unreachable
+ * or fragmentation needed; time exceeded; parameter problem) about a packet of one of its
+ * service connections translated per packet: the quoted packet went to the backend, which the
+ * pod's socket never heard of, so its kernel would drop the error (no ECONNREFUSED for UDP, no
+ * path MTU for TCP). The quote is translated back to the frontend (destination address and port,
+ * the quoted IPv4 checksum, the quoted UDP checksum), and the error's source too when the backend
+ * itself sent it, as kube-proxy's conntrack does for RELATED packets. Errors come this way for
+ * every backend: pkt4_parse leaves them to the stack, local delivery included.
+ */
+static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb)
+{
+	struct iphdr outer;
+	struct svc4_icmp_quote q, was;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP) ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, &outer, sizeof(outer)) < 0)
+		return TC_ACT_OK;
+	if (outer.ihl != 5 || outer.protocol != IPPROTO_ICMP ||
+	    (bpf_ntohs(outer.frag_off) & (IP_MF | IP_OFFSET)))
+		return TC_ACT_OK;
+
+	__u32 icmp_off = ETH_HLEN + sizeof(outer);
+
+	if (bpf_skb_load_bytes(skb, icmp_off, &q, sizeof(q)) < 0)
+		return TC_ACT_OK; /* too short to quote ports */
+	if (q.type != ICMP_DEST_UNREACH && q.type != ICMP_TIME_EXCEEDED &&
+	    q.type != ICMP_PARAMETERPROB)
+		return TC_ACT_OK;
+	if (q.ip.ihl != 5 || q.ip.saddr != outer.daddr ||
+	    (q.ip.protocol != IPPROTO_TCP && q.ip.protocol != IPPROTO_UDP))
+		return TC_ACT_OK;
+
+	/* the quoted packet went pod -> backend: its connection's reply entry */
+	struct ct4_key rkey;
+
+	ct4_key_set(&rkey, q.ip.saddr, q.ip.daddr, q.sport, q.dport, q.ip.protocol,
+		    CT_KEY_F_REPLY);
+	struct ct4_entry *rep = ct4_lookup(q.ip.protocol, &rkey);
+
+	if (!rep || ct4_expired(rep, anetd_now()) || (rep->flags & CT_F_SNAT))
+		return TC_ACT_OK;
+
+	__u16 rev_nat_id = rep->rev_nat_id;
+	struct lb4_reverse_nat *rnat = bpf_map_lookup_elem(&anetd_lb4_reverse_nat, &rev_nat_id);
+
+	if (!rnat)
+		return TC_ACT_OK;
+
+	__be32 backend = q.ip.daddr;
+	__be32 quoted_ports[2] = { 0, 0 };
+
+	was = q;
+	__builtin_memcpy(quoted_ports, &q.sport, sizeof(quoted_ports));
+	q.ip.daddr = rnat->address;
+	q.dport = rnat->port;
+	q.ip.check = 0;
+	q.ip.check = csum_ipv4_hdr(&q.ip);
+	if (q.ip.protocol == IPPROTO_UDP && was.udp_check) {
+		__be32 from[2] = { was.ip.daddr, quoted_ports[0] };
+		__be32 to[2] = { q.ip.daddr, 0 };
+
+		__builtin_memcpy(&to[1], &q.sport, sizeof(to[1]));
+		q.udp_check = csum_fold32(bpf_csum_diff(from, sizeof(from), to, sizeof(to),
+							(__u16)~was.udp_check));
+		if (!q.udp_check)
+			q.udp_check = 0xffff;
+	}
+	/* the ICMP checksum covers the whole error: the quote's change, its own field left out */
+	q.check = 0;
+	__sum16 old_check = was.check;
+
+	was.check = 0;
+	q.check = csum_fold32(bpf_csum_diff((__be32 *)&was, sizeof(was), (__be32 *)&q, sizeof(q),
+					    (__u16)~old_check));
+	if (bpf_skb_store_bytes(skb, icmp_off, &q, sizeof(q), BPF_F_RECOMPUTE_CSUM) < 0)
+		return TC_ACT_SHOT;
+	/* sent by the backend itself (port unreachable): from the frontend, as the pod expects */
+	if (outer.saddr == backend) {
+		__be32 vip = rnat->address;
+
+		if (bpf_l3_csum_replace(skb, NAT_IP_CSUM_OFF, backend, vip, sizeof(vip)) < 0 ||
+		    bpf_skb_store_bytes(skb, NAT_SADDR_OFF, &vip, sizeof(vip),
+					BPF_F_RECOMPUTE_CSUM) < 0)
+			return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
 }
 
 /*

@@ -293,6 +293,33 @@ class ServiceTrafficKernelTest {
     assertRepliesComeFromTheVip(client, "host 198.18.0.2");
   }
 
+  @Test
+  void svc_10_udpToABackendPortNobodyListensOnIsRefusedAtOnceOnThisNodeAndOnAnother(
+      NetnsLab lab) throws Exception {
+    // The backend's kernel answers ICMP port unreachable quoting the datagram it got (to the
+    // backend): only translated back to the VIP does it reach the client's connected socket.
+    Node node = new Node(lab);
+    Pod client = node.pod("client", "198.18.0.2");
+    node.backend("pod-a", "198.18.0.3");
+    NetnsLab.Netns otherNode = node.net.world();
+    otherNode.ip("addr", "add", "198.18.1.5/32", "dev", "eth0");
+    otherNode.ip("route", "add", "198.18.0.0/24", "dev", "eth0");
+    node.ns.run("sysctl", "-qw", "net.ipv4.conf.up0.proxy_arp=1");
+    node.maps.backend(1, "198.18.0.3", 5354, Protocol.UDP); // nobody listens on 5354
+    node.maps.frontend(VIP, 53, Protocol.UDP, UDP_REV_NAT, 1);
+    node.maps.backend(2, "198.18.1.5", 5354, Protocol.UDP);
+    node.maps.frontend(VIP, 54, Protocol.UDP, 3, 2);
+
+    for (int port : new int[] {53, 54}) {
+      try (DatagramSocket s = client.udp(VIP, port)) {
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> exchange(s, "anyone?")).as("VIP port %d", port)
+            .isInstanceOf(PortUnreachableException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(FAST);
+      }
+    }
+  }
+
   /**
    * TCP and UDP through the VIP get their answers, which only sockets connected to the VIP accept
    * from the VIP itself; expected is what the backend says (its name and the client it saw).
