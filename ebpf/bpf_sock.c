@@ -33,11 +33,17 @@
  *                      holds one entry per open balanced socket and never has to evict. UDP
  *                      notes are many per unconnected socket: an LRU map ages them out.
  *
- * On any miss the programs let the call proceed unchanged and the packet path decides.
+ * On a miss (no frontend, a slot missing mid-update) the call proceeds unchanged: a pod's packet
+ * path decides; a host socket reaches nothing there.
+ *
+ * UDP notes are keyed by backend: one host socket sending to two frontends that share a backend
+ * sees the answers of both as from the frontend it noted last. Notes of closed UDP sockets (a
+ * resolver opens one per query) are left to age out of the LRU map.
  */
 #include "include/common.h"
 #include "include/lb.h"
 #include "include/metrics.h"
+#include <bpf/bpf_core_read.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -117,9 +123,19 @@ static __always_inline int sock_in_host_netns(void *ctx)
 static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 {
 	__u8 proto = ctx->protocol;
+	int host = 0; /* asked only where pods and the host differ: a lookup and a helper call */
 
-	if (proto != IPPROTO_TCP && (proto != IPPROTO_UDP || !sock_in_host_netns(ctx)))
-		return SOCK_ALLOW; /* a pod's UDP: bpf_lxc on its veth translates it */
+	if (proto == IPPROTO_UDP) {
+		/*
+		 * A pod's UDP: bpf_lxc on its veth. An AF_INET6 socket's datagram to a v4-mapped
+		 * address passes here, but its answers would pass recvmsg6, which has no program.
+		 */
+		if (ctx->family != AF_INET || !sock_in_host_netns(ctx))
+			return SOCK_ALLOW;
+		host = 1;
+	} else if (proto != IPPROTO_TCP) {
+		return SOCK_ALLOW;
+	}
 
 	struct lb4_key key;
 	__be32 address = ctx->user_ip4;
@@ -128,26 +144,40 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 
 	if (!svc)
 		return SOCK_ALLOW;
-	if (proto == IPPROTO_TCP && ((svc->flags & LB_F_PER_PACKET_FOR_PODS) || svc->count == 0)
-	    && !sock_in_host_netns(ctx))
-		return SOCK_ALLOW; /* a pod: bpf_lxc on its veth does it */
 	/* a pod's NodePort connection is marked for its replies by bpf_lxc; the host has no other */
-	if ((svc->flags & LB_F_NODEPORT) && !sock_in_host_netns(ctx))
-		return SOCK_ALLOW;
+	if (!host && ((svc->flags & (LB_F_PER_PACKET_FOR_PODS | LB_F_NODEPORT)) ||
+		      svc->count == 0)) {
+		host = sock_in_host_netns(ctx);
+		if (!host)
+			return SOCK_ALLOW; /* a pod: bpf_lxc on its veth does it */
+	}
 	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
-		bpf_set_retval(-ECONNREFUSED); /* at once, as the packet path's RST would */
+		/*
+		 * The call fails at once: ECONNREFUSED where the kernel lets a program say so (5.18+),
+		 * EPERM before. (An unconnected UDP socket's sendto() fails too, where kube-proxy's
+		 * ICMP answer would never reach it.)
+		 */
+		if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_set_retval))
+			bpf_set_retval(-ECONNREFUSED);
 		metrics_update(REASON_NO_SERVICE_BACKEND, DIR_EGRESS, 0);
 		return SOCK_DENY;
 	}
 
-	/* affinity: only host sockets get here with it, all as one client, the node */
-	__u32 id = lb4_select_backend(&key, svc, 0, anetd_now());
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	__u32 id;
+
+	if (proto == IPPROTO_UDP && !(svc->flags & LB_F_AFFINITY))
+		/* one socket, one backend: every datagram of an unconnected socket goes the same way */
+		id = lb4_slot_backend(&key, cookie % svc->count + 1);
+	else
+		/* affinity: only host sockets get here with it, all as one client, the node */
+		id = lb4_select_backend(&key, svc, 0, anetd_now());
+
 	struct lb4_backend *be = id ? bpf_map_lookup_elem(&anetd_lb4_backends, &id) : NULL;
 
 	if (!be)
-		return SOCK_ALLOW; /* slot or backend missing mid-update */
+		return SOCK_ALLOW; /* slot or backend missing mid-update: a pod's packet path picks */
 
-	__u64 cookie = bpf_get_socket_cookie(ctx);
 	long noted;
 
 	if (proto == IPPROTO_TCP) {
@@ -163,11 +193,20 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 		struct lb4_sock_udp_key k = {
 			.cookie = cookie, .backend_address = be->address, .backend_port = be->port };
 		struct lb4_sock_udp_rev rev = { .frontend_address = address, .frontend_port = port };
+		struct lb4_sock_udp_rev *was = bpf_map_lookup_elem(&anetd_lb4_sock_udp_rev, &k);
 
-		noted = bpf_map_update_elem(&anetd_lb4_sock_udp_rev, &k, &rev, BPF_ANY);
+		/* the same note for each datagram: looked up (which keeps it young), not rewritten */
+		if (was && was->frontend_address == address && was->frontend_port == port)
+			noted = 0;
+		else
+			noted = bpf_map_update_elem(&anetd_lb4_sock_udp_rev, &k, &rev, BPF_ANY);
 	}
-	/* Full map: without the note the application would see the backend, so go per packet. */
-	if (noted < 0)
+	/*
+	 * Full map (TCP; the UDP map is an LRU): a pod goes per packet, so that getpeername() does
+	 * not show the backend; the host has no packet path, and a working connection that shows
+	 * its backend beats one that never answers.
+	 */
+	if (noted < 0 && !host && !sock_in_host_netns(ctx))
 		return SOCK_ALLOW;
 	ctx->user_ip4 = be->address;
 	ctx->user_port = be->port;
@@ -209,7 +248,8 @@ int sock4_sendmsg(struct bpf_sock_addr *ctx)
 SEC("cgroup/recvmsg4")
 int sock4_recvmsg(struct bpf_sock_addr *ctx)
 {
-	sock4_udp_restore_frontend(ctx);
+	if (sock_in_host_netns(ctx)) /* notes are the host's only: pods' datagrams skip the hash */
+		sock4_udp_restore_frontend(ctx);
 	return SOCK_ALLOW;
 }
 
@@ -217,7 +257,8 @@ SEC("cgroup/getpeername4")
 int sock4_getpeername(struct bpf_sock_addr *ctx)
 {
 	if (ctx->protocol == IPPROTO_UDP) {
-		sock4_udp_restore_frontend(ctx);
+		if (sock_in_host_netns(ctx))
+			sock4_udp_restore_frontend(ctx);
 		return SOCK_ALLOW;
 	}
 	if (ctx->protocol != IPPROTO_TCP)

@@ -11,9 +11,10 @@
  *               connection has CT_F_SNAT (the backend is on another node).
  *   new         frontend (scope EXTERNAL, flagged LB_F_NODEPORT or LB_F_EXTERNAL): pick a backend
  *               from the external view (ETP=Local: local endpoints only), write both conntrack
- *               entries with CT_F_NODEPORT, DNAT. A local backend (ipcache endpoint_id != 0, or
- *               any backend of an ETP=Local frontend) sees the client's address; others get
- *               SNAT (snat.h). A frontend without backends is refused out of the same interface.
+ *               entries with CT_F_NODEPORT, DNAT. A backend on this node (np4_backend_is_local:
+ *               a pod in anetd_lxc or with an ipcache endpoint_id, or the node's own address),
+ *               and any backend of an ETP=Local frontend, sees the client's address; others
+ *               get SNAT (snat.h). A frontend without backends is refused out of the same interface.
  *   other       passed untouched (host traffic, ClusterIPs reached from outside).
  *
  * Replies of local backends are translated by their pod's from_container (service.h), which

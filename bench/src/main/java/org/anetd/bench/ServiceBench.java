@@ -361,7 +361,7 @@ public final class ServiceBench {
   /** bpf-lb-sock for one configuration: dp's socket programs linked to its cgroup. */
   void socketLoadBalancing(Datapath dp, Path cgroup) {
     SocketLoadBalancer sock = dp.socketLoadBalancer();
-    sock.enable(cgroup);
+    sock.enable(cgroup, 0); // the configurations' clients are pods: no socket is the host's
     lab.onClose(sock::disable);
   }
 

@@ -42,16 +42,16 @@ public final class HostDevices implements AutoCloseable {
   /** What this object attached to one interface. */
   private record DeviceAttachment(TcAttachment ingress, TcAttachment egress) {
     int ifindex() {
-      return ingress.ifindex();
+      return egress.ifindex();
     }
 
     /**
-     * Egress first: the ingress attachment is the one that may have created the clsact hook,
-     * and destroying the hook removes both directions.
+     * Both filters, then the clsact hook if this object created it (the egress attachment,
+     * made first, is the one that may have): destroying it removes both directions.
      */
     void detach() {
-      egress.detach(false);
-      ingress.detach(true);
+      ingress.detach(false);
+      egress.detach(true);
     }
   }
 
@@ -236,20 +236,18 @@ public final class HostDevices implements AutoCloseable {
     return List.copyOf(attached.keySet());
   }
 
+  /**
+   * Egress first: alone it translates nothing (no reply entries without from_netdev), while
+   * from_netdev alone would answer hostNetwork backends' NodePorts with untranslated replies.
+   * Each attach replaces its own filter in place, so a failure leaves what was there, and never
+   * takes away a from_netdev an earlier agent attached.
+   */
   private DeviceAttachment attachTo(int ifindex, NodePrograms programs) {
+    TcAttachment egress = inNetns(() -> TcAttachment.attach(ifindex,
+        TcAttachment.Direction.EGRESS, programs.toNetdev()));
     TcAttachment ingress = inNetns(() -> TcAttachment.attach(ifindex,
         TcAttachment.Direction.INGRESS, programs.fromNetdev()));
-    try {
-      return new DeviceAttachment(ingress, inNetns(() -> TcAttachment.attach(ifindex,
-          TcAttachment.Direction.EGRESS, programs.toNetdev())));
-    } catch (RuntimeException e) {
-      // half attached serves NodePorts with broken replies: leave the interface as it was
-      inNetns(() -> {
-        ingress.detach(true);
-        return null;
-      });
-      throw e;
-    }
+    return new DeviceAttachment(ingress, egress);
   }
 
   /** Interfaces attached by this object. */

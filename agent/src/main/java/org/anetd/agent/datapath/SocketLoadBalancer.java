@@ -56,11 +56,6 @@ public final class SocketLoadBalancer {
   /** bpf_sock's one-entry map of the node's network namespace cookie (0: none). */
   static final String HOST_NETNS = "anetd_sock_host";
 
-  /** {@link #enable(Path, long)} for pods only: no socket counts as the node's own. */
-  public void enable(Path cgroup) {
-    enable(cgroup, 0);
-  }
-
   /**
    * Links the programs to {@code cgroup}: a pinned link already there is updated in place; one
    * pinned on another cgroup (the root moved) is detached first. Sockets of the network
@@ -96,14 +91,17 @@ public final class SocketLoadBalancer {
   }
 
   /**
-   * Detaches the pinned links, this agent's or an earlier one's, and empties the notes (with
+   * Detaches the pinned links, this agent's, an earlier one's, or a newer one's after a
+   * downgrade (every pin in the link directory), and empties the notes (with
    * sock_release gone nothing would delete what is left) and the host namespace cookie. Whether
    * there were any links.
    */
   public boolean disable() {
     boolean any = false;
-    for (Link l : reversed(links)) {
-      Path pin = pinDir.resolve(l.pin());
+    List<Path> pins = new java.util.ArrayList<>();
+    reversed(links).forEach(l -> pins.add(pinDir.resolve(l.pin())));
+    pins.addAll(otherPins(pins)); // links of a newer agent (a downgrade): nothing else removes them
+    for (Path pin : pins) {
       Optional<CgroupAttachment> existing = CgroupAttachment.pinned(pin);
       if (existing.isPresent()) {
         try (CgroupAttachment a = existing.get()) {
@@ -120,6 +118,18 @@ public final class SocketLoadBalancer {
     }
     host.update(new byte[4], new byte[8]);
     return any;
+  }
+
+  /** Pins in the link directory other than {@code known}. */
+  private List<Path> otherPins(List<Path> known) {
+    if (!Files.isDirectory(pinDir)) {
+      return List.of();
+    }
+    try (var files = Files.list(pinDir)) {
+      return files.filter(p -> !known.contains(p)).sorted().toList();
+    } catch (IOException e) {
+      throw new BpfException("list link pins in " + pinDir + ": " + e.getMessage(), e);
+    }
   }
 
   private static <T> List<T> reversed(List<T> list) {

@@ -84,7 +84,12 @@ class SocketLoadBalancerKernelTest {
      * enables it): pods' sockets and the node's own are told apart.
      */
     void enable() {
-      socketLb(sock).enable(cgroup, net.node().call(NetworkNamespace::cookie));
+      enable(sock);
+    }
+
+    /** {@link #enable()} with the programs of {@code o} (a restarted agent's). */
+    void enable(BpfObject o) {
+      socketLb(o).enable(cgroup, net.node().call(NetworkNamespace::cookie));
     }
 
     /** The node's own address for its sockets (its default route leads to "world"). */
@@ -250,6 +255,30 @@ class SocketLoadBalancerKernelTest {
   }
 
   @Test
+  void everyDatagramOfAnUnconnectedHostSocketGoesToTheSameBackend(NetnsLab lab) {
+    // as conntrack keeps one flow on one backend: a protocol of several datagrams (QUIC, TFTP,
+    // DNS over several packets) needs the same server each time
+    Node node = new Node(lab);
+    node.maps.backend(4, "198.18.0.4", 5353, Protocol.UDP);
+    node.maps.frontend(VIP, 53, Protocol.UDP, UDP_REV_NAT, 3, 4);
+    node.enable();
+    NetnsLab.Netns host = node.host();
+
+    Set<String> backends = new HashSet<>();
+    for (int socket = 0; socket < 6; socket++) {
+      Shell.Result r = CgroupClient.udpUnconnected(node.cgroup, host, VIP, 53, 6);
+      assertThat(r.exitCode()).as(r.output()).isZero();
+      List<String> answers = r.output().strip().lines().toList();
+      assertThat(answers).as("socket %d", socket).hasSize(6)
+          .allMatch(a -> a.equals(answers.get(0)));
+      backends.add(answers.get(0));
+    }
+
+    assertThat(backends).as("sockets still spread over the backends")
+        .containsExactlyInAnyOrder(VIP + ":53|pod-a 198.18.0.1", VIP + ":53|pod-b 198.18.0.1");
+  }
+
+  @Test
   void aProcessInTheNodeNamespaceSticksToOneBackendOfAnAffinityService(NetnsLab lab) {
     Node node = new Node(lab);
     node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
@@ -318,7 +347,7 @@ class SocketLoadBalancerKernelTest {
         CgroupClient.heldTcp(node.cgroup, node.client(), VIP, 80)) {
       String before = held.peer();
       int entriesWhileOpen = node.sockRevEntries();
-      node.socketLb(node.loadSock()).enable(node.cgroup); // a restarted agent's programs
+      node.enable(node.loadSock()); // a restarted agent's programs
       String after = held.peer();
 
       assertThat(before).isEqualTo(VIP + ":80");
@@ -339,7 +368,7 @@ class SocketLoadBalancerKernelTest {
     BpfObject restarted = node.loadSock();
     SocketLoadBalancer again = node.socketLb(restarted);
 
-    again.enable(node.cgroup);
+    node.enable(restarted);
     String attached = CgroupPrograms.show(node.cgroup);
     CgroupAttachment.Target linked;
     try (CgroupAttachment pinned = CgroupAttachment.pinned(
@@ -350,6 +379,12 @@ class SocketLoadBalancerKernelTest {
     long translated = node.socketTranslations();
     boolean hadLinks;
     int entriesAfterDisable;
+    // a link a newer agent pinned (a downgrade): disabling removes it too
+    Path newer = node.pins.resolve("links/sock6_newer");
+    try (CgroupAttachment a = CgroupAttachment.attach(node.cgroup,
+        CgroupAttachment.Hook.UDP4_RECVMSG, restarted.program("sock4_recvmsg"))) {
+      a.pin(newer);
+    }
     try (CgroupClient.HeldConnection open =
         CgroupClient.heldTcp(node.cgroup, node.client(), VIP, 80)) {
       hadLinks = again.disable();
@@ -370,6 +405,7 @@ class SocketLoadBalancerKernelTest {
     assertThat(entriesAfterDisable).as("with sock_release gone nothing would delete them")
         .isZero();
     assertThat(Files.exists(node.pins.resolve("links/sock4_connect"))).isFalse();
+    assertThat(Files.exists(newer)).as("a pin it did not know").isFalse();
     assertThat(node.serviceConntrackEntries()).as("after disable: per packet").isPositive();
   }
 

@@ -29,11 +29,15 @@ public final class CgroupClient {
       + "s.connect((sys.argv[1],int(sys.argv[2]))); s.send(b'hi\\n')\n"
       + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
 
-  /** UDP on an unconnected socket: sendto(), then recvfrom() tells who answered. */
+  /**
+   * UDP on one unconnected socket: argv[3] times sendto(), then recvfrom() tells who answered;
+   * a line per answer.
+   */
   private static final String UDP_UNCONNECTED = "import socket,sys\n"
       + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
-      + "s.sendto(b'hi\\n',(sys.argv[1],int(sys.argv[2])))\n"
-      + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
+      + "for _ in range(int(sys.argv[3])):\n"
+      + "  s.sendto(b'hi\\n',(sys.argv[1],int(sys.argv[2])))\n"
+      + "  d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
 
   /** TCP kept open: prints "connected", then the peer once per line read from stdin. */
   private static final String HELD_TCP = "import socket,sys\n"
@@ -117,7 +121,13 @@ public final class CgroupClient {
 
   public static Shell.Result udpUnconnected(Path cgroup, NetnsLab.Netns ns, String host,
       int port) {
-    return run(cgroup, ns, UDP_UNCONNECTED, host, "" + port);
+    return udpUnconnected(cgroup, ns, host, port, 1);
+  }
+
+  /** {@link #udpUnconnected} with {@code datagrams} exchanges on the one socket. */
+  public static Shell.Result udpUnconnected(Path cgroup, NetnsLab.Netns ns, String host,
+      int port, int datagrams) {
+    return run(cgroup, ns, UDP_UNCONNECTED, host, "" + port, "" + datagrams);
   }
 
   private static Shell.Result run(Path cgroup, NetnsLab.Netns ns, String script,
