@@ -76,6 +76,18 @@ class ServiceTrafficKernelTest {
       return net.backend(name, ip, lxc.program("from_container"), lxc.program("to_container"));
     }
 
+    /**
+     * A pod of another node with address {@code ip}, reached through the uplink: the world
+     * netns, which routes the node's pods back to it (the node answers ARP for them there).
+     */
+    NetnsLab.Netns podOnAnotherNode(String ip) {
+      NetnsLab.Netns otherNode = net.world();
+      otherNode.ip("addr", "add", ip + "/32", "dev", "eth0");
+      otherNode.ip("route", "add", "198.18.0.0/24", "dev", "eth0");
+      ns.run("sysctl", "-qw", "net.ipv4.conf.up0.proxy_arp=1");
+      return otherNode;
+    }
+
     /** The VIP's TCP port 80 and UDP port 53 as frontends without backends. */
     void withoutBackends() {
       maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
@@ -262,13 +274,7 @@ class ServiceTrafficKernelTest {
   void svc_7_repliesOfABackendOnAnotherNodeComeFromTheVip(NetnsLab lab) throws Exception {
     Node node = new Node(lab);
     Pod client = node.pod("client", "198.18.0.2");
-    // A pod of another node, reached through the uplink (the world netns routes the node's pods
-    // back to it; the node answers ARP for them there).
-    NetnsLab.Netns otherNode = node.net.world();
-    otherNode.ip("addr", "add", "198.18.1.5/32", "dev", "eth0");
-    otherNode.ip("route", "add", "198.18.0.0/24", "dev", "eth0");
-    node.ns.run("sysctl", "-qw", "net.ipv4.conf.up0.proxy_arp=1");
-    PodNetwork.serve(otherNode, "remote");
+    PodNetwork.serve(node.podOnAnotherNode("198.18.1.5"), "remote");
     node.maps.backend(1, "198.18.1.5", 8080, Protocol.TCP);
     node.maps.frontend(VIP, 80, Protocol.TCP, TCP_REV_NAT, 1);
     node.maps.backend(2, "198.18.1.5", 5353, Protocol.UDP);
@@ -301,10 +307,7 @@ class ServiceTrafficKernelTest {
     Node node = new Node(lab);
     Pod client = node.pod("client", "198.18.0.2");
     node.backend("pod-a", "198.18.0.3");
-    NetnsLab.Netns otherNode = node.net.world();
-    otherNode.ip("addr", "add", "198.18.1.5/32", "dev", "eth0");
-    otherNode.ip("route", "add", "198.18.0.0/24", "dev", "eth0");
-    node.ns.run("sysctl", "-qw", "net.ipv4.conf.up0.proxy_arp=1");
+    node.podOnAnotherNode("198.18.1.5");
     node.maps.backend(1, "198.18.0.3", 5354, Protocol.UDP); // nobody listens on 5354
     node.maps.frontend(VIP, 53, Protocol.UDP, UDP_REV_NAT, 1);
     node.maps.backend(2, "198.18.1.5", 5354, Protocol.UDP);

@@ -99,11 +99,12 @@ class TwoNodeServicesLabIT {
       LabState.Pod clientPod = LabState.readPod(state, "far", "client").orElseThrow();
       assertThat(server.node()).isEqualTo(LabState.nodeName(2));
       assertThat(clientPod.node()).isEqualTo(LabState.nodeName(1));
-      String web = clusterIp(client, "web");
-
-      // both agents must have the Service and the remote pod before the first try
+      // both agents must have the Service (the lab gives it its ClusterIP in a later pass) and
+      // the remote pod before the first try
       await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+          .ignoreExceptions()
           .until(() -> probe(state, "web.far.svc:80", "tcp").equals("connected"));
+      String web = clusterIp(client, "web");
       for (int i = 0; i < 5; i++) {
         assertThat(ServicesLabIT.exchange(clientPod, web, 80, "hostname", "clientip", "hi " + i))
             .as("TCP through the ClusterIP, try %d", i)
