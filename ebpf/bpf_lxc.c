@@ -107,7 +107,7 @@ int to_container(struct __sk_buff *skb)
 		break;
 	default:
 		/* not policed: non-IPv4, other protocols, ICMP errors, later fragments */
-		verdict = svc4_icmp_error_to_container(skb);
+		verdict = svc4_icmp_error_to_container(skb, &reason);
 		break;
 	}
 	metrics_update(reason, DIR_INGRESS, len);

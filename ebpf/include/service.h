@@ -235,7 +235,7 @@ _Static_assert(sizeof(struct svc4_icmp_quote) == 8 + 20 + 8, "svc4_icmp_quote");
  * itself sent it, as kube-proxy's conntrack does for RELATED packets. Errors come this way for
  * every backend: pkt4_parse leaves them to the stack, local delivery included.
  */
-static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb)
+static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb, __u8 *reason)
 {
 	struct iphdr outer;
 	struct svc4_icmp_quote q, was;
@@ -255,6 +255,7 @@ static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb)
 	    q.type != ICMP_PARAMETERPROB)
 		return TC_ACT_OK;
 	if (q.ip.ihl != 5 || q.ip.saddr != outer.daddr ||
+	    (bpf_ntohs(q.ip.frag_off) & IP_OFFSET) || /* a later fragment quotes no ports */
 	    (q.ip.protocol != IPPROTO_TCP && q.ip.protocol != IPPROTO_UDP))
 		return TC_ACT_OK;
 
@@ -300,16 +301,24 @@ static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb)
 	was.check = 0;
 	q.check = csum_fold32(bpf_csum_diff((__be32 *)&was, sizeof(was), (__be32 *)&q, sizeof(q),
 					    (__u16)~old_check));
-	if (bpf_skb_store_bytes(skb, icmp_off, &q, sizeof(q), BPF_F_RECOMPUTE_CSUM) < 0)
+	/*
+	 * Both rewrites leave the sum of the bytes they touch as it was (the quote's change is
+	 * compensated in the ICMP checksum, the address's in the IPv4 one), so a CHECKSUM_COMPLETE
+	 * skb's csum stays right: flags 0, as nat.h writes.
+	 */
+	if (bpf_skb_store_bytes(skb, icmp_off, &q, sizeof(q), 0) < 0) {
+		*reason = REASON_NAT_FAILED;
 		return TC_ACT_SHOT;
+	}
 	/* sent by the backend itself (port unreachable): from the frontend, as the pod expects */
 	if (outer.saddr == backend) {
 		__be32 vip = rnat->address;
 
 		if (bpf_l3_csum_replace(skb, NAT_IP_CSUM_OFF, backend, vip, sizeof(vip)) < 0 ||
-		    bpf_skb_store_bytes(skb, NAT_SADDR_OFF, &vip, sizeof(vip),
-					BPF_F_RECOMPUTE_CSUM) < 0)
+		    bpf_skb_store_bytes(skb, NAT_SADDR_OFF, &vip, sizeof(vip), 0) < 0) {
+			*reason = REASON_NAT_FAILED;
 			return TC_ACT_SHOT;
+		}
 	}
 	return TC_ACT_OK;
 }

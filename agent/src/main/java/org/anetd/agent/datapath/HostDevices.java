@@ -230,8 +230,12 @@ public final class HostDevices implements AutoCloseable {
             + ": not an external interface");
       }
       DeviceAttachment a = attachTo(inNetns(() -> NetworkNamespace.ifindex(dev)), programs);
-      // a repeat attach replaced our filters in place; the first one knows who made the hook
-      attached.putIfAbsent(dev, a);
+      // a repeat attach replaced our filters in place; the first one knows who made the hook,
+      // unless the interface was created again since (a new ifindex)
+      DeviceAttachment known = attached.get(dev);
+      if (known == null || known.ifindex() != a.ifindex()) {
+        attached.put(dev, a);
+      }
     }
     return List.copyOf(attached.keySet());
   }
@@ -245,9 +249,19 @@ public final class HostDevices implements AutoCloseable {
   private DeviceAttachment attachTo(int ifindex, NodePrograms programs) {
     TcAttachment egress = inNetns(() -> TcAttachment.attach(ifindex,
         TcAttachment.Direction.EGRESS, programs.toNetdev()));
-    TcAttachment ingress = inNetns(() -> TcAttachment.attach(ifindex,
-        TcAttachment.Direction.INGRESS, programs.fromNetdev()));
-    return new DeviceAttachment(ingress, egress);
+    try {
+      TcAttachment ingress = inNetns(() -> TcAttachment.attach(ifindex,
+          TcAttachment.Direction.INGRESS, programs.fromNetdev()));
+      return new DeviceAttachment(ingress, egress);
+    } catch (RuntimeException e) {
+      if (egress.hookCreated()) { // nothing was there before: leave nothing behind
+        inNetns(() -> {
+          egress.detach(true);
+          return null;
+        });
+      }
+      throw e;
+    }
   }
 
   /** Interfaces attached by this object. */

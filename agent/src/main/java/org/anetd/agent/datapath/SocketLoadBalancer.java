@@ -98,11 +98,19 @@ public final class SocketLoadBalancer {
    */
   public boolean disable() {
     boolean any = false;
-    List<Path> pins = new java.util.ArrayList<>();
-    reversed(links).forEach(l -> pins.add(pinDir.resolve(l.pin())));
-    pins.addAll(otherPins(pins)); // links of a newer agent (a downgrade): nothing else removes them
+    List<Path> known = reversed(links).stream().map(l -> pinDir.resolve(l.pin())).toList();
+    List<Path> pins = new java.util.ArrayList<>(known);
+    pins.addAll(otherPins(known)); // links of a newer agent (a downgrade): nothing else removes them
     for (Path pin : pins) {
-      Optional<CgroupAttachment> existing = CgroupAttachment.pinned(pin);
+      Optional<CgroupAttachment> existing;
+      try {
+        existing = CgroupAttachment.pinned(pin);
+      } catch (RuntimeException e) {
+        if (known.contains(pin)) {
+          throw e;
+        }
+        continue; // a newer agent's pin that is no cgroup link: not ours to judge
+      }
       if (existing.isPresent()) {
         try (CgroupAttachment a = existing.get()) {
           a.detach();
@@ -126,7 +134,7 @@ public final class SocketLoadBalancer {
       return List.of();
     }
     try (var files = Files.list(pinDir)) {
-      return files.filter(p -> !known.contains(p)).sorted().toList();
+      return files.filter(p -> !known.contains(p) && Files.isRegularFile(p)).sorted().toList();
     } catch (IOException e) {
       throw new BpfException("list link pins in " + pinDir + ": " + e.getMessage(), e);
     }

@@ -275,6 +275,26 @@ class NodePortTrafficKernelTest {
     }
   }
 
+  @Test
+  void np_9_anAttachThatFailsHalfwayLeavesAFreshInterfaceAsItWas(NetnsLab lab) {
+    // to_netdev goes on first; when from_netdev then fails (here: a program of the wrong type),
+    // the filter and the clsact hook it made must not stay behind
+    Node node = new Node(lab);
+    lab.veth(node.ns, "up9", node.net.world(), "eth9");
+    BpfObject sock = BpfObject.openFile(EbpfObjects.path("bpf_sock.o"));
+    lab.onClose(sock::close);
+    sock.pinMapsUnder(lab.bpffsDir("np")).load();
+    HostDevices devices = new HostDevices(node.ns.path());
+    lab.onClose(devices::close);
+
+    assertThatThrownBy(() -> devices.attach(List.of("up9"), new HostDevices.NodePrograms(
+        sock.program("sock4_connect"), node.host.program("to_netdev"))))
+        .isInstanceOf(RuntimeException.class);
+
+    assertThat(devices.attached()).isEmpty();
+    assertThat(node.ns.run("tc", "qdisc", "show", "dev", "up9")).doesNotContain("clsact");
+  }
+
   private static final int BULK_BYTES = 8 << 20;
   private static final Duration BULK_BOUND = Duration.ofSeconds(15);
 
