@@ -19,10 +19,11 @@
  *              sendmsg() with ECONNREFUSED. Nothing else would translate them: host traffic
  *              passes no pod veth.
  *
- *   sock4_connect:     cgroup/connect4. Pick a random slot (as bpf_lxc does), note the frontend
- *                      (TCP: socket cookie -> (backend, frontend) in anetd_lb4_sock_rev; UDP:
- *                      (cookie, backend) -> frontend in anetd_lb4_sock_udp_rev), rewrite the
- *                      destination.
+ *   sock4_connect:     cgroup/connect4. Pick a backend (TCP: a random slot, as bpf_lxc does;
+ *                      UDP: the slot the socket cookie picks, one backend per socket), note
+ *                      the frontend (TCP: socket cookie -> (backend, frontend) in
+ *                      anetd_lb4_sock_rev; UDP: (cookie, backend) -> frontend in
+ *                      anetd_lb4_sock_udp_rev), rewrite the destination.
  *   sock4_sendmsg:     cgroup/sendmsg4. The same for each datagram of an unconnected host UDP
  *                      socket.
  *   sock4_recvmsg:     cgroup/recvmsg4. A datagram from a noted backend reads as coming from the
@@ -216,10 +217,14 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 
 /*
  * A host UDP socket's peer as the application asked for it: the noted frontend of the backend
- * address:port in ctx, written back over it.
+ * address:port in ctx, written back over it. Notes are the host's only: a pod's socket costs one
+ * array lookup, not the hash.
  */
 static __always_inline void sock4_udp_restore_frontend(struct bpf_sock_addr *ctx)
 {
+	if (!sock_in_host_netns(ctx))
+		return;
+
 	struct lb4_sock_udp_key k = {
 		.cookie = bpf_get_socket_cookie(ctx),
 		.backend_address = ctx->user_ip4,
@@ -248,8 +253,7 @@ int sock4_sendmsg(struct bpf_sock_addr *ctx)
 SEC("cgroup/recvmsg4")
 int sock4_recvmsg(struct bpf_sock_addr *ctx)
 {
-	if (sock_in_host_netns(ctx)) /* notes are the host's only: pods' datagrams skip the hash */
-		sock4_udp_restore_frontend(ctx);
+	sock4_udp_restore_frontend(ctx);
 	return SOCK_ALLOW;
 }
 
@@ -257,8 +261,7 @@ SEC("cgroup/getpeername4")
 int sock4_getpeername(struct bpf_sock_addr *ctx)
 {
 	if (ctx->protocol == IPPROTO_UDP) {
-		if (sock_in_host_netns(ctx))
-			sock4_udp_restore_frontend(ctx);
+		sock4_udp_restore_frontend(ctx);
 		return SOCK_ALLOW;
 	}
 	if (ctx->protocol != IPPROTO_TCP)

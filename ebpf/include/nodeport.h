@@ -14,7 +14,8 @@
  *               entries with CT_F_NODEPORT, DNAT. A backend on this node (np4_backend_is_local:
  *               a pod in anetd_lxc or with an ipcache endpoint_id, or the node's own address),
  *               and any backend of an ETP=Local frontend, sees the client's address; others
- *               get SNAT (snat.h). A frontend without backends is refused out of the same interface.
+ *               get SNAT (snat.h). A frontend without backends is refused out of the same
+ *               interface.
  *   other       passed untouched (host traffic, ClusterIPs reached from outside).
  *
  * Replies of local backends are translated by their pod's from_container (service.h), which
@@ -280,14 +281,11 @@ static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p
 static __always_inline int np4_to_netdev(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
 					 __u8 *reason, int *translated)
 {
-	struct ct4_key rkey;
 	__u64 now = anetd_now();
+	struct ct4_entry *rep = svc4_live_reply(p, now);
 	int forward = 0; /* already on its way out */
 
-	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
-	struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
-
-	if (!rep || !(rep->flags & CT_F_NODEPORT) || ct4_expired(rep, now))
+	if (!rep || !(rep->flags & CT_F_NODEPORT))
 		return TC_ACT_OK;
 	*translated = 1;
 	return svc4_reply(skb, p, rep, len, now, reason, &forward);

@@ -157,6 +157,17 @@ static __always_inline int svc4_reply(struct __sk_buff *skb, struct pkt4 *p,
 	return TC_ACT_OK;
 }
 
+/* The live reply entry of the service connection p is a reply of, or NULL. */
+static __always_inline struct ct4_entry *svc4_live_reply(const struct pkt4 *p, __u64 now)
+{
+	struct ct4_key rkey;
+
+	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
+	struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
+
+	return rep && !ct4_expired(rep, now) ? rep : NULL;
+}
+
 /*
  * A packet not addressed to a frontend: the reply of a service connection whose backend is this
  * pod (reverse translation), or not service traffic at all. A TCP SYN of the latter first
@@ -168,14 +179,13 @@ static __always_inline int svc4_reply(struct __sk_buff *skb, struct pkt4 *p,
 static __always_inline int svc4_not_frontend(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
 					     __u64 now, __u8 *reason, int *forward)
 {
-	struct ct4_key rkey;
+	struct ct4_entry *rep = svc4_live_reply(p, now);
 
-	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
-	struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
-
-	if (rep && !ct4_expired(rep, now))
+	if (rep)
 		return svc4_reply(skb, p, rep, len, now, reason, forward);
 	if (pkt4_is_tcp_syn(p)) {
+		struct ct4_key rkey;
+
 		/* the reply key p would have if its destination were the backend picked for it */
 		svc4_reply_key(&rkey, p, p->daddr, p->dport, 0);
 		if (ct4_lookup(p->proto, &rkey)) /* rarely there: a lookup takes no lock */
@@ -194,15 +204,10 @@ static __always_inline int svc4_not_frontend(struct __sk_buff *skb, struct pkt4 
 static __always_inline int svc4_to_container(struct __sk_buff *skb, struct pkt4 *p, __u32 len,
 					     __u64 now, __u8 *reason)
 {
-	struct ct4_key rkey;
+	struct ct4_entry *rep = svc4_live_reply(p, now);
 	int forward = 0; /* the packet is on its way into the pod: nothing to forward */
 
-	ct4_key_of(&rkey, p, CT_KEY_F_REPLY);
-	struct ct4_entry *rep = ct4_lookup(p->proto, &rkey);
-
-	if (!rep || ct4_expired(rep, now))
-		return TC_ACT_OK;
-	return svc4_reply(skb, p, rep, len, now, reason, &forward);
+	return rep ? svc4_reply(skb, p, rep, len, now, reason, &forward) : TC_ACT_OK;
 }
 
 /*
@@ -276,18 +281,18 @@ static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb, _
 		return TC_ACT_OK;
 
 	__be32 backend = q.ip.daddr;
-	__be32 quoted_ports[2] = { 0, 0 };
 
 	was = q;
-	__builtin_memcpy(quoted_ports, &q.sport, sizeof(quoted_ports));
 	q.ip.daddr = rnat->address;
 	q.dport = rnat->port;
 	q.ip.check = 0;
 	q.ip.check = csum_ipv4_hdr(&q.ip);
 	if (q.ip.protocol == IPPROTO_UDP && was.udp_check) {
-		__be32 from[2] = { was.ip.daddr, quoted_ports[0] };
+		/* the pseudo header's destination and the ports' word, before and after */
+		__be32 from[2] = { was.ip.daddr, 0 };
 		__be32 to[2] = { q.ip.daddr, 0 };
 
+		__builtin_memcpy(&from[1], &was.sport, sizeof(from[1]));
 		__builtin_memcpy(&to[1], &q.sport, sizeof(to[1]));
 		q.udp_check = csum_fold32(bpf_csum_diff(from, sizeof(from), to, sizeof(to),
 							(__u16)~was.udp_check));

@@ -1,12 +1,12 @@
 package org.anetd.agent.bpf;
 
 import java.nio.file.Path;
-import jnr.ffi.Pointer;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import jnr.ffi.Pointer;
 
 /**
  * Runs work inside a network namespace. setns(2) moves only the calling thread, so the work runs

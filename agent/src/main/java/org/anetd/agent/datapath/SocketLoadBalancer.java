@@ -68,8 +68,7 @@ public final class SocketLoadBalancer {
     } catch (IOException e) {
       throw new BpfException("create link pin directory " + pinDir + ": " + e.getMessage(), e);
     }
-    host.update(new byte[4], ByteBuffer.allocate(8).order(ByteOrder.nativeOrder())
-        .putLong(hostNetnsCookie).array());
+    writeHostNetns(hostNetnsCookie);
     for (Link l : links) {
       Path pin = pinDir.resolve(l.pin());
       CgroupAttachment.Target wanted = CgroupAttachment.Target.of(cgroup, l.hook());
@@ -124,8 +123,14 @@ public final class SocketLoadBalancer {
         notes.delete(key); // one at a time: a socket may close (and delete its own) meanwhile
       }
     }
-    host.update(new byte[4], new byte[8]);
+    writeHostNetns(0);
     return any;
+  }
+
+  /** The one entry of {@link #HOST_NETNS}: the node's netns cookie, 0 for none. */
+  private void writeHostNetns(long cookie) {
+    host.update(new byte[4], ByteBuffer.allocate(8).order(ByteOrder.nativeOrder())
+        .putLong(cookie).array());
   }
 
   /** Pins in the link directory other than {@code known}. */
