@@ -30,6 +30,10 @@
  *                      frontend (resolvers drop answers from an address they did not ask).
  *   sock4_getpeername: cgroup/getpeername4. The application sees the service address it
  *                      connected to, not the backend.
+ *   sock6_connect, sock6_recvmsg, sock6_getpeername: the same for an AF_INET6 socket naming an
+ *                      IPv4 peer v4-mapped (::ffff:a.b.c.d), as a JVM's sockets do. Its datagrams
+ *                      pass sendmsg4: the kernel hands them to IPv4 with an AF_INET address.
+ *                      Real IPv6 addresses are left alone (no IPv6 frontends).
  *   sock_release:      cgroup/sock_release. Closing a TCP socket removes its entry, so that map
  *                      holds one entry per open balanced socket and never has to evict. UDP
  *                      notes are many per unconnected socket: an LRU map ages them out.
@@ -117,40 +121,42 @@ static __always_inline int sock_in_host_netns(void *ctx)
 	return host && *host && bpf_get_netns_cookie(ctx) == *host;
 }
 
+enum sock_xlate {
+	SOCK_XLATE_NONE,	/* not a frontend, or left to a pod's packet path: unchanged */
+	SOCK_XLATE_DONE,	/* *address and *port now name a backend */
+	SOCK_XLATE_REFUSE,	/* a frontend without backends: the call fails (retval set) */
+};
+
 /*
- * Rewrites the destination of a connect() or sendmsg() to a frontend towards one of its
- * backends. Returns the program's verdict.
+ * The backend a connect() or sendmsg() to the IPv4 frontend *address:*port (network byte order)
+ * goes to instead, written over them. The hooks read and write the address where their socket
+ * family keeps it (user_ip4, or the last word of a v4-mapped user_ip6).
  */
-static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
+static __always_inline enum sock_xlate sock4_translate(struct bpf_sock_addr *ctx,
+						       __be32 *address, __be16 *port)
 {
 	__u8 proto = ctx->protocol;
 	int host = 0; /* asked only where pods and the host differ: a lookup and a helper call */
 
 	if (proto == IPPROTO_UDP) {
-		/*
-		 * A pod's UDP: bpf_lxc on its veth. An AF_INET6 socket's datagram to a v4-mapped
-		 * address passes here, but its answers would pass recvmsg6, which has no program.
-		 */
-		if (ctx->family != AF_INET || !sock_in_host_netns(ctx))
-			return SOCK_ALLOW;
+		if (!sock_in_host_netns(ctx))
+			return SOCK_XLATE_NONE; /* a pod's UDP: bpf_lxc on its veth */
 		host = 1;
 	} else if (proto != IPPROTO_TCP) {
-		return SOCK_ALLOW;
+		return SOCK_XLATE_NONE;
 	}
 
 	struct lb4_key key;
-	__be32 address = ctx->user_ip4;
-	__be16 port = (__be16)ctx->user_port;
-	struct lb4_service *svc = lb4_lookup_frontend(&key, address, port, proto);
+	struct lb4_service *svc = lb4_lookup_frontend(&key, *address, *port, proto);
 
 	if (!svc)
-		return SOCK_ALLOW;
+		return SOCK_XLATE_NONE;
 	/* a pod's NodePort connection is marked for its replies by bpf_lxc; the host has no other */
 	if (!host && ((svc->flags & (LB_F_PER_PACKET_FOR_PODS | LB_F_NODEPORT)) ||
 		      svc->count == 0)) {
 		host = sock_in_host_netns(ctx);
 		if (!host)
-			return SOCK_ALLOW; /* a pod: bpf_lxc on its veth does it */
+			return SOCK_XLATE_NONE; /* a pod: bpf_lxc on its veth does it */
 	}
 	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
 		/*
@@ -161,7 +167,7 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 		if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_set_retval))
 			bpf_set_retval(-ECONNREFUSED);
 		metrics_update(REASON_NO_SERVICE_BACKEND, DIR_EGRESS, 0);
-		return SOCK_DENY;
+		return SOCK_XLATE_REFUSE;
 	}
 
 	__u64 cookie = bpf_get_socket_cookie(ctx);
@@ -177,7 +183,7 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 	struct lb4_backend *be = id ? bpf_map_lookup_elem(&anetd_lb4_backends, &id) : NULL;
 
 	if (!be)
-		return SOCK_ALLOW; /* slot or backend missing mid-update: a pod's packet path picks */
+		return SOCK_XLATE_NONE; /* slot or backend missing mid-update: a pod's packet path picks */
 
 	long noted;
 
@@ -185,19 +191,19 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 		struct lb4_sock_rev rev = {
 			.backend_address = be->address,
 			.backend_port = be->port,
-			.frontend_address = address,
-			.frontend_port = port,
+			.frontend_address = *address,
+			.frontend_port = *port,
 		};
 
 		noted = bpf_map_update_elem(&anetd_lb4_sock_rev, &cookie, &rev, BPF_ANY);
 	} else {
 		struct lb4_sock_udp_key k = {
 			.cookie = cookie, .backend_address = be->address, .backend_port = be->port };
-		struct lb4_sock_udp_rev rev = { .frontend_address = address, .frontend_port = port };
+		struct lb4_sock_udp_rev rev = { .frontend_address = *address, .frontend_port = *port };
 		struct lb4_sock_udp_rev *was = bpf_map_lookup_elem(&anetd_lb4_sock_udp_rev, &k);
 
 		/* the same note for each datagram: looked up (which keeps it young), not rewritten */
-		if (was && was->frontend_address == address && was->frontend_port == port)
+		if (was && was->frontend_address == *address && was->frontend_port == *port)
 			noted = 0;
 		else
 			noted = bpf_map_update_elem(&anetd_lb4_sock_udp_rev, &k, &rev, BPF_ANY);
@@ -208,81 +214,191 @@ static __always_inline int sock4_translate(struct bpf_sock_addr *ctx)
 	 * its backend beats one that never answers.
 	 */
 	if (noted < 0 && !host && !sock_in_host_netns(ctx))
-		return SOCK_ALLOW;
-	ctx->user_ip4 = be->address;
-	ctx->user_port = be->port;
+		return SOCK_XLATE_NONE;
+	*address = be->address;
+	*port = be->port;
 	metrics_update(REASON_SOCK_LB_TRANSLATED, DIR_EGRESS, 0);
-	return SOCK_ALLOW;
+	return SOCK_XLATE_DONE;
+}
+
+/* The peer a TCP socket's noted frontend stands for, if *address:*port is its backend. */
+static __always_inline void sock4_tcp_restore_frontend(struct bpf_sock_addr *ctx,
+						       __be32 *address, __be16 *port)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct lb4_sock_rev *rev = bpf_map_lookup_elem(&anetd_lb4_sock_rev, &cookie);
+
+	/* The backend check: a socket connected again elsewhere after a failed attempt. */
+	if (rev && rev->backend_address == *address && rev->backend_port == *port) {
+		*address = rev->frontend_address;
+		*port = rev->frontend_port;
+	}
 }
 
 /*
  * A host UDP socket's peer as the application asked for it: the noted frontend of the backend
- * address:port in ctx, written back over it. Notes are the host's only: a pod's socket costs one
- * array lookup, not the hash.
+ * *address:*port, written over them. Notes are the host's only: a pod's socket costs one array
+ * lookup, not the hash.
  */
-static __always_inline void sock4_udp_restore_frontend(struct bpf_sock_addr *ctx)
+static __always_inline void sock4_udp_restore_frontend(struct bpf_sock_addr *ctx,
+						       __be32 *address, __be16 *port)
 {
 	if (!sock_in_host_netns(ctx))
 		return;
 
 	struct lb4_sock_udp_key k = {
 		.cookie = bpf_get_socket_cookie(ctx),
-		.backend_address = ctx->user_ip4,
-		.backend_port = (__be16)ctx->user_port,
+		.backend_address = *address,
+		.backend_port = *port,
 	};
 	struct lb4_sock_udp_rev *rev = bpf_map_lookup_elem(&anetd_lb4_sock_udp_rev, &k);
 
 	if (rev) {
-		ctx->user_ip4 = rev->frontend_address;
-		ctx->user_port = rev->frontend_port;
+		*address = rev->frontend_address;
+		*port = rev->frontend_port;
 	}
+}
+
+/* The peer a getpeername() or recvmsg() reports, as the application asked for it. */
+static __always_inline void sock4_restore_frontend(struct bpf_sock_addr *ctx, __be32 *address,
+						   __be16 *port)
+{
+	if (ctx->protocol == IPPROTO_UDP)
+		sock4_udp_restore_frontend(ctx, address, port);
+	else if (ctx->protocol == IPPROTO_TCP)
+		sock4_tcp_restore_frontend(ctx, address, port);
+}
+
+/*
+ * The IPv4 address in a v4-mapped user_ip6 (::ffff:a.b.c.d), as an AF_INET6 socket names IPv4
+ * peers (Java's sockets, for one, are AF_INET6 unless told otherwise). 0: a real IPv6 address,
+ * which no frontend has.
+ */
+static __always_inline int sock6_v4mapped(struct bpf_sock_addr *ctx, __be32 *address)
+{
+	if (ctx->user_ip6[0] != 0 || ctx->user_ip6[1] != 0 ||
+	    ctx->user_ip6[2] != bpf_htonl(0x0000ffff))
+		return 0;
+	*address = ctx->user_ip6[3];
+	return 1;
+}
+
+/* The hooks: each reads the peer where its family keeps it, and writes a change back there. */
+
+static __always_inline int sock4_connect_hook(struct bpf_sock_addr *ctx)
+{
+	__be32 address = ctx->user_ip4;
+	__be16 port = (__be16)ctx->user_port;
+
+	switch (sock4_translate(ctx, &address, &port)) {
+	case SOCK_XLATE_REFUSE:
+		return SOCK_DENY;
+	case SOCK_XLATE_DONE:
+		ctx->user_ip4 = address;
+		ctx->user_port = port;
+		break;
+	default:
+		break;
+	}
+	return SOCK_ALLOW;
 }
 
 SEC("cgroup/connect4")
 int sock4_connect(struct bpf_sock_addr *ctx)
 {
-	return sock4_translate(ctx);
+	return sock4_connect_hook(ctx);
 }
 
+/*
+ * UDP only reaches this hook; an AF_INET6 socket's datagram to a v4-mapped address too (the
+ * kernel hands it to IPv4's sendmsg with an AF_INET address).
+ */
 SEC("cgroup/sendmsg4")
 int sock4_sendmsg(struct bpf_sock_addr *ctx)
 {
-	return sock4_translate(ctx); /* UDP only reaches this hook */
+	return sock4_connect_hook(ctx);
 }
 
 SEC("cgroup/recvmsg4")
 int sock4_recvmsg(struct bpf_sock_addr *ctx)
 {
-	sock4_udp_restore_frontend(ctx);
+	__be32 address = ctx->user_ip4;
+	__be16 port = (__be16)ctx->user_port;
+
+	sock4_udp_restore_frontend(ctx, &address, &port);
+	ctx->user_ip4 = address;
+	ctx->user_port = port;
 	return SOCK_ALLOW;
 }
 
 SEC("cgroup/getpeername4")
 int sock4_getpeername(struct bpf_sock_addr *ctx)
 {
-	if (ctx->protocol == IPPROTO_UDP) {
-		sock4_udp_restore_frontend(ctx);
-		return SOCK_ALLOW;
-	}
-	if (ctx->protocol != IPPROTO_TCP)
-		return SOCK_ALLOW;
+	__be32 address = ctx->user_ip4;
+	__be16 port = (__be16)ctx->user_port;
 
-	__u64 cookie = bpf_get_socket_cookie(ctx);
-	struct lb4_sock_rev *rev = bpf_map_lookup_elem(&anetd_lb4_sock_rev, &cookie);
+	sock4_restore_frontend(ctx, &address, &port);
+	ctx->user_ip4 = address;
+	ctx->user_port = port;
+	return SOCK_ALLOW;
+}
 
-	/* The backend check: a socket connected again elsewhere after a failed attempt. */
-	if (rev && rev->backend_address == ctx->user_ip4
-	    && rev->backend_port == (__be16)ctx->user_port) {
-		ctx->user_ip4 = rev->frontend_address;
-		ctx->user_port = rev->frontend_port;
+/* An AF_INET6 socket's connect() to a v4-mapped frontend: TCP, and UDP's connect(). */
+SEC("cgroup/connect6")
+int sock6_connect(struct bpf_sock_addr *ctx)
+{
+	__be32 address;
+	__be16 port = (__be16)ctx->user_port;
+
+	if (!sock6_v4mapped(ctx, &address))
+		return SOCK_ALLOW;
+	switch (sock4_translate(ctx, &address, &port)) {
+	case SOCK_XLATE_REFUSE:
+		return SOCK_DENY;
+	case SOCK_XLATE_DONE:
+		ctx->user_ip6[3] = address; /* still v4-mapped: the kernel connects over IPv4 */
+		ctx->user_port = port;
+		break;
+	default:
+		break;
 	}
+	return SOCK_ALLOW;
+}
+
+/* An AF_INET6 UDP socket's answer from a v4-mapped backend. */
+SEC("cgroup/recvmsg6")
+int sock6_recvmsg(struct bpf_sock_addr *ctx)
+{
+	__be32 address;
+	__be16 port = (__be16)ctx->user_port;
+
+	if (!sock6_v4mapped(ctx, &address))
+		return SOCK_ALLOW;
+	sock4_udp_restore_frontend(ctx, &address, &port);
+	ctx->user_ip6[3] = address;
+	ctx->user_port = port;
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/getpeername6")
+int sock6_getpeername(struct bpf_sock_addr *ctx)
+{
+	__be32 address;
+	__be16 port = (__be16)ctx->user_port;
+
+	if (!sock6_v4mapped(ctx, &address))
+		return SOCK_ALLOW;
+	sock4_restore_frontend(ctx, &address, &port);
+	ctx->user_ip6[3] = address;
+	ctx->user_port = port;
 	return SOCK_ALLOW;
 }
 
 SEC("cgroup/sock_release")
 int sock_release(struct bpf_sock *ctx)
 {
-	if (ctx->protocol != IPPROTO_TCP || ctx->family != AF_INET)
+	/* AF_INET6 too: its connect() to a v4-mapped frontend wrote an entry (sock6_connect) */
+	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
 		return SOCK_ALLOW;
 
 	__u64 cookie = bpf_get_socket_cookie(ctx);

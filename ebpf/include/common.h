@@ -21,6 +21,9 @@
 #ifndef AF_INET
 #define AF_INET 2 /* not in the uapi headers a BPF object includes */
 #endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 /*
  * The datapath's clock, read once per packet: CLOCK_MONOTONIC as of the last timer tick

@@ -18,8 +18,8 @@ import jnr.ffi.Pointer;
 public final class CgroupAttachment implements AutoCloseable {
   /** enum bpf_attach_type values for the sock_addr hooks the agent uses. */
   public enum Hook {
-    INET4_CONNECT(10), UDP4_SENDMSG(14), UDP4_RECVMSG(19), INET4_GETPEERNAME(29),
-    INET_SOCK_RELEASE(34);
+    INET4_CONNECT(10), INET6_CONNECT(11), UDP4_SENDMSG(14), UDP4_RECVMSG(19), UDP6_RECVMSG(20),
+    INET4_GETPEERNAME(29), INET6_GETPEERNAME(30), INET_SOCK_RELEASE(34);
 
     final int attachType;
 

@@ -24,7 +24,8 @@ public enum ConfigKey {
   BPF_LB_SOCK("bpf-lb-sock", ValueType.BOOLEAN, "", "true|false, or empty: as"
       + " kube-proxy-replacement", ValueParsers.optionalBool(),
       "Load-balance at the socket (cgroup connect4/sendmsg4/recvmsg4/getpeername4/sock_release"
-          + " on cgroup-root): a connect() to a service goes straight to a backend, with no"
+          + " on cgroup-root, and connect6/recvmsg6/getpeername6 for AF_INET6 sockets naming IPv4"
+          + " peers v4-mapped, as JVMs do): a connect() to a service goes straight to a backend, with no"
           + " per-packet NAT. Pods: TCP without session affinity; their UDP and affinity stay"
           + " per packet at the pod veth. Host processes (kubelet, hostNetwork pods), which have"
           + " no pod veth: TCP and UDP, affinity, the node's own NodePorts, and refusal of"

@@ -16,7 +16,8 @@ import org.anetd.agent.bpf.CgroupAttachment.Hook;
 
 /**
  * Socket-level load balancing (bpf-lb-sock): bpf_sock's programs (connect4, sendmsg4, recvmsg4,
- * getpeername4, sock_release) linked to a cgroup v2 directory (the node's cgroup root: every
+ * getpeername4, their connect6, recvmsg6 and getpeername6 twins for v4-mapped addresses,
+ * sock_release) linked to a cgroup v2 directory (the node's cgroup root: every
  * process of the node, in pods and in the host namespace). The links are pinned under the pin
  * root, so they outlive the agent like the tc programs do; a restarted agent adopts them and swaps
  * in its programs without a gap, and disabling detaches what an earlier agent left.
@@ -47,7 +48,11 @@ public final class SocketLoadBalancer {
         new Link("sock4_connect", Hook.INET4_CONNECT, sock.program("sock4_connect")),
         new Link("sock4_sendmsg", Hook.UDP4_SENDMSG, sock.program("sock4_sendmsg")),
         new Link("sock4_recvmsg", Hook.UDP4_RECVMSG, sock.program("sock4_recvmsg")),
-        new Link("sock4_getpeername", Hook.INET4_GETPEERNAME, sock.program("sock4_getpeername")));
+        new Link("sock4_getpeername", Hook.INET4_GETPEERNAME, sock.program("sock4_getpeername")),
+        // AF_INET6 sockets naming IPv4 peers v4-mapped (::ffff:a.b.c.d), as Java's do
+        new Link("sock6_connect", Hook.INET6_CONNECT, sock.program("sock6_connect")),
+        new Link("sock6_recvmsg", Hook.UDP6_RECVMSG, sock.program("sock6_recvmsg")),
+        new Link("sock6_getpeername", Hook.INET6_GETPEERNAME, sock.program("sock6_getpeername")));
     this.sockRev = sock.map(Datapath.LB4_SOCK_REV);
     this.udpRev = sock.map(Datapath.LB4_SOCK_UDP_REV);
     this.host = sock.map(HOST_NETNS);

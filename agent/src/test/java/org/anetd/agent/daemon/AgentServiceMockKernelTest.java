@@ -237,7 +237,8 @@ class AgentServiceMockKernelTest {
         .contains("the current one is rejected: bpf-lb-map-max: \"lots\"")
         .contains("Enabled on cgroup " + cgroup);
     assertThat(CgroupPrograms.socketPrograms(cgroup))
-        .as("connect4, sendmsg4, recvmsg4, getpeername4, sock_release").isEqualTo(5);
+        .as("connect4, sendmsg4, recvmsg4, getpeername4, their three v6 twins, sock_release")
+        .isEqualTo(8);
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);
     Files.delete(configDir.resolve("bpf-lb-map-max"));
@@ -258,7 +259,8 @@ class AgentServiceMockKernelTest {
     await().atMost(SETTLE).untilAsserted(() ->
         assertThat(running.summary()).contains("Enabled on cgroup " + cgroup));
     assertThat(CgroupPrograms.socketPrograms(cgroup))
-        .as("connect4, sendmsg4, recvmsg4, getpeername4, sock_release").isEqualTo(5);
+        .as("connect4, sendmsg4, recvmsg4, getpeername4, their three v6 twins, sock_release")
+        .isEqualTo(8);
     long before = running.datapath().socketTranslations();
     assertThat(CgroupClient.tcp(cgroup, clientPod.ns(), vip, 80).output().strip())
         .isEqualTo(expected);

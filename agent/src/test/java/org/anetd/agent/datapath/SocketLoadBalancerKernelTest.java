@@ -34,6 +34,8 @@ import org.junit.jupiter.api.Test;
 @KernelTest
 class SocketLoadBalancerKernelTest {
   private static final String VIP = "198.19.0.10";
+  /** The ClusterIP as an AF_INET6 socket names it. */
+  private static final String MAPPED_VIP = "::ffff:" + VIP;
   private static final int TCP_REV_NAT = 1;
   private static final int UDP_REV_NAT = 2;
 
@@ -107,7 +109,11 @@ class SocketLoadBalancerKernelTest {
     }
 
     String tcp(Path cg, NetnsLab.Netns ns) {
-      Shell.Result r = CgroupClient.tcp(cg, ns, VIP, 80);
+      return tcp(cg, ns, VIP);
+    }
+
+    String tcp(Path cg, NetnsLab.Netns ns, String vip) {
+      Shell.Result r = CgroupClient.tcp(cg, ns, vip, 80);
       assertThat(r.exitCode()).as("TCP client: %s", r.output()).isZero();
       return r.output().strip();
     }
@@ -338,6 +344,63 @@ class SocketLoadBalancerKernelTest {
   }
 
   @Test
+  void aNodeProcessOnAnIpv6SocketReachesTheClusterIpByItsV4MappedAddress(NetnsLab lab) {
+    // A JVM's sockets are AF_INET6 and name IPv4 peers ::ffff:a.b.c.d: connect6, not connect4.
+    Node node = new Node(lab);
+    node.enable();
+
+    String out = node.tcp(node.cgroup, node.host(), MAPPED_VIP);
+
+    assertThat(out)
+        .matches("::ffff:" + VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.1");
+    assertThat(node.socketTranslations()).isEqualTo(1);
+    assertThat(node.sockRevEntries()).as("sock_release deleted the AF_INET6 socket's entry")
+        .isZero();
+  }
+
+  @Test
+  void aNodeProcessOnAnIpv6UdpSocketGetsItsAnswersFromTheV4MappedClusterIp(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.enable();
+    NetnsLab.Netns host = node.host();
+
+    for (Shell.Result r : List.of(CgroupClient.udp(node.cgroup, host, MAPPED_VIP, 53),
+        CgroupClient.udpUnconnected(node.cgroup, host, MAPPED_VIP, 53))) {
+      assertThat(r.exitCode()).as(r.output()).isZero();
+      assertThat(r.output().strip()).isEqualTo(MAPPED_VIP + ":53|pod-a 198.18.0.1");
+    }
+    assertThat(node.socketTranslations()).as("one connect(), one sendmsg()").isEqualTo(2);
+  }
+
+  @Test
+  void aNodeProcessOnAnIpv6SocketIsRefusedAtOnceByAServiceWithoutBackends(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.maps.frontend(new Lb4Key(Ipv4.parse(VIP), 80, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL, 0),
+        TCP_REV_NAT, Lb4Service.F_NO_BACKENDS, 0);
+    node.enable();
+
+    long start = System.nanoTime();
+    Shell.Result tcp = CgroupClient.tcp(node.cgroup, node.host(), MAPPED_VIP, 80);
+
+    assertThat(tcp.exitCode()).isNotZero();
+    assertThat(tcp.output()).contains("ConnectionRefusedError");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+  }
+
+  @Test
+  void aPodsIpv6SocketIsTranslatedAtTheSocketLikeAnIpv4One(NetnsLab lab) {
+    Node node = new Node(lab);
+    node.enable();
+
+    String out = node.tcp(node.cgroup, node.client(), MAPPED_VIP);
+
+    assertThat(out)
+        .matches("::ffff:" + VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.2");
+    assertThat(node.socketTranslations()).isEqualTo(1);
+    assertThat(node.serviceConntrackEntries()).as("no per-packet translation").isZero();
+  }
+
+  @Test
   void aSocketConnectedBeforeARestartStillShowsTheServiceAsItsPeer(NetnsLab lab)
       throws Exception {
     Node node = new Node(lab);
@@ -393,9 +456,9 @@ class SocketLoadBalancerKernelTest {
     node.tcp(node.cgroup, node.client());
 
     assertThat(CgroupPrograms.socketPrograms(attached))
-        .as("one connect4, sendmsg4, recvmsg4, getpeername4 and sock_release link, not two of"
-            + " each: %s", attached)
-        .isEqualTo(5);
+        .as("one connect4, sendmsg4, recvmsg4, getpeername4, connect6, recvmsg6, getpeername6"
+            + " and sock_release link, not two of each: %s", attached)
+        .isEqualTo(8);
     assertThat(linked).as("the kernel's view of the pinned link: what enable() compares with")
         .isEqualTo(CgroupAttachment.Target.of(node.cgroup, CgroupAttachment.Hook.INET4_CONNECT));
     assertThat(translated).as("by the restarted object's program").isEqualTo(1);

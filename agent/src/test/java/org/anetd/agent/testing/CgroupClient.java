@@ -13,19 +13,26 @@ import java.util.concurrent.TimeUnit;
  * One client connection from a new process (python3) that first joins a cgroup, then enters a
  * netns: what cgroup socket programs (bpf-lb-sock) see. Prints
  * "peer-address:port|first line of the answer", the peer as getpeername()/recvfrom() report it.
+ * An address with a colon (a v4-mapped {@code ::ffff:a.b.c.d}) makes the socket AF_INET6, as a
+ * JVM's are.
  */
 public final class CgroupClient {
+  /** The socket family the address in argv[1] asks for. */
+  private static final String FAMILY =
+      "f=socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET\n";
   /** TCP, from source port argv[3] if given; the client closes first (TIME_WAIT is its own). */
   private static final String TCP = "import socket,sys\n"
-      + "s=socket.socket(); s.settimeout(3)\n"
+      + FAMILY
+      + "s=socket.socket(f); s.settimeout(3)\n"
       + "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-      + "if len(sys.argv)>3: s.bind(('0.0.0.0',int(sys.argv[3])))\n"
+      + "if len(sys.argv)>3:\n"
+      + "  s.bind(('::' if f==socket.AF_INET6 else '0.0.0.0',int(sys.argv[3])))\n"
       + "s.connect((sys.argv[1],int(sys.argv[2])))\n"
       + "p=s.getpeername(); l=s.makefile().readline().strip()\n"
       + "print('%s:%d|%s' % (p[0],p[1],l))\n";
   /** UDP on a connected socket: one datagram out, the first answer back. */
   private static final String UDP = "import socket,sys\n"
-      + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
+      + FAMILY + "s=socket.socket(f,socket.SOCK_DGRAM); s.settimeout(3)\n"
       + "s.connect((sys.argv[1],int(sys.argv[2]))); s.send(b'hi\\n')\n"
       + "d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
 
@@ -34,14 +41,15 @@ public final class CgroupClient {
    * a line per answer.
    */
   private static final String UDP_UNCONNECTED = "import socket,sys\n"
-      + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
+      + FAMILY + "s=socket.socket(f,socket.SOCK_DGRAM); s.settimeout(3)\n"
       + "for _ in range(int(sys.argv[3])):\n"
       + "  s.sendto(b'hi\\n',(sys.argv[1],int(sys.argv[2])))\n"
       + "  d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n";
 
   /** TCP kept open: prints "connected", then the peer once per line read from stdin. */
   private static final String HELD_TCP = "import socket,sys\n"
-      + "s=socket.socket(); s.settimeout(3)\n"
+      + FAMILY
+      + "s=socket.socket(f); s.settimeout(3)\n"
       + "s.connect((sys.argv[1],int(sys.argv[2]))); print('connected', flush=True)\n"
       + "for _ in sys.stdin:\n"
       + "  p=s.getpeername(); print('%s:%d' % (p[0],p[1]), flush=True)\n";

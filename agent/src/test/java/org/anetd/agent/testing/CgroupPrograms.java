@@ -14,7 +14,7 @@ public final class CgroupPrograms {
 
   /** bpf_sock's programs in {@link #show} output (names cut at 15 characters by the kernel). */
   public static long socketPrograms(String show) {
-    return show.lines().filter(l -> l.contains("sock4_") || l.contains("sock_release")).count();
+    return show.lines().filter(l -> l.contains("sock4_") || l.contains("sock6_") || l.contains("sock_release")).count();
   }
 
   /** bpf_sock's programs attached to {@code cgroup}. */
