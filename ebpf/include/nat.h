@@ -7,6 +7,8 @@
  * and the helper then also keeps CHECKSUM_PARTIAL packets from the pod's stack right), none
  * for ports. UDP uses BPF_F_MARK_MANGLED_0: a zero checksum (none) stays zero and a result of
  * zero is written as 0xffff. ICMP has no pseudo header: an address change leaves it alone.
+ * A later fragment (p->later_fragment) has no L4 header: only its IPv4 header changes; the
+ * ports it stands for (p) change with it, and its first fragment carried the L4 checksum.
  */
 #ifndef ANETD_NAT_H
 #define ANETD_NAT_H
@@ -39,7 +41,7 @@ static __always_inline int nat4_rewrite_addr(struct __sk_buff *skb, struct pkt4 
 
 	if (from == to)
 		return 0;
-	if (p->proto != IPPROTO_ICMP &&
+	if (p->proto != IPPROTO_ICMP && !p->later_fragment &&
 	    bpf_l4_csum_replace(skb, pkt4_l4_csum_off(p), from, to,
 				BPF_F_PSEUDO_HDR | sizeof(to) | nat_l4_flags(p)) < 0)
 		return -1;
@@ -64,10 +66,10 @@ static __always_inline int nat4_rewrite_port(struct __sk_buff *skb, struct pkt4 
 
 	if (from == to || p->proto == IPPROTO_ICMP)
 		return 0;
-	if (bpf_l4_csum_replace(skb, pkt4_l4_csum_off(p), from, to,
-				sizeof(to) | nat_l4_flags(p)) < 0)
-		return -1;
-	if (bpf_skb_store_bytes(skb, off, &to, sizeof(to), 0) < 0)
+	if (!p->later_fragment &&
+	    (bpf_l4_csum_replace(skb, pkt4_l4_csum_off(p), from, to,
+				 sizeof(to) | nat_l4_flags(p)) < 0 ||
+	     bpf_skb_store_bytes(skb, off, &to, sizeof(to), 0) < 0))
 		return -1;
 	if (is_src)
 		p->sport = to;

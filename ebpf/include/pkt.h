@@ -4,16 +4,22 @@
  *
  * Headers are read with bpf_skb_load_bytes, so IP options (ihl > 5) cost nothing special.
  * Outcomes:
- *   PKT_OK         IPv4 TCP, UDP or ICMP echo with a complete L4 header: tuple filled in.
+ *   PKT_OK         IPv4 TCP, UDP or ICMP echo with a complete L4 header: tuple filled in;
+ *                  or a later fragment of such a datagram whose first fragment was seen here.
  *   PKT_PASS       not for us: non-IPv4, other L4 protocols, ICMP other than echo, and
- *                  non-first IPv4 fragments (they carry no ports; see below).
+ *                  later fragments whose first one was not seen (see below).
  *   PKT_MALFORMED  truncated or inconsistent headers (ihl < 5, tot_len shorter than the
  *                  headers, TCP doff < 5, packet shorter than the headers it claims).
  *
  * Fragments: a first fragment (offset 0, MF set) carries the L4 header and is handled like
- * any packet. Later fragments are passed untranslated: service traffic large enough to
- * fragment loses its tail fragments (they are routed to the VIP) until a fragment-tracking
- * map exists; pod-to-pod fragmented traffic is unaffected.
+ * any packet; its ports are noted in anetd_frag4 under (source, destination, IP id, protocol),
+ * as the hook sees them. A later fragment (offset > 0) has no L4 header: it takes the ports of
+ * that note, so it follows its first fragment through conntrack, service translation and
+ * policy, and p->later_fragment tells the rewriters (nat.h) to change its addresses only. Its
+ * first fragment carried the L4 checksum, already updated for the whole datagram. Without a
+ * note (a later fragment overtook its first one, or the note was evicted) it is passed as it
+ * came, and the datagram is lost, as it was before fragments were tracked. kube-proxy gets
+ * this from conntrack, which reassembles; here every fragment is translated as it passes.
  */
 #ifndef ANETD_PKT_H
 #define ANETD_PKT_H
@@ -50,8 +56,41 @@ struct pkt4 {
 	__u8 tcp_flags;     /* TCPF_*, TCP only */
 	__u8 tcp_hlen;      /* doff * 4, TCP only */
 	__u8 icmp_type;     /* ICMP only */
-	__u8 pad[2];
+	__u8 later_fragment; /* no L4 header here: ports from anetd_frag4, rewrite addresses only */
+	__u8 pad;
 };
+
+/* A fragmented datagram as each of its fragments names it. */
+struct frag4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* What a later fragment takes from its first one. */
+struct frag4_ports {
+	__be16 sport;
+	__be16 dport;
+	__u8 icmp_type;
+	__u8 pad[3];
+};
+
+#define FRAG4_MAP_MAX 8192
+
+/*
+ * Ports of fragmented datagrams, by first fragment (see the header comment). An LRU map: a
+ * datagram's fragments pass within moments of each other, and nothing says when the last did.
+ * Every program that parses shares it (pinned by name), as the same datagram may pass several
+ * hooks under different addresses: each notes its own view.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FRAG4_MAP_MAX);
+	__type(key, struct frag4_key);
+	__type(value, struct frag4_ports);
+} anetd_frag4 SEC(".maps");
 
 /* A TCP SYN without ACK: the first packet of a new connection. */
 static __always_inline int pkt4_is_tcp_syn(const struct pkt4 *p)
@@ -76,38 +115,25 @@ static __always_inline __u32 pkt4_l4_csum_off(const struct pkt4 *p)
 	return p->l4_off + 2; /* ICMP */
 }
 
-static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
+/* The key of the datagram ip is a fragment of (fragments only: parsing builds it for them). */
+static __always_inline struct frag4_key *frag4_key_of(struct frag4_key *k,
+						      const struct iphdr *ip)
 {
-	struct iphdr ip;
+	k->saddr = ip->saddr;
+	k->daddr = ip->daddr;
+	k->id = ip->id;
+	k->proto = ip->protocol;
+	k->pad = 0;
+	return k;
+}
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return PKT_PASS;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
-		return PKT_MALFORMED;
-	if (ip.version != 4 || ip.ihl < 5)
-		return PKT_MALFORMED;
-
-	__u16 ihl_bytes = ip.ihl * 4;
-	__u16 ip_len = bpf_ntohs(ip.tot_len);
-
-	if (ip_len == 0 && skb->len > 0xffff)
-		return PKT_PASS; /* BIG TCP super-packet (tot_len 0): not translated */
-
-	if (ip_len < ihl_bytes || ETH_HLEN + (__u32)ip_len > skb->len)
-		return PKT_MALFORMED;
-	if (bpf_ntohs(ip.frag_off) & IP_OFFSET)
-		return PKT_PASS; /* a later fragment: no L4 header to translate */
-
-	__builtin_memset(p, 0, sizeof(*p));
-	p->saddr = ip.saddr;
-	p->daddr = ip.daddr;
-	p->proto = ip.protocol;
-	p->ip_len = ip_len;
-	p->l4_off = ETH_HLEN + ihl_bytes;
-	p->l4_len = ip_len - ihl_bytes;
-
-	/* First fragments are checked against the datagram's first piece only. */
-	switch (ip.protocol) {
+/*
+ * The L4 header of a packet or first fragment at p->l4_off: ports (ICMP echo: the id), TCP flags
+ * and header length, ICMP type. A first fragment is checked against its own piece only.
+ */
+static __always_inline int pkt4_parse_l4(struct __sk_buff *skb, struct pkt4 *p)
+{
+	switch (p->proto) {
 	case IPPROTO_TCP: {
 		struct tcphdr tcp;
 
@@ -155,6 +181,63 @@ static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
 	default:
 		return PKT_PASS;
 	}
+}
+
+static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
+{
+	struct iphdr ip;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return PKT_PASS;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
+		return PKT_MALFORMED;
+	if (ip.version != 4 || ip.ihl < 5)
+		return PKT_MALFORMED;
+
+	__u16 ihl_bytes = ip.ihl * 4;
+	__u16 ip_len = bpf_ntohs(ip.tot_len);
+
+	if (ip_len == 0 && skb->len > 0xffff)
+		return PKT_PASS; /* BIG TCP super-packet (tot_len 0): not translated */
+
+	if (ip_len < ihl_bytes || ETH_HLEN + (__u32)ip_len > skb->len)
+		return PKT_MALFORMED;
+
+	__u16 frag = bpf_ntohs(ip.frag_off);
+	struct frag4_key fkey;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->saddr = ip.saddr;
+	p->daddr = ip.daddr;
+	p->proto = ip.protocol;
+	p->ip_len = ip_len;
+	p->l4_off = ETH_HLEN + ihl_bytes;
+	p->l4_len = ip_len - ihl_bytes;
+
+	if (frag & IP_OFFSET) {
+		/* a later fragment: the ports its first fragment carried, if that passed here */
+		struct frag4_ports *noted = bpf_map_lookup_elem(&anetd_frag4,
+								frag4_key_of(&fkey, &ip));
+
+		if (!noted)
+			return PKT_PASS;
+		p->sport = noted->sport;
+		p->dport = noted->dport;
+		p->icmp_type = noted->icmp_type;
+		p->later_fragment = 1;
+		return PKT_OK;
+	}
+
+	int parsed = pkt4_parse_l4(skb, p);
+
+	if (parsed == PKT_OK && (frag & IP_MF)) {
+		struct frag4_ports ports = {
+			.sport = p->sport, .dport = p->dport, .icmp_type = p->icmp_type };
+
+		/* a full map evicts the oldest note: its datagram is long done or lost */
+		bpf_map_update_elem(&anetd_frag4, frag4_key_of(&fkey, &ip), &ports, BPF_ANY);
+	}
+	return parsed;
 }
 
 #endif

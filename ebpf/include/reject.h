@@ -161,6 +161,8 @@ static __always_inline int lb4_pick_or_refuse(struct __sk_buff *skb, struct pkt4
 {
 	if (svc->count == 0 || (svc->flags & LB_F_NO_BACKENDS)) {
 		*reason = REASON_NO_SERVICE_BACKEND;
+		if (p->later_fragment)
+			return TC_ACT_SHOT; /* its first fragment was refused: nothing to quote here */
 		if (p->proto == IPPROTO_TCP)
 			return reject_tcp(skb, p);
 		if (p->proto == IPPROTO_UDP)

@@ -30,6 +30,8 @@ public final class Datapath implements AutoCloseable {
   public static final String LXC = "anetd_lxc";
   public static final String LB4_SOCK_REV = "anetd_lb4_sock_rev";
   public static final String LB4_SOCK_UDP_REV = "anetd_lb4_sock_udp_rev";
+  /** Ports of fragmented datagrams by first fragment (pkt.h); notes of moments, never read here. */
+  public static final String FRAG4 = "anetd_frag4";
 
   /** Reverse NAT ids are __u16: the map never needs more entries than ids exist. */
   private static final int REV_NAT_IDS = 65535;
@@ -71,7 +73,8 @@ public final class Datapath implements AutoCloseable {
           .setRodataU32("policy_audit_mode", settings.policyAuditMode() ? 1 : 0)
           .setRodataU32("policy_verdict_events", settings.policyVerdictEvents() ? 1 : 0)
           .pinMapsUnder(settings.pinRoot())
-          .recreatingOnLayoutChange(METRICS) // counters only (older agents pinned a hash)
+          // counters only (older agents pinned a hash); notes of fragments in flight
+          .recreatingOnLayoutChange(METRICS, FRAG4)
           .load();
       host = BpfObject.openResource("bpf_host.o");
       sized(host, settings)
