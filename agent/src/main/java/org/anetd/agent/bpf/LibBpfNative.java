@@ -82,6 +82,8 @@ public interface LibBpfNative {
 
   int bpf_obj_get_info_by_fd(int fd, Pointer info, Pointer infoLen);
 
+  int bpf_prog_get_fd_by_id(int id);
+
   // --- attachment ----------------------------------------------------------------------------
   int bpf_tc_hook_create(Pointer hook);
 

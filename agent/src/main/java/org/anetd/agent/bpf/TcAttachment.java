@@ -1,5 +1,6 @@
 package org.anetd.agent.bpf;
 
+import java.util.Optional;
 import jnr.ffi.Pointer;
 
 /**
@@ -87,6 +88,31 @@ public final class TcAttachment implements AutoCloseable {
     }
     BpfException.check(rc, "bpf_tc_query", "tc " + direction + " of ifindex " + ifindex);
     return opts.getInt(16);
+  }
+
+  /** A program found attached at anetd's handle and priority: its id and its kernel name. */
+  public record AttachedProgram(int id, String name) {}
+
+  /**
+   * The program attached at anetd's handle and priority, by this process or an earlier one, or
+   * empty when none (no filter there, or one of another kind than bpf).
+   */
+  public static Optional<AttachedProgram> attachedProgram(int ifindex, Direction direction) {
+    int id = attachedProgramId(ifindex, direction);
+    if (id == 0) {
+      return Optional.empty();
+    }
+    return ProgramInfo.ofId(id).map(p -> new AttachedProgram(p.id(), p.name()));
+  }
+
+  /**
+   * The filter at anetd's handle and priority that an earlier process attached, to {@link
+   * #detach} it. Its clsact hook counts as someone else's: detaching never destroys it. The
+   * kernel removes a filter there only when it is a bpf one.
+   */
+  public static TcAttachment existing(int ifindex, Direction direction) {
+    return new TcAttachment(ifindex, direction, DEFAULT_HANDLE, DEFAULT_PRIORITY, false,
+        "tc " + direction.name().toLowerCase() + " of ifindex " + ifindex);
   }
 
   public int ifindex() {

@@ -361,11 +361,13 @@ public final class Agent implements AutoCloseable {
    * With kube-proxy-replacement, NodePort, LoadBalancer and external IPs are served on the node's
    * external interfaces (those with a global IPv4 address and a default route). The programs stay
    * attached when the agent stops, like the pod programs: NodePorts keep working across restarts,
-   * and the next agent replaces them in place.
+   * and the next agent replaces them in place. Without kube-proxy-replacement, the programs an
+   * earlier agent left are taken off, or they would translate NodePorts beside kube-proxy.
    */
   private void attachNodeDevices(AgentConfig c) {
     if (!c.kubeProxyReplacement()) {
       LOG.info("kube-proxy-replacement is false: NodePort and external IPs are left to kube-proxy");
+      removeLeftNodePrograms();
       return;
     }
     try {
@@ -373,6 +375,30 @@ public final class Agent implements AutoCloseable {
       LOG.info("NodePort and external IPs served on {}", devices);
     } catch (RuntimeException e) {
       LOG.error("cannot attach the node programs (NodePorts will not answer): {}", e.toString());
+    }
+  }
+
+  /**
+   * Takes bpf_host's filters an earlier agent (with kube-proxy-replacement) left off the node's
+   * interfaces. A failure is logged and the start goes on: the agent's own work does not need it.
+   */
+  private void removeLeftNodePrograms() {
+    try {
+      HostDevices.Removal removal = nodeDevices.removeLeftPrograms();
+      if (!removal.removed().isEmpty()) {
+        LOG.info("removed the node programs (from_netdev, to_netdev) an earlier agent left on {}",
+            removal.removed());
+      }
+      removal.failed().forEach((device, reason) -> LOG.warn("cannot remove the node programs an"
+          + " earlier agent left on {} (anetd may still translate NodePorts there): {}", device,
+          reason));
+      if (!removal.failed().isEmpty()) {
+        metrics.problem("NodeProgramsLeft");
+      }
+    } catch (RuntimeException e) {
+      LOG.error("cannot look for node programs an earlier agent left (anetd may still translate"
+          + " NodePorts beside kube-proxy): {}", e.toString());
+      metrics.problem("NodeProgramsLeft");
     }
   }
 

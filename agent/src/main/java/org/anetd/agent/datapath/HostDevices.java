@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import org.anetd.agent.bpf.BpfException;
 import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.NetworkNamespace;
 import org.anetd.agent.bpf.TcAttachment;
@@ -25,13 +27,18 @@ import org.anetd.agent.bpf.TcAttachment;
  * IPv4 address and carries a default route; never {@code lo} and never a pod veth ({@code lxc*}).
  * {@link #attach} is idempotent (attaching again replaces the program in place), and {@link
  * #close} removes only the filters this object attached, destroying a clsact hook only where it
- * created it.
+ * created it. The filters stay when the agent stops; {@link #removeLeftPrograms} takes off those
+ * an earlier agent left, when the node programs are no longer wanted.
  */
 public final class HostDevices implements AutoCloseable {
   /** Host veth names of pods start with this (see endpoint.HostVethName). */
   static final String POD_VETH_PREFIX = "lxc";
+  /** bpf_host's programs as the kernel names them: what {@link #removeLeftPrograms} looks for. */
+  static final String FROM_NETDEV = "from_netdev";
+  static final String TO_NETDEV = "to_netdev";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int TIMEOUT_SECONDS = 10;
+  private static final int ENODEV = 19;
 
   private final Path netns;
   private final Map<String, DeviceAttachment> attached = new LinkedHashMap<>();
@@ -262,6 +269,68 @@ public final class HostDevices implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /**
+   * What {@link #removeLeftPrograms} did: the interfaces it took bpf_host's filters off, and
+   * why it could not on others (interface name to the reason).
+   */
+  public record Removal(List<String> removed, Map<String, String> failed) {}
+
+  /**
+   * Removes bpf_host's filters an earlier agent left on the interfaces of the node's namespace
+   * (all but {@code lo} and pod veths): the agent runs without kube-proxy-replacement, and they
+   * would go on translating NodePorts, LoadBalancer and external IPs beside kube-proxy. A filter
+   * is anetd's when it sits at anetd's handle and priority and its program is {@code
+   * from_netdev} on ingress, {@code to_netdev} on egress; every other filter stays, and so do the
+   * clsact hooks (whoever made them, other filters may hang on them). An interface that fails is
+   * reported in the result, the others are still done; only listing the interfaces throws.
+   */
+  public synchronized Removal removeLeftPrograms() {
+    Map<Integer, String> devices = new LinkedHashMap<>();
+    for (JsonNode link : json(List.of("ip", "-j", "link", "show"))) {
+      String name = link.path("ifname").asText("");
+      if (external(name) && link.path("ifindex").asInt(0) > 0) {
+        devices.put(link.get("ifindex").asInt(), name);
+      }
+    }
+    return inNetns(() -> {
+      List<String> removed = new ArrayList<>();
+      Map<String, String> failed = new LinkedHashMap<>();
+      devices.forEach((ifindex, name) -> {
+        try {
+          if (removeLeftPrograms(ifindex)) {
+            removed.add(name);
+          }
+        } catch (BpfException e) {
+          if (e.errno() != ENODEV) { // ENODEV: deleted since the listing, nothing left there
+            failed.put(name, e.getMessage());
+          }
+        } catch (RuntimeException e) {
+          failed.put(name, e.toString());
+        }
+      });
+      return new Removal(List.copyOf(removed), Collections.unmodifiableMap(failed));
+    });
+  }
+
+  /**
+   * {@link #removeLeftPrograms()} on one interface, in the node's namespace. from_netdev first:
+   * to_netdev alone translates nothing, from_netdev alone would leave hostNetwork backends'
+   * replies untranslated (see {@link #attachTo}).
+   */
+  private static boolean removeLeftPrograms(int ifindex) {
+    boolean any = false;
+    for (TcAttachment.Direction direction : List.of(TcAttachment.Direction.INGRESS,
+        TcAttachment.Direction.EGRESS)) {
+      String ours = direction == TcAttachment.Direction.INGRESS ? FROM_NETDEV : TO_NETDEV;
+      if (TcAttachment.attachedProgram(ifindex, direction)
+          .filter(p -> p.name().equals(ours)).isPresent()) {
+        TcAttachment.existing(ifindex, direction).detach(false);
+        any = true;
+      }
+    }
+    return any;
   }
 
   /** Interfaces attached by this object. */

@@ -34,6 +34,8 @@ final class AgentHarness {
   final Path dir;
   final int healthPort;
   Agent agent;
+  /** The agent's bpf-root, the same for every start: a restarted agent finds what it pinned. */
+  private Path bpfRoot;
 
   AgentHarness(NetnsLab lab, KubernetesClient client, Path dir) {
     this.lab = lab;
@@ -49,11 +51,17 @@ final class AgentHarness {
     node.ip("route", "add", "default", "via", "198.18.255.254", "dev", "uplink");
   }
 
-  /** Starts the agent with {@code config} keys on top of the test basics (bpf root, ports). */
+  /**
+   * Starts the agent with {@code config} keys on top of the test basics (bpf root, ports); again
+   * after {@link Agent#close}, it is a restart on the same node with the keys given now.
+   */
   Agent start(Map<String, String> config) {
     try {
       Path configDir = Files.createDirectories(dir.resolve("config"));
-      Files.writeString(configDir.resolve("bpf-root"), lab.bpffsDir("agent").toString());
+      if (bpfRoot == null) {
+        bpfRoot = lab.bpffsDir("agent");
+      }
+      Files.writeString(configDir.resolve("bpf-root"), bpfRoot.toString());
       Files.writeString(configDir.resolve("health-serve-addr"), "127.0.0.1:" + healthPort);
       Files.writeString(configDir.resolve("prometheus-serve-addr"), "");
       for (Map.Entry<String, String> e : config.entrySet()) {

@@ -6,10 +6,13 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import org.anetd.agent.bpf.NetworkNamespace;
+import org.anetd.agent.bpf.TcAttachment;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
 import org.anetd.agent.testing.PodNetwork;
@@ -32,10 +35,16 @@ class AgentNodePortKernelTest {
   @TempDir
   Path dir;
 
+  /** The Node and the default namespace; the mock API server is shared by this class's tests. */
+  private static void createNode(NetnsLab lab) {
+    client.resource(ClusterFixtures.node()).createOr(NonDeletingOperation::update);
+    client.resource(ClusterFixtures.namespace("default")).createOr(NonDeletingOperation::update);
+    lab.onClose(() -> client.resource(ClusterFixtures.node()).delete());
+  }
+
   @Test
   void nodePortFromOutsideReachesThePodWithTheClientAddressKept(NetnsLab lab) {
-    client.resource(ClusterFixtures.node()).create();
-    client.resource(ClusterFixtures.namespace("default")).create();
+    createNode(lab);
     AgentHarness harness = new AgentHarness(lab, client, dir);
     // bpf-lb-sock off: with kube-proxy-replacement alone the agent would link socket programs to
     // the cgroup root of the machine running the test.
@@ -54,5 +63,36 @@ class AgentNodePortKernelTest {
     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
         .untilAsserted(() -> assertThat(outside.greeting(ClusterFixtures.NODE_IP, 30080))
             .isEqualTo("web 198.18.255.254"));
+  }
+
+  @Test
+  void restartedWithoutKubeProxyReplacementTheAgentRemovesTheNodeProgramsOfTheEarlierRun(
+      NetnsLab lab) {
+    createNode(lab);
+    AgentHarness harness = new AgentHarness(lab, client, dir);
+    harness.start(Map.of("kube-proxy-replacement", "true", "bpf-lb-sock", "false")).close();
+    // they stay when the agent stops, so that NodePorts survive a restart
+    assertThat(uplinkFilters(harness, "ingress")).contains("from_netdev");
+    assertThat(uplinkFilters(harness, "egress")).contains("to_netdev");
+
+    // NodePorts handed back to kube-proxy
+    harness.start(Map.of("kube-proxy-replacement", "false", "bpf-lb-sock", "false"));
+
+    assertThat(anetdProgramId(harness, TcAttachment.Direction.INGRESS)).isZero();
+    assertThat(anetdProgramId(harness, TcAttachment.Direction.EGRESS)).isZero();
+    assertThat(uplinkFilters(harness, "ingress")).doesNotContain("from_netdev");
+    assertThat(uplinkFilters(harness, "egress")).doesNotContain("to_netdev");
+    assertThat(harness.node.run("tc", "qdisc", "show", "dev", "uplink")).contains("clsact");
+  }
+
+  /** `tc filter show` of the node's uplink in {@code direction} (ingress, egress). */
+  private static String uplinkFilters(AgentHarness harness, String direction) {
+    return harness.node.run("tc", "filter", "show", "dev", "uplink", direction);
+  }
+
+  /** The id of the program at anetd's handle and priority on the uplink, 0 when none. */
+  private static int anetdProgramId(AgentHarness harness, TcAttachment.Direction direction) {
+    return harness.node.call(() -> TcAttachment.attachedProgramId(
+        NetworkNamespace.ifindex("uplink"), direction));
   }
 }
