@@ -259,23 +259,24 @@ static __always_inline void sock4_udp_restore_frontend(struct bpf_sock_addr *ctx
 	}
 }
 
-/* The peer a getpeername() or recvmsg() reports, as the application asked for it. */
-static __always_inline void sock4_restore_frontend(struct bpf_sock_addr *ctx, __be32 *address,
-						   __be16 *port)
-{
-	if (ctx->protocol == IPPROTO_UDP)
-		sock4_udp_restore_frontend(ctx, address, port);
-	else if (ctx->protocol == IPPROTO_TCP)
-		sock4_tcp_restore_frontend(ctx, address, port);
-}
+/* Where a hook's socket address keeps an IPv4 peer: user_ip4, or a v4-mapped user_ip6. */
+#define SOCK_PEER_IP4 0
+#define SOCK_PEER_V4MAPPED 1
 
 /*
- * The IPv4 address in a v4-mapped user_ip6 (::ffff:a.b.c.d), as an AF_INET6 socket names IPv4
- * peers (Java's sockets, for one, are AF_INET6 unless told otherwise). 0: a real IPv6 address,
- * which no frontend has.
+ * The IPv4 peer in ctx: user_ip4, or the last word of a v4-mapped user_ip6 (::ffff:a.b.c.d), as
+ * an AF_INET6 socket names IPv4 peers (a JVM's sockets, unless told otherwise). 0: a real IPv6
+ * address, which no frontend has. where is a constant in each program, so each keeps only the
+ * accesses its hook allows.
  */
-static __always_inline int sock6_v4mapped(struct bpf_sock_addr *ctx, __be32 *address)
+static __always_inline int sock_peer_read(struct bpf_sock_addr *ctx, int where,
+					  __be32 *address, __be16 *port)
 {
+	*port = (__be16)ctx->user_port;
+	if (where == SOCK_PEER_IP4) {
+		*address = ctx->user_ip4;
+		return 1;
+	}
 	if (ctx->user_ip6[0] != 0 || ctx->user_ip6[1] != 0 ||
 	    ctx->user_ip6[2] != bpf_htonl(0x0000ffff))
 		return 0;
@@ -283,19 +284,30 @@ static __always_inline int sock6_v4mapped(struct bpf_sock_addr *ctx, __be32 *add
 	return 1;
 }
 
-/* The hooks: each reads the peer where its family keeps it, and writes a change back there. */
-
-static __always_inline int sock4_connect_hook(struct bpf_sock_addr *ctx)
+/* Writes the IPv4 peer back where sock_peer_read found it (v4-mapped stays v4-mapped). */
+static __always_inline void sock_peer_write(struct bpf_sock_addr *ctx, int where,
+					    __be32 address, __be16 port)
 {
-	__be32 address = ctx->user_ip4;
-	__be16 port = (__be16)ctx->user_port;
+	if (where == SOCK_PEER_IP4)
+		ctx->user_ip4 = address;
+	else
+		ctx->user_ip6[3] = address;
+	ctx->user_port = port;
+}
 
+/* connect() and sendmsg(): a frontend becomes a backend, or the call is refused. */
+static __always_inline int sock_connect_hook(struct bpf_sock_addr *ctx, int where)
+{
+	__be32 address;
+	__be16 port;
+
+	if (!sock_peer_read(ctx, where, &address, &port))
+		return SOCK_ALLOW;
 	switch (sock4_translate(ctx, &address, &port)) {
 	case SOCK_XLATE_REFUSE:
 		return SOCK_DENY;
 	case SOCK_XLATE_DONE:
-		ctx->user_ip4 = address;
-		ctx->user_port = port;
+		sock_peer_write(ctx, where, address, port);
 		break;
 	default:
 		break;
@@ -303,10 +315,28 @@ static __always_inline int sock4_connect_hook(struct bpf_sock_addr *ctx)
 	return SOCK_ALLOW;
 }
 
+/* recvmsg() (UDP) and getpeername(): a noted backend reads as its frontend. */
+static __always_inline int sock_peer_hook(struct bpf_sock_addr *ctx, int where)
+{
+	__be32 address;
+	__be16 port;
+
+	if (!sock_peer_read(ctx, where, &address, &port))
+		return SOCK_ALLOW;
+	if (ctx->protocol == IPPROTO_UDP)
+		sock4_udp_restore_frontend(ctx, &address, &port);
+	else if (ctx->protocol == IPPROTO_TCP)
+		sock4_tcp_restore_frontend(ctx, &address, &port);
+	else
+		return SOCK_ALLOW;
+	sock_peer_write(ctx, where, address, port);
+	return SOCK_ALLOW;
+}
+
 SEC("cgroup/connect4")
 int sock4_connect(struct bpf_sock_addr *ctx)
 {
-	return sock4_connect_hook(ctx);
+	return sock_connect_hook(ctx, SOCK_PEER_IP4);
 }
 
 /*
@@ -316,82 +346,39 @@ int sock4_connect(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg4")
 int sock4_sendmsg(struct bpf_sock_addr *ctx)
 {
-	return sock4_connect_hook(ctx);
+	return sock_connect_hook(ctx, SOCK_PEER_IP4);
 }
 
 SEC("cgroup/recvmsg4")
 int sock4_recvmsg(struct bpf_sock_addr *ctx)
 {
-	__be32 address = ctx->user_ip4;
-	__be16 port = (__be16)ctx->user_port;
-
-	sock4_udp_restore_frontend(ctx, &address, &port);
-	ctx->user_ip4 = address;
-	ctx->user_port = port;
-	return SOCK_ALLOW;
+	return sock_peer_hook(ctx, SOCK_PEER_IP4);
 }
 
 SEC("cgroup/getpeername4")
 int sock4_getpeername(struct bpf_sock_addr *ctx)
 {
-	__be32 address = ctx->user_ip4;
-	__be16 port = (__be16)ctx->user_port;
-
-	sock4_restore_frontend(ctx, &address, &port);
-	ctx->user_ip4 = address;
-	ctx->user_port = port;
-	return SOCK_ALLOW;
+	return sock_peer_hook(ctx, SOCK_PEER_IP4);
 }
 
 /* An AF_INET6 socket's connect() to a v4-mapped frontend: TCP, and UDP's connect(). */
 SEC("cgroup/connect6")
 int sock6_connect(struct bpf_sock_addr *ctx)
 {
-	__be32 address;
-	__be16 port = (__be16)ctx->user_port;
-
-	if (!sock6_v4mapped(ctx, &address))
-		return SOCK_ALLOW;
-	switch (sock4_translate(ctx, &address, &port)) {
-	case SOCK_XLATE_REFUSE:
-		return SOCK_DENY;
-	case SOCK_XLATE_DONE:
-		ctx->user_ip6[3] = address; /* still v4-mapped: the kernel connects over IPv4 */
-		ctx->user_port = port;
-		break;
-	default:
-		break;
-	}
-	return SOCK_ALLOW;
+	return sock_connect_hook(ctx, SOCK_PEER_V4MAPPED);
 }
 
 /* An AF_INET6 UDP socket's answer from a v4-mapped backend. */
 SEC("cgroup/recvmsg6")
 int sock6_recvmsg(struct bpf_sock_addr *ctx)
 {
-	__be32 address;
-	__be16 port = (__be16)ctx->user_port;
-
-	if (!sock6_v4mapped(ctx, &address))
-		return SOCK_ALLOW;
-	sock4_udp_restore_frontend(ctx, &address, &port);
-	ctx->user_ip6[3] = address;
-	ctx->user_port = port;
-	return SOCK_ALLOW;
+	return sock_peer_hook(ctx, SOCK_PEER_V4MAPPED);
 }
 
 SEC("cgroup/getpeername6")
 int sock6_getpeername(struct bpf_sock_addr *ctx)
 {
-	__be32 address;
-	__be16 port = (__be16)ctx->user_port;
-
-	if (!sock6_v4mapped(ctx, &address))
-		return SOCK_ALLOW;
-	sock4_restore_frontend(ctx, &address, &port);
-	ctx->user_ip6[3] = address;
-	ctx->user_port = port;
-	return SOCK_ALLOW;
+	return sock_peer_hook(ctx, SOCK_PEER_V4MAPPED);
 }
 
 SEC("cgroup/sock_release")

@@ -350,8 +350,31 @@ class NodePortTrafficKernelTest {
     }
   }
 
+  @Test
+  void np_10_udpDatagramsLargerThanTheMtuPassTheNodePortToALocalAndARemoteBackendWhole(
+      NetnsLab lab) throws Exception {
+    // only the first fragment of each carries the ports from_netdev, SNAT and to_netdev key on
+    Node node = new Node(lab);
+    PodNetwork.serveUdpEcho(node.net.pods().get("pod-a").ns(), 7007);
+    node.maps.backend(4, POD_A, 7007, Protocol.UDP);
+    node.nodePort(30007, Protocol.UDP, 8, 0, 4);
+    NetnsLab.Netns nodeB = remoteBackend(lab, node);
+    PodNetwork.serveUdpEcho(nodeB, 7007);
+    node.maps.backend(5, "198.18.254.2", 7007, Protocol.UDP);
+    node.nodePort(30008, Protocol.UDP, 9, 0, 5);
+
+    for (int port : new int[] {30007, 30008}) {
+      try (DatagramSocket s = node.client.udp(NODE, port)) {
+        for (int round = 0; round < 3; round++) {
+          assertThat(PodNetwork.echoesWhole(s, 4000)).as("NodePort %d, datagram %d", port, round)
+              .isTrue();
+        }
+      }
+    }
+  }
+
   /** node-b behind world, serving TCP 8080 ("node-b peer", then echo) as backend 3. */
-  private static void remoteBackend(NetnsLab lab, Node node) {
+  private static NetnsLab.Netns remoteBackend(NetnsLab lab, Node node) {
     NetnsLab.Netns world = node.net.world();
     NetnsLab.Netns nodeB = lab.netns("node-b");
     lab.veth(world, "eth1", nodeB, "eth0");
@@ -367,6 +390,7 @@ class NodePortTrafficKernelTest {
         .untilAsserted(() -> assertThat(nodeB.exec(5, "ss", "-Hltn", "sport = :8080").output())
             .contains("8080"));
     node.maps.backend(3, "198.18.254.2", 8080, Protocol.TCP);
+    return nodeB;
   }
 
   /** The SNAT port of the connection from the client's port, read from the "in" entry. */

@@ -10,14 +10,12 @@ import static org.awaitility.Awaitility.await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -335,39 +333,21 @@ class ServiceTrafficKernelTest {
     Pod local = node.pod("pod-a", "198.18.0.3");
     NetnsLab.Netns otherNode = node.podOnAnotherNode("198.18.1.5");
     for (NetnsLab.Netns backend : new NetnsLab.Netns[] {local.ns(), otherNode}) {
-      serveUdpEcho(backend, 7007);
+      PodNetwork.serveUdpEcho(backend, 7007);
     }
     node.maps.backend(1, "198.18.0.3", 7007, Protocol.UDP);
     node.maps.frontend(VIP, 7, Protocol.UDP, UDP_REV_NAT, 1);
     node.maps.backend(2, "198.18.1.5", 7007, Protocol.UDP);
     node.maps.frontend(VIP, 8, Protocol.UDP, 3, 2);
-    byte[] big = new byte[4000];
-    for (int i = 0; i < big.length; i++) {
-      big[i] = (byte) (i * 7);
-    }
 
     for (int port : new int[] {7, 8}) {
       try (DatagramSocket s = client.udp(VIP, port)) {
         for (int round = 0; round < 3; round++) {
-          s.send(new DatagramPacket(big, big.length));
-          DatagramPacket in = new DatagramPacket(new byte[65535], 65535);
-          s.receive(in);
-          assertThat(Arrays.copyOf(in.getData(), in.getLength()))
-              .as("VIP port %d, datagram %d", port, round).isEqualTo(big);
+          assertThat(PodNetwork.echoesWhole(s, 4000)).as("VIP port %d, datagram %d", port, round)
+              .isTrue();
         }
       }
     }
-  }
-
-  /** A UDP server on {@code port} that sends every datagram back whole. */
-  private static void serveUdpEcho(NetnsLab.Netns ns, int port) {
-    ns.spawn("python3", "-c", "import socket\n"
-        + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('0.0.0.0'," + port + "))\n"
-        + "while True:\n"
-        + "  d,a=s.recvfrom(65535); s.sendto(d,a)\n");
-    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
-        .untilAsserted(() -> assertThat(ns.exec(5, "ss", "-Hlun", "sport = :" + port).output())
-            .contains(":" + port));
   }
 
   /**

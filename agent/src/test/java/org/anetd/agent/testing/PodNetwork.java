@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.List;
@@ -202,6 +203,34 @@ public final class PodNetwork {
       throw new IOException("connection closed without a line");
     }
     return line;
+  }
+
+  /** A UDP server on {@code port} in {@code ns} that sends every datagram back whole. */
+  public static void serveUdpEcho(NetnsLab.Netns ns, int port) {
+    Process server = ns.spawn("python3", "-c", "import socket\n"
+        + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('0.0.0.0'," + port + "))\n"
+        + "while True:\n"
+        + "  d,a=s.recvfrom(65535); s.sendto(d,a)\n");
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        .failFast("the UDP echo server exited", () -> !server.isAlive())
+        .untilAsserted(() -> assertThat(ns.exec(5, "ss", "-Hlun", "sport = :" + port).output())
+            .contains(":" + port));
+  }
+
+  /**
+   * Sends one datagram of {@code size} bytes on the connected socket {@code s} to a {@link
+   * #serveUdpEcho} server and whether the same bytes came back (larger than the MTU: fragmented
+   * both ways).
+   */
+  public static boolean echoesWhole(DatagramSocket s, int size) throws IOException {
+    byte[] out = new byte[size];
+    for (int i = 0; i < size; i++) {
+      out[i] = (byte) (i * 7);
+    }
+    s.send(new DatagramPacket(out, size));
+    DatagramPacket in = new DatagramPacket(new byte[65535], 65535);
+    s.receive(in);
+    return Arrays.equals(out, 0, size, in.getData(), 0, in.getLength());
   }
 
   public static String exchange(DatagramSocket s, String message) throws IOException {
