@@ -5,7 +5,9 @@
  *   from_netdev: tc ingress = packets entering the node from outside.
  *                NodePort / external frontends: conntrack, DNAT, SNAT for remote backends,
  *                reverse SNAT of their replies, refusal of frontends without backends
- *                (include/nodeport.h). Everything else passes untouched and uncounted.
+ *                (include/nodeport.h); ICMP errors about their replies (fragmentation
+ *                needed on the way to the client) go to the backend, quoting its own reply.
+ *                Everything else passes untouched and uncounted.
  *   to_netdev:   tc egress = packets leaving the node. Replies of NodePort / external
  *                connections whose backend is the node's own host network: source back to the
  *                frontend (include/nodeport.h). Packets the datapath translated and forwarded
@@ -31,8 +33,20 @@ static __always_inline int host_hook(struct __sk_buff *skb, __u8 dir)
 	struct pkt4 p;
 	int verdict;
 
-	if (pkt4_parse(skb, &p) != PKT_OK)
+	switch (pkt4_parse(skb, &p)) {
+	case PKT_OK:
+		break;
+	case PKT_PASS:
+		if (dir != DIR_INGRESS)
+			return TC_ACT_OK;
+		/* ICMP errors about NodePort replies: to their backend */
+		verdict = np4_icmp_error_from_netdev(skb, &reason, &translated);
+		if (translated)
+			metrics_update(reason, dir, len);
+		return verdict;
+	default:
 		return TC_ACT_OK;
+	}
 	if (dir == DIR_INGRESS)
 		verdict = np4_from_netdev(skb, &p, len, &reason, &translated);
 	else

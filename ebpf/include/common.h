@@ -24,6 +24,9 @@
 #ifndef AF_INET6
 #define AF_INET6 10
 #endif
+#ifndef EEXIST
+#define EEXIST 17 /* what bpf_map_update_elem returns for BPF_NOEXIST on a present key */
+#endif
 
 /*
  * The datapath's clock, read once per packet: CLOCK_MONOTONIC as of the last timer tick

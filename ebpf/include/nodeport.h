@@ -16,6 +16,9 @@
  *               and any backend of an ETP=Local frontend, sees the client's address; others
  *               get SNAT (snat.h). A frontend without backends is refused out of the same
  *               interface.
+ *   icmp error  about a reply of a NodePort connection (fragmentation needed on the way to the
+ *               client): to the backend, quoting the reply as the backend sent it
+ *               (np4_icmp_error_from_netdev).
  *   other       passed untouched (host traffic, ClusterIPs reached from outside).
  *
  * Replies of local backends are translated by their pod's from_container (service.h), which
@@ -270,6 +273,61 @@ static __always_inline int np4_from_netdev(struct __sk_buff *skb, struct pkt4 *p
 	__be32 node_addr = np4_snat_addr(lkey.address, svc ? svc->flags : LB_F_NODEPORT);
 
 	return np4_snat_forward(skb, p, node_addr, lkey.address, fwd->expires_ns, now, reason);
+}
+
+/*
+ * An ICMP error entering the node about a reply of one of its NodePort / external connections
+ * (the quote: frontend:port -> client:port): fragmentation needed from a router on the way to
+ * the client, above all, whose next-hop MTU the backend must learn, or its large replies are lost
+ * for good (a path MTU black hole). Addressed to the frontend, it would reach no socket. The
+ * quote becomes the reply as the backend sent it (backend:port -> client:port, or -> the SNAT
+ * address:port for a backend on another node) and the error goes to the backend, through the
+ * node's stack, as kube-proxy's conntrack does for RELATED packets. Returns the tc verdict;
+ * *translated is set for such an error.
+ */
+static __always_inline int np4_icmp_error_from_netdev(struct __sk_buff *skb, __u8 *reason,
+						      int *translated)
+{
+	struct iphdr outer;
+	struct svc4_icmp_quote q;
+
+	if (icmp4_error_load(skb, &outer, &q) < 0)
+		return TC_ACT_OK;
+
+	__u8 proto = q.ip.protocol;
+	__u64 now = anetd_now();
+	struct ct4_key fkey;
+
+	/* the quoted reply, frontend -> client, is the forward entry's tuple turned around */
+	ct4_key_set(&fkey, q.ip.saddr, q.ip.daddr, q.sport, q.dport, proto, CT_KEY_F_SERVICE);
+	struct ct4_entry *fwd = ct4_lookup(proto, &fkey);
+
+	if (!fwd || ct4_expired(fwd, now) || !(fwd->flags & CT_F_NODEPORT))
+		return TC_ACT_OK;
+
+	__be32 backend = fwd->nat_addr;
+	__be16 backend_port = fwd->nat_port;
+	__be32 to = q.ip.daddr;
+	__be16 to_port = q.dport;
+
+	if (fwd->flags & CT_F_SNAT) {
+		struct ct4_key okey;
+
+		ct4_key_set(&okey, backend, q.ip.daddr, backend_port, q.dport, proto, 0);
+		struct snat4_entry *out = bpf_map_lookup_elem(&anetd_snat4, &okey);
+
+		if (!out || out->expires_ns <= now)
+			return TC_ACT_OK;
+		to = out->to_addr;
+		to_port = out->to_port;
+	}
+	*translated = 1;
+	icmp4_quote_translate(&q, backend, backend_port, to, to_port);
+	if (icmp4_error_store(skb, &outer, &q, outer.saddr, backend) < 0) {
+		*reason = REASON_NAT_FAILED;
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
 }
 
 /*

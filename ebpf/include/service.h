@@ -231,37 +231,108 @@ _Static_assert(sizeof(struct svc4_icmp_quote) == 8 + 20 + 8, "svc4_icmp_quote");
 #define ICMP_PARAMETERPROB 12
 
 /*
- * An ICMP error the node's stack delivers to a pod (destination unreachable: port unreachable
- * or fragmentation needed; time exceeded; parameter problem) about a packet of one of its
- * service connections translated per packet: the quoted packet went to the backend, which the
- * pod's socket never heard of, so its kernel would drop the error (no ECONNREFUSED for UDP, no
- * path MTU for TCP). The quote is translated back to the frontend (destination address and port,
- * the quoted IPv4 checksum, the quoted UDP checksum), and the error's source too when the backend
- * itself sent it, as kube-proxy's conntrack does for RELATED packets. Errors come this way for
- * every backend: pkt4_parse leaves them to the stack, local delivery included.
+ * Loads an ICMP error (destination unreachable: port unreachable or fragmentation needed; time
+ * exceeded; parameter problem) and the TCP or UDP packet it quotes, addressed to that packet's
+ * sender. 0 when skb is one, with outer and q filled; -1 for anything else (other ICMP, IP
+ * options, fragments, a later fragment quoted: no ports to go by).
+ */
+static __always_inline int icmp4_error_load(struct __sk_buff *skb, struct iphdr *outer,
+					    struct svc4_icmp_quote *q)
+{
+	if (skb->protocol != bpf_htons(ETH_P_IP) ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, outer, sizeof(*outer)) < 0)
+		return -1;
+	if (outer->ihl != 5 || outer->protocol != IPPROTO_ICMP ||
+	    (bpf_ntohs(outer->frag_off) & (IP_MF | IP_OFFSET)))
+		return -1;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(*outer), q, sizeof(*q)) < 0)
+		return -1; /* too short to quote ports */
+	if (q->type != ICMP_DEST_UNREACH && q->type != ICMP_TIME_EXCEEDED &&
+	    q->type != ICMP_PARAMETERPROB)
+		return -1;
+	if (q->ip.ihl != 5 || q->ip.saddr != outer->daddr ||
+	    (bpf_ntohs(q->ip.frag_off) & IP_OFFSET) ||
+	    (q->ip.protocol != IPPROTO_TCP && q->ip.protocol != IPPROTO_UDP))
+		return -1;
+	return 0;
+}
+
+/*
+ * Rewrites the quoted packet's addresses and ports, and every checksum that covers them: the
+ * quoted IPv4 header's, the quoted UDP checksum (pseudo header and ports; a zero one stays zero),
+ * and the ICMP checksum over the whole error.
+ */
+static __always_inline void icmp4_quote_translate(struct svc4_icmp_quote *q, __be32 saddr,
+						  __be16 sport, __be32 daddr, __be16 dport)
+{
+	struct svc4_icmp_quote was = *q;
+
+	q->ip.saddr = saddr;
+	q->ip.daddr = daddr;
+	q->sport = sport;
+	q->dport = dport;
+	q->ip.check = 0;
+	q->ip.check = csum_ipv4_hdr(&q->ip);
+	if (q->ip.protocol == IPPROTO_UDP && was.udp_check) {
+		/* the pseudo header's addresses and the ports' word, before and after */
+		__be32 from[3] = { was.ip.saddr, was.ip.daddr, 0 };
+		__be32 to[3] = { saddr, daddr, 0 };
+
+		__builtin_memcpy(&from[2], &was.sport, sizeof(from[2]));
+		__builtin_memcpy(&to[2], &q->sport, sizeof(to[2]));
+		q->udp_check = csum_fold32(bpf_csum_diff(from, sizeof(from), to, sizeof(to),
+							 (__u16)~was.udp_check));
+		if (!q->udp_check)
+			q->udp_check = 0xffff;
+	}
+	/* the ICMP checksum covers the whole error: the quote's change, its own field left out */
+	q->check = 0;
+	__sum16 old_check = was.check;
+
+	was.check = 0;
+	q->check = csum_fold32(bpf_csum_diff((__be32 *)&was, sizeof(was), (__be32 *)q, sizeof(*q),
+					     (__u16)~old_check));
+}
+
+/*
+ * Writes a translated error back: the rewritten quote, and the outer destination (when to_daddr
+ * differs) or source (from_saddr) with the IPv4 checksum. Both rewrites leave the sum of the
+ * bytes they touch as it was (the quote's change is compensated in the ICMP checksum, an
+ * address's in the IPv4 one), so a CHECKSUM_COMPLETE skb's csum stays right: flags 0, as nat.h
+ * writes. -1 when a write failed.
+ */
+static __always_inline int icmp4_error_store(struct __sk_buff *skb, const struct iphdr *outer,
+					     const struct svc4_icmp_quote *q, __be32 saddr,
+					     __be32 daddr)
+{
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(*outer), q, sizeof(*q), 0) < 0)
+		return -1;
+	if (saddr != outer->saddr &&
+	    (bpf_l3_csum_replace(skb, NAT_IP_CSUM_OFF, outer->saddr, saddr, sizeof(saddr)) < 0 ||
+	     bpf_skb_store_bytes(skb, NAT_SADDR_OFF, &saddr, sizeof(saddr), 0) < 0))
+		return -1;
+	if (daddr != outer->daddr &&
+	    (bpf_l3_csum_replace(skb, NAT_IP_CSUM_OFF, outer->daddr, daddr, sizeof(daddr)) < 0 ||
+	     bpf_skb_store_bytes(skb, NAT_DADDR_OFF, &daddr, sizeof(daddr), 0) < 0))
+		return -1;
+	return 0;
+}
+
+/*
+ * An ICMP error the node's stack delivers to a pod about a packet of one of its service
+ * connections translated per packet: the quoted packet went to the backend, which the pod's
+ * socket never heard of, so its kernel would drop the error (no ECONNREFUSED for UDP, no path
+ * MTU for TCP). The quote is translated back to the frontend (destination address and port, and
+ * the checksums), and the error's source too when the backend itself sent it, as kube-proxy's
+ * conntrack does for RELATED packets. Errors come this way for every backend: pkt4_parse leaves
+ * them to the stack, local delivery included.
  */
 static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb, __u8 *reason)
 {
 	struct iphdr outer;
-	struct svc4_icmp_quote q, was;
+	struct svc4_icmp_quote q;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP) ||
-	    bpf_skb_load_bytes(skb, ETH_HLEN, &outer, sizeof(outer)) < 0)
-		return TC_ACT_OK;
-	if (outer.ihl != 5 || outer.protocol != IPPROTO_ICMP ||
-	    (bpf_ntohs(outer.frag_off) & (IP_MF | IP_OFFSET)))
-		return TC_ACT_OK;
-
-	__u32 icmp_off = ETH_HLEN + sizeof(outer);
-
-	if (bpf_skb_load_bytes(skb, icmp_off, &q, sizeof(q)) < 0)
-		return TC_ACT_OK; /* too short to quote ports */
-	if (q.type != ICMP_DEST_UNREACH && q.type != ICMP_TIME_EXCEEDED &&
-	    q.type != ICMP_PARAMETERPROB)
-		return TC_ACT_OK;
-	if (q.ip.ihl != 5 || q.ip.saddr != outer.daddr ||
-	    (bpf_ntohs(q.ip.frag_off) & IP_OFFSET) || /* a later fragment quotes no ports */
-	    (q.ip.protocol != IPPROTO_TCP && q.ip.protocol != IPPROTO_UDP))
+	if (icmp4_error_load(skb, &outer, &q) < 0)
 		return TC_ACT_OK;
 
 	/* the quoted packet went pod -> backend: its connection's reply entry */
@@ -281,49 +352,14 @@ static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb, _
 		return TC_ACT_OK;
 
 	__be32 backend = q.ip.daddr;
+	__be32 vip = rnat->address;
 
-	was = q;
-	q.ip.daddr = rnat->address;
-	q.dport = rnat->port;
-	q.ip.check = 0;
-	q.ip.check = csum_ipv4_hdr(&q.ip);
-	if (q.ip.protocol == IPPROTO_UDP && was.udp_check) {
-		/* the pseudo header's destination and the ports' word, before and after */
-		__be32 from[2] = { was.ip.daddr, 0 };
-		__be32 to[2] = { q.ip.daddr, 0 };
-
-		__builtin_memcpy(&from[1], &was.sport, sizeof(from[1]));
-		__builtin_memcpy(&to[1], &q.sport, sizeof(to[1]));
-		q.udp_check = csum_fold32(bpf_csum_diff(from, sizeof(from), to, sizeof(to),
-							(__u16)~was.udp_check));
-		if (!q.udp_check)
-			q.udp_check = 0xffff;
-	}
-	/* the ICMP checksum covers the whole error: the quote's change, its own field left out */
-	q.check = 0;
-	__sum16 old_check = was.check;
-
-	was.check = 0;
-	q.check = csum_fold32(bpf_csum_diff((__be32 *)&was, sizeof(was), (__be32 *)&q, sizeof(q),
-					    (__u16)~old_check));
-	/*
-	 * Both rewrites leave the sum of the bytes they touch as it was (the quote's change is
-	 * compensated in the ICMP checksum, the address's in the IPv4 one), so a CHECKSUM_COMPLETE
-	 * skb's csum stays right: flags 0, as nat.h writes.
-	 */
-	if (bpf_skb_store_bytes(skb, icmp_off, &q, sizeof(q), 0) < 0) {
+	icmp4_quote_translate(&q, q.ip.saddr, q.sport, vip, rnat->port);
+	/* sent by the backend itself (port unreachable): from the frontend, as the pod expects */
+	if (icmp4_error_store(skb, &outer, &q, outer.saddr == backend ? vip : outer.saddr,
+			      outer.daddr) < 0) {
 		*reason = REASON_NAT_FAILED;
 		return TC_ACT_SHOT;
-	}
-	/* sent by the backend itself (port unreachable): from the frontend, as the pod expects */
-	if (outer.saddr == backend) {
-		__be32 vip = rnat->address;
-
-		if (bpf_l3_csum_replace(skb, NAT_IP_CSUM_OFF, backend, vip, sizeof(vip)) < 0 ||
-		    bpf_skb_store_bytes(skb, NAT_SADDR_OFF, &vip, sizeof(vip), 0) < 0) {
-			*reason = REASON_NAT_FAILED;
-			return TC_ACT_SHOT;
-		}
 	}
 	return TC_ACT_OK;
 }

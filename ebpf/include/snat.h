@@ -8,7 +8,9 @@
  *   out  {backend, client, bport, cport, proto, 0}               -> {node address, snat port}
  *   in   {node address, backend, snat port, bport, proto, CT_KEY_F_REPLY} -> {client, cport}
  * Both carry the expiry of the connection's conntrack entries and are refreshed with them. A
- * port is taken while its "in" entry lives; expired entries are reused in place.
+ * port is taken while its "in" entry lives; expired entries are reused in place. Allocation is
+ * safe between CPUs: a new "in" entry is inserted only if absent, an expired one claimed with a
+ * compare-and-swap of its expiry.
  *
  * The range must not overlap node-port-range (a reply to a SNAT port would otherwise shadow a
  * NodePort): the agent refuses such a range (HostSettings). It should stay clear of the node's
@@ -108,10 +110,29 @@ static __always_inline struct snat4_entry *snat4_out(const struct pkt4 *p, __be3
 		ct4_key_set(&ikey, node_addr, p->daddr, port, p->dport, p->proto, CT_KEY_F_REPLY);
 		struct snat4_entry *taken = bpf_map_lookup_elem(&anetd_snat4, &ikey);
 
-		if (taken && taken->expires_ns > now)
-			continue;
-		if (bpf_map_update_elem(&anetd_snat4, &ikey, &in_val, BPF_ANY) < 0)
-			return NULL;
+		if (taken) {
+			__u64 was = taken->expires_ns;
+
+			/*
+			 * An expired entry is claimed by swapping its expiry: of two connections on
+			 * two CPUs that found it free at once, only one gets it (the other tries the
+			 * next port), where two plain writes would leave the first one's replies to
+			 * the second's client. The claimed entry names its client a moment later; no
+			 * reply can come before the packet this allocation is for goes out.
+			 */
+			if (was > now ||
+			    __sync_val_compare_and_swap(&taken->expires_ns, was, expires) != was)
+				continue;
+			taken->to_addr = p->saddr;
+			taken->to_port = p->sport;
+		} else {
+			long err = bpf_map_update_elem(&anetd_snat4, &ikey, &in_val, BPF_NOEXIST);
+
+			if (err == -EEXIST)
+				continue; /* another CPU took the port since the lookup */
+			if (err < 0)
+				return NULL;
+		}
 
 		struct snat4_entry out_val = {
 			.expires_ns = expires, .to_addr = node_addr, .to_port = port };

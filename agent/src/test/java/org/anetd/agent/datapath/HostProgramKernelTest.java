@@ -15,6 +15,7 @@ import org.anetd.agent.testing.EbpfObjects;
 import org.anetd.agent.testing.KernelTest;
 import org.anetd.agent.testing.NetnsLab;
 import org.anetd.agent.testing.PacketView;
+import org.anetd.agent.testing.Packets;
 import org.anetd.agent.testing.Packets.Frame4;
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +46,8 @@ class HostProgramKernelTest {
   private static final String REMOTE = "198.18.254.2";
   private static final String LB_IP = "198.19.1.1";
   private static final String EXTERNAL_IP = "198.19.2.1";
+  /** A router between the node and the client. */
+  private static final String ROUTER = "198.18.255.254";
 
   private NetnsLab.Netns node;
   private BpfProgram fromNetdev;
@@ -416,6 +419,88 @@ class HostProgramKernelTest {
         .isEqualTo(1);
     assertThat(maps.conntrack(new Ct4Key(Ipv4.parse(NODE), Ipv4.parse(CLIENT), 30082, 43004,
         Protocol.TCP, Ct4Key.F_SERVICE))).as("no conntrack left for the dropped SYN").isEmpty();
+  }
+
+  @Test
+  void host_8b_anExpiredSnatEntryIsClaimedForTheNextConnectionAndNamesItsClient(NetnsLab lab) {
+    load(lab, 62000, 62000); // one port: the new connection must take the expired entry's
+    maps.frontend(key(NODE, 30082, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 29,
+        Lb4Service.F_NODEPORT, 0, 3);
+    byte[] inKey = Ct4KeyCodec.INSTANCE.encode(new Ct4Key(Ipv4.parse(NODE), Ipv4.parse(REMOTE),
+        62000, 8080, Protocol.TCP, Ct4Key.F_REPLY));
+    snat.update(inKey, Snat4EntryCodec.INSTANCE.encode(
+        new Snat4Entry(1, Ipv4.parse("198.18.255.77"), 40000))); // a connection long gone
+
+    PacketView out = send(Frame4.tcp(CLIENT, 44000, NODE, 30082, TCP_SYN).build(),
+        TC_ACT_REDIRECT);
+
+    assertThat(out.src() + ":" + out.sport()).isEqualTo(NODE + ":62000");
+    Snat4Entry in = snat.lookup(inKey).map(Snat4EntryCodec.INSTANCE::decode).orElseThrow();
+    assertThat(in.toAddress() + ":" + in.toPort()).as("replies go to the new client")
+        .isEqualTo(CLIENT + ":44000");
+    assertThat(in.expiresNs()).isGreaterThan(1);
+    PacketView synAck = send(Frame4.tcp(REMOTE, 8080, NODE, 62000, TCP_SYN | TCP_ACK)
+        .seq(9000).ack(1).build(), TC_ACT_REDIRECT);
+    assertThat(synAck.dst() + ":" + synAck.dport()).isEqualTo(CLIENT + ":44000");
+  }
+
+  @Test
+  void host_10_fragmentationNeededAboutANodePortReplyGoesToTheLocalBackendQuotingItsReply(
+      NetnsLab lab) {
+    load(lab);
+    maps.frontend(key(NODE, 30080, Protocol.TCP, Lb4Key.SCOPE_EXTERNAL), 21,
+        Lb4Service.F_NODEPORT, 0, 1);
+    send(Frame4.tcp(CLIENT, 40010, NODE, 30080, TCP_SYN).build(), TC_ACT_OK);
+    // the backend's reply as it left the node, and a router's error about it
+    byte[] reply = Frame4.tcp(NODE, 30080, CLIENT, 40010, TCP_SYN | TCP_ACK).build();
+
+    PacketView out = send(Packets.icmpError(ROUTER, NODE, 3, 4, reply, 14, 28), TC_ACT_OK);
+
+    assertThat(out.src() + " -> " + out.dst()).isEqualTo(ROUTER + " -> " + LOCAL);
+    assertChecksumsValid(out);
+    PacketView quoted = PacketView.of(Packets.quoteAsFrame(out.frame(), 14 + 20 + 8, 28));
+    assertThat(quoted.src() + ":" + quoted.sport() + " -> " + quoted.dst() + ":"
+        + quoted.dport()).as("the reply as the backend sent it")
+        .isEqualTo(LOCAL + ":8080 -> " + CLIENT + ":40010");
+    assertThat(quoted.ipChecksumValid()).isTrue();
+  }
+
+  @Test
+  void host_10b_fragmentationNeededAboutASnatedReplyGoesToTheRemoteBackendQuotingItsReply(
+      NetnsLab lab) {
+    load(lab);
+    maps.frontend(key(NODE, 30053, Protocol.UDP, Lb4Key.SCOPE_EXTERNAL), 22,
+        Lb4Service.F_NODEPORT, 0, 12);
+    maps.backend(12, REMOTE, 5353, Protocol.UDP);
+    PacketView forwarded = send(Frame4.udp(CLIENT, 40011, NODE, 30053).payload(9).build(),
+        TC_ACT_REDIRECT);
+    int snatPort = forwarded.sport();
+    byte[] reply = Frame4.udp(NODE, 30053, CLIENT, 40011).payload(900).build();
+
+    PacketView out = send(Packets.icmpError(ROUTER, NODE, 3, 4, reply, 14, 28), TC_ACT_OK);
+
+    assertThat(out.src() + " -> " + out.dst()).isEqualTo(ROUTER + " -> " + REMOTE);
+    assertChecksumsValid(out);
+    PacketView quoted = PacketView.of(Packets.quoteAsFrame(out.frame(), 14 + 20 + 8, 28));
+    assertThat(quoted.src() + ":" + quoted.sport() + " -> " + quoted.dst() + ":"
+        + quoted.dport()).as("the reply as the remote backend sent it, to the SNAT address")
+        .isEqualTo(REMOTE + ":5353 -> " + NODE + ":" + snatPort);
+    assertThat(quoted.ipChecksumValid()).isTrue();
+    byte[] asSent = Frame4.udp(REMOTE, 5353, NODE, snatPort).payload(900).build();
+    assertThat(quoted.udpChecksum()).as("the UDP checksum the backend's reply carried")
+        .isEqualTo(PacketView.of(asSent).udpChecksum());
+  }
+
+  @Test
+  void host_10c_anErrorAboutAPacketOfNoNodePortConnectionPassesAsItIs(NetnsLab lab) {
+    load(lab);
+    byte[] hostPacket = Frame4.tcp(NODE, 22, CLIENT, 40012, TCP_ACK).build();
+    byte[] error = Packets.icmpError(ROUTER, NODE, 3, 4, hostPacket, 14, 28);
+
+    BpfProgram.TestRun r = run(fromNetdev, error);
+
+    assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+    assertThat(r.dataOut()).isEqualTo(error);
   }
 
   @Test

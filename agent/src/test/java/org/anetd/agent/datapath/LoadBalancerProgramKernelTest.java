@@ -546,14 +546,14 @@ class LoadBalancerProgramKernelTest {
     assertThat(PacketView.of(dnat).dst()).isEqualTo(BACKEND1);
 
     // the backend's kernel answers ICMP port unreachable quoting what it got: IPv4 header + 8
-    byte[] error = icmpError(BACKEND1, CLIENT, 3, 3, dnat, 14, 28);
+    byte[] error = Packets.icmpError(BACKEND1, CLIENT, 3, 3, dnat, 14, 28);
     BpfProgram.TestRun r = lxc.program("to_container").testRun(error, 1);
 
     assertThat(r.retval()).isEqualTo(TC_ACT_OK);
     PacketView out = PacketView.of(r.dataOut());
     assertThat(out.src()).as("sent by the backend: now from the VIP").isEqualTo(VIP);
     assertChecksumsValid(out);
-    PacketView quoted = PacketView.of(quoteAsFrame(r.dataOut(), 14 + 20 + 8, 28));
+    PacketView quoted = PacketView.of(Packets.quoteAsFrame(r.dataOut(), 14 + 20 + 8, 28));
     assertThat(quoted.src()).isEqualTo(CLIENT);
     assertThat(quoted.dst()).isEqualTo(VIP);
     assertThat(quoted.sport()).isEqualTo(40000);
@@ -567,34 +567,11 @@ class LoadBalancerProgramKernelTest {
   void lb_icmp_anErrorAboutAnotherConnectionIsLeftAsItIs(NetnsLab lab) {
     load(lab);
     byte[] direct = Frame4.udp(CLIENT, 40001, BACKEND1, 5353).payload(11).build();
-    byte[] error = icmpError(BACKEND1, CLIENT, 3, 3, direct, 14, 28);
+    byte[] error = Packets.icmpError(BACKEND1, CLIENT, 3, 3, direct, 14, 28);
 
     BpfProgram.TestRun r = lxc.program("to_container").testRun(error, 1);
 
     assertThat(r.retval()).isEqualTo(TC_ACT_OK);
     assertThat(r.dataOut()).isEqualTo(error);
-  }
-
-  /** An Ethernet + IPv4 + ICMP error frame quoting {@code len} bytes of {@code quoted}. */
-  private static byte[] icmpError(String src, String dst, int type, int code, byte[] quoted,
-      int off, int len) {
-    ByteBuffer b = ByteBuffer.allocate(14 + 20 + 8 + len);
-    b.put(Packets.HOST_MAC).put(Packets.POD_MAC).putShort((short) 0x0800);
-    b.put((byte) 0x45).put((byte) 0xc0).putShort((short) (20 + 8 + len)).putShort((short) 7)
-        .putShort((short) 0).put((byte) 64).put((byte) 1).putShort((short) 0)
-        .putInt(Ipv4.parse(src).bits()).putInt(Ipv4.parse(dst).bits());
-    b.putShort(24, (short) Packets.checksum(b.array(), 14, 20));
-    b.put((byte) type).put((byte) code).putShort((short) 0).putInt(0);
-    b.put(quoted, off, len);
-    b.putShort(14 + 20 + 2, (short) Packets.checksum(b.array(), 14 + 20, 8 + len));
-    return b.array();
-  }
-
-  /** The quoted packet of an ICMP error behind an Ethernet header, for PacketView. */
-  private static byte[] quoteAsFrame(byte[] frame, int off, int len) {
-    byte[] f = new byte[14 + len];
-    System.arraycopy(frame, 0, f, 0, 14);
-    System.arraycopy(frame, off, f, 14, len);
-    return f;
   }
 }

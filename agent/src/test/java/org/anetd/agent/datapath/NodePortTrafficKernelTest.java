@@ -373,6 +373,32 @@ class NodePortTrafficKernelTest {
     }
   }
 
+  @Test
+  void np_11_aClientBehindANarrowerLinkGetsBulkRepliesWhenItsRouterSaysFragmentationNeeded(
+      NetnsLab lab) throws Exception {
+    // far (MTU 1500, so it offers MSS 1460) is behind world's 1400-byte link: world answers the
+    // backend's full-size replies with ICMP fragmentation needed, sent to the NodePort's address.
+    // Only translated into an error about the backend's own reply does it reach the backend's
+    // socket, which then sends smaller segments; otherwise the transfer stalls for good.
+    Node node = new Node(lab);
+    node.nodePort(30085, Protocol.TCP, 10, 0, 1);
+    NetnsLab.Netns world = node.net.world();
+    NetnsLab.Netns far = lab.netns("far");
+    lab.veth(world, "eth3", far, "eth0");
+    world.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
+    world.ip("link", "set", "eth3", "mtu", "1400");
+    world.ip("addr", "add", "198.18.253.1/24", "dev", "eth3");
+    far.ip("addr", "add", "198.18.253.2/24", "dev", "eth0");
+    far.ip("route", "add", "default", "via", "198.18.253.1");
+    node.ns.ip("route", "add", "198.18.253.0/24", "via", CLIENT);
+    Pod client = new Pod("far", "198.18.253.2", far);
+
+    try (Socket s = client.connect(NODE, 30085)) {
+      assertThat(readLine(s)).isEqualTo("pod-a 198.18.253.2");
+      bulkEcho(s, 1 << 20, Duration.ofSeconds(10));
+    }
+  }
+
   /** node-b behind world, serving TCP 8080 ("node-b peer", then echo) as backend 3. */
   private static NetnsLab.Netns remoteBackend(NetnsLab lab, Node node) {
     NetnsLab.Netns world = node.net.world();

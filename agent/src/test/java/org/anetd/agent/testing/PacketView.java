@@ -26,6 +26,11 @@ public final class PacketView {
     return new PacketView(frame);
   }
 
+  /** The whole frame, a copy. */
+  public byte[] frame() {
+    return frame.clone();
+  }
+
   public byte[] ethDst() {
     return Arrays.copyOfRange(frame, 0, 6);
   }

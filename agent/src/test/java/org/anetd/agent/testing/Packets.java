@@ -1,6 +1,7 @@
 package org.anetd.agent.testing;
 
 import java.nio.ByteBuffer;
+import org.anetd.agent.datapath.Ipv4;
 
 /**
  * Crafted Ethernet/IPv4 frames for BPF_PROG_TEST_RUN. The short forms build fixed frames; {@link
@@ -180,5 +181,28 @@ public final class Packets {
       sum = (sum & 0xffff) + (sum >> 16);
     }
     return (int) (~sum & 0xffff);
+  }
+
+  /** An Ethernet + IPv4 + ICMP error frame quoting {@code len} bytes of {@code quoted}. */
+  public static byte[] icmpError(String src, String dst, int type, int code, byte[] quoted,
+      int off, int len) {
+    ByteBuffer b = ByteBuffer.allocate(14 + 20 + 8 + len);
+    b.put(HOST_MAC).put(POD_MAC).putShort((short) 0x0800);
+    b.put((byte) 0x45).put((byte) 0xc0).putShort((short) (20 + 8 + len)).putShort((short) 7)
+        .putShort((short) 0).put((byte) 64).put((byte) 1).putShort((short) 0)
+        .putInt(Ipv4.parse(src).bits()).putInt(Ipv4.parse(dst).bits());
+    b.putShort(24, (short) checksum(b.array(), 14, 20));
+    b.put((byte) type).put((byte) code).putShort((short) 0).putInt(0);
+    b.put(quoted, off, len);
+    b.putShort(14 + 20 + 2, (short) checksum(b.array(), 14 + 20, 8 + len));
+    return b.array();
+  }
+
+  /** The quoted packet of an ICMP error behind an Ethernet header, for PacketView. */
+  public static byte[] quoteAsFrame(byte[] frame, int off, int len) {
+    byte[] f = new byte[14 + len];
+    System.arraycopy(frame, 0, f, 0, 14);
+    System.arraycopy(frame, off, f, 14, len);
+    return f;
   }
 }
