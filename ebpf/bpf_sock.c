@@ -340,12 +340,33 @@ int sock4_connect(struct bpf_sock_addr *ctx)
 }
 
 /*
+ * Whether a sendmsg4 call is a connected AF_INET6 socket's send() to its own peer. The kernel
+ * hands every datagram of an AF_INET6 socket with a v4-mapped peer to IPv4's udp_sendmsg with
+ * an AF_INET address, the connected peer included, so this hook sees them all, where it never
+ * runs for a connected AF_INET socket's send(). Such a peer was settled at connect(): translated
+ * there, or left as it was (connected before the programs were linked, or to a frontend with a
+ * slot missing mid-update) to reach it the way it did, kube-proxy's DNAT say. Rewriting each
+ * datagram would send it to a backend whose answers the socket, still connected to the
+ * frontend, drops.
+ */
+static __always_inline int sock4_sendmsg_to_own_peer(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+
+	if (ctx->family != AF_INET6 || !sk)
+		return 0;
+	return sk->state == BPF_TCP_ESTABLISHED && sk->dst_ip6[3] == ctx->user_ip4;
+}
+
+/*
  * UDP only reaches this hook; an AF_INET6 socket's datagram to a v4-mapped address too (the
  * kernel hands it to IPv4's sendmsg with an AF_INET address).
  */
 SEC("cgroup/sendmsg4")
 int sock4_sendmsg(struct bpf_sock_addr *ctx)
 {
+	if (sock4_sendmsg_to_own_peer(ctx))
+		return SOCK_ALLOW;
 	return sock_connect_hook(ctx, SOCK_PEER_IP4);
 }
 

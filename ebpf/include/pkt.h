@@ -13,13 +13,18 @@
  *
  * Fragments: a first fragment (offset 0, MF set) carries the L4 header and is handled like
  * any packet; its ports are noted in anetd_frag4 under (source, destination, IP id, protocol),
- * as the hook sees them. A later fragment (offset > 0) has no L4 header: it takes the ports of
- * that note, so it follows its first fragment through conntrack, service translation and
- * policy, and p->later_fragment tells the rewriters (nat.h) to change its addresses only. Its
- * first fragment carried the L4 checksum, already updated for the whole datagram. Without a
- * note (a later fragment overtook its first one, or the note was evicted) it is passed as it
- * came, and the datagram is lost, as it was before fragments were tracked. kube-proxy gets
- * this from conntrack, which reassembles; here every fragment is translated as it passes.
+ * as the hook sees them, for FRAG4_NOTE_NS. A later fragment (offset > 0) has no L4 header: it
+ * takes the ports of that note, so it follows its first fragment through conntrack, service
+ * translation and policy, and p->later_fragment tells the rewriters (nat.h) to change its
+ * addresses only. Its first fragment carried the L4 checksum, already updated for the whole
+ * datagram. IP ids are unique per sender only: when two live datagrams with other ports share a
+ * key (senders behind one SNAT address), the note is marked ambiguous and the later fragments of
+ * both are passed as they came, never judged or translated with the other's ports. Without a
+ * live, unambiguous note (a later fragment overtook its first one, the note was evicted or is
+ * ambiguous) a later fragment is passed as it came: unjudged, and lost if its datagram needed
+ * translation, as every fragmented service datagram was before fragments were tracked.
+ * kube-proxy gets this from conntrack, which reassembles; here every fragment is translated as
+ * it passes.
  */
 #ifndef ANETD_PKT_H
 #define ANETD_PKT_H
@@ -71,13 +76,20 @@ struct frag4_key {
 
 /* What a later fragment takes from its first one. */
 struct frag4_ports {
+	__u64 expires_ns;   /* anetd_now() after which the note is stale */
 	__be16 sport;
 	__be16 dport;
 	__u8 icmp_type;
-	__u8 pad[3];
+	__u8 ambiguous;     /* two live datagrams with other ports on this key: trust neither */
+	__u8 pad[2];
 };
 
 #define FRAG4_MAP_MAX 8192
+/*
+ * How long a note serves: a datagram's fragments pass within moments of each other, while an IP
+ * id comes back to a busy address pair within seconds (65,536 ids).
+ */
+#define FRAG4_NOTE_NS (2ULL * 1000000000ULL)
 
 /*
  * Ports of fragmented datagrams, by first fragment (see the header comment). An LRU map: a
@@ -113,6 +125,36 @@ static __always_inline __u32 pkt4_l4_csum_off(const struct pkt4 *p)
 	if (p->proto == IPPROTO_UDP)
 		return p->l4_off + 6;
 	return p->l4_off + 2; /* ICMP */
+}
+
+/*
+ * Notes the ports of a first fragment (see the header comment). A live note with the same ports
+ * (the same datagram passing again) is refreshed; one with other ports is marked ambiguous. A
+ * full map evicts the oldest note: its datagram is long done or lost.
+ */
+static __always_inline void frag4_note(const struct frag4_key *k, const struct pkt4 *p)
+{
+	__u64 now = anetd_now();
+	struct frag4_ports ports = {
+		.expires_ns = now + FRAG4_NOTE_NS,
+		.sport = p->sport, .dport = p->dport, .icmp_type = p->icmp_type };
+	struct frag4_ports *noted = bpf_map_lookup_elem(&anetd_frag4, k);
+
+	if (!noted) {
+		if (bpf_map_update_elem(&anetd_frag4, k, &ports, BPF_NOEXIST) == 0)
+			return;
+		noted = bpf_map_lookup_elem(&anetd_frag4, k); /* another CPU noted it meanwhile */
+		if (!noted)
+			return;
+	}
+	if (noted->expires_ns < now) {
+		bpf_map_update_elem(&anetd_frag4, k, &ports, BPF_ANY); /* a datagram long gone */
+		return;
+	}
+	if (noted->sport != p->sport || noted->dport != p->dport)
+		noted->ambiguous = 1;
+	else
+		noted->expires_ns = ports.expires_ns;
 }
 
 /* The key of the datagram ip is a fragment of (fragments only: parsing builds it for them). */
@@ -219,7 +261,7 @@ static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
 		struct frag4_ports *noted = bpf_map_lookup_elem(&anetd_frag4,
 								frag4_key_of(&fkey, &ip));
 
-		if (!noted)
+		if (!noted || noted->ambiguous || noted->expires_ns < anetd_now())
 			return PKT_PASS;
 		p->sport = noted->sport;
 		p->dport = noted->dport;
@@ -230,13 +272,8 @@ static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
 
 	int parsed = pkt4_parse_l4(skb, p);
 
-	if (parsed == PKT_OK && (frag & IP_MF)) {
-		struct frag4_ports ports = {
-			.sport = p->sport, .dport = p->dport, .icmp_type = p->icmp_type };
-
-		/* a full map evicts the oldest note: its datagram is long done or lost */
-		bpf_map_update_elem(&anetd_frag4, frag4_key_of(&fkey, &ip), &ports, BPF_ANY);
-	}
+	if (parsed == PKT_OK && (frag & IP_MF))
+		frag4_note(frag4_key_of(&fkey, &ip), p);
 	return parsed;
 }
 

@@ -150,7 +150,8 @@ static __always_inline struct policy_entry *policy_lookup(__u32 ep, __u32 identi
 static __always_inline void policy_report(const struct policy_ctx *c, __u32 ep, __u32 remote,
 					  __u32 set_id, __u8 allowed, __u8 reason)
 {
-	if (!policy_verdict_events)
+	/* a later fragment's verdict is its first fragment's, which was reported */
+	if (!policy_verdict_events || c->wire.later_fragment)
 		return;
 	struct event *e = bpf_ringbuf_reserve(&anetd_events, sizeof(*e), 0);
 

@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.CgroupAttachment;
@@ -398,6 +400,49 @@ class SocketLoadBalancerKernelTest {
         .matches("::ffff:" + VIP.replace(".", "\\.") + ":80\\|pod-[ab] 198\\.18\\.0\\.2");
     assertThat(node.socketTranslations()).isEqualTo(1);
     assertThat(node.serviceConntrackEntries()).as("no per-packet translation").isZero();
+  }
+
+  @Test
+  void aHostUdpSocketConnectedBeforeTheProgramsKeepsItsPeerWhateverItsFamily(NetnsLab lab)
+      throws Exception {
+    // Its peer was settled at connect(): here kube-proxy's DNAT (nft OUTPUT) serves it. The
+    // kernel runs sendmsg4 for every datagram of an AF_INET6 socket, never for AF_INET's.
+    Node node = new Node(lab);
+    NetnsLab.Netns host = node.host();
+    host.run("nft", "add", "table", "ip", "kp");
+    host.run("nft", "add chain ip kp out { type nat hook output priority -100 ; }");
+    host.run("nft", "add", "rule", "ip", "kp", "out", "ip", "daddr", VIP, "udp", "dport", "53",
+        "dnat", "to", "198.18.0.3:5353");
+    String script = "import socket,sys\n"
+        + "f=socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET\n"
+        + "s=socket.socket(f,socket.SOCK_DGRAM); s.settimeout(3)\n"
+        + "s.connect((sys.argv[1],53)); print('connected', flush=True)\n"
+        + "sys.stdin.readline(); s.send(b'hi\\n')\n"
+        + "try:\n"
+        + "  d,a=s.recvfrom(512); print('%s:%d|%s' % (a[0],a[1],d.decode().strip()))\n"
+        + "except Exception as e: print('no answer: %r' % e)\n";
+    Map<String, String> answers = new LinkedHashMap<>();
+    for (String peer : List.of(VIP, MAPPED_VIP)) {
+      node.socketLb(node.sock).disable();
+      Process p = new ProcessBuilder("bash", "-c", "echo $$ > "
+          + node.cgroup.resolve("cgroup.procs") + " && exec ip netns exec " + host.name()
+          + " python3 -c \"$0\" \"$@\"", script, peer).redirectErrorStream(true).start();
+      try {
+        var out = p.inputReader();
+        assertThat(out.readLine()).isEqualTo("connected");
+        node.enable(); // linked after the socket connected
+        p.outputWriter().write("\n");
+        p.outputWriter().flush();
+        answers.put(peer, out.readLine());
+      } finally {
+        p.destroyForcibly();
+        p.waitFor();
+      }
+    }
+
+    assertThat(answers.get(VIP)).as("AF_INET").isEqualTo(VIP + ":53|pod-a 198.18.0.1");
+    assertThat(answers.get(MAPPED_VIP)).as("AF_INET6, v4-mapped")
+        .isEqualTo(MAPPED_VIP + ":53|pod-a 198.18.0.1");
   }
 
   @Test
