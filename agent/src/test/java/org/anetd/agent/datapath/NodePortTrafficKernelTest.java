@@ -382,15 +382,8 @@ class NodePortTrafficKernelTest {
     // socket, which then sends smaller segments; otherwise the transfer stalls for good.
     Node node = new Node(lab);
     node.nodePort(30085, Protocol.TCP, 10, 0, 1);
-    NetnsLab.Netns world = node.net.world();
-    NetnsLab.Netns far = lab.netns("far");
-    lab.veth(world, "eth3", far, "eth0");
-    world.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
-    world.ip("link", "set", "eth3", "mtu", "1400");
-    world.ip("addr", "add", "198.18.253.1/24", "dev", "eth3");
-    far.ip("addr", "add", "198.18.253.2/24", "dev", "eth0");
-    far.ip("route", "add", "default", "via", "198.18.253.1");
-    node.ns.ip("route", "add", "198.18.253.0/24", "via", CLIENT);
+    NetnsLab.Netns far = behindWorld(lab, node, "far", "eth3", 253);
+    node.net.world().ip("link", "set", "eth3", "mtu", "1400");
     Pod client = new Pod("far", "198.18.253.2", far);
 
     try (Socket s = client.connect(NODE, 30085)) {
@@ -399,16 +392,27 @@ class NodePortTrafficKernelTest {
     }
   }
 
+  /**
+   * A netns {@code name} behind world, which routes for it: 198.18.{@code subnet}.2/24 on its
+   * eth0, world .1 on {@code worldIf}; the node reaches the subnet through world.
+   */
+  private static NetnsLab.Netns behindWorld(NetnsLab lab, Node node, String name, String worldIf,
+      int subnet) {
+    NetnsLab.Netns world = node.net.world();
+    NetnsLab.Netns ns = lab.netns(name);
+    String prefix = "198.18." + subnet + ".";
+    lab.veth(world, worldIf, ns, "eth0");
+    world.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
+    world.ip("addr", "add", prefix + "1/24", "dev", worldIf);
+    ns.ip("addr", "add", prefix + "2/24", "dev", "eth0");
+    ns.ip("route", "add", "default", "via", prefix + "1");
+    node.ns.ip("route", "add", prefix + "0/24", "via", CLIENT);
+    return ns;
+  }
+
   /** node-b behind world, serving TCP 8080 ("node-b peer", then echo) as backend 3. */
   private static NetnsLab.Netns remoteBackend(NetnsLab lab, Node node) {
-    NetnsLab.Netns world = node.net.world();
-    NetnsLab.Netns nodeB = lab.netns("node-b");
-    lab.veth(world, "eth1", nodeB, "eth0");
-    world.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
-    world.ip("addr", "add", "198.18.254.1/24", "dev", "eth1");
-    nodeB.ip("addr", "add", "198.18.254.2/24", "dev", "eth0");
-    nodeB.ip("route", "add", "default", "via", "198.18.254.1");
-    node.ns.ip("route", "add", "198.18.254.0/24", "via", CLIENT);
+    NetnsLab.Netns nodeB = behindWorld(lab, node, "node-b", "eth1", 254);
     Process server = nodeB.spawn("socat", "TCP-LISTEN:8080,fork,reuseaddr",
         "SYSTEM:echo node-b $SOCAT_PEERADDR; exec cat");
     await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
