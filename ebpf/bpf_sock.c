@@ -355,7 +355,10 @@ static __always_inline int sock4_sendmsg_to_own_peer(struct bpf_sock_addr *ctx)
 
 	if (ctx->family != AF_INET6 || !sk)
 		return 0;
-	return sk->state == BPF_TCP_ESTABLISHED && sk->dst_ip6[3] == ctx->user_ip4;
+	/* the peer, v4-mapped, and its port (dst_port: network order, 16 bits since 5.16) */
+	return sk->state == BPF_TCP_ESTABLISHED && sk->dst_ip6[0] == 0 && sk->dst_ip6[1] == 0 &&
+	       sk->dst_ip6[2] == bpf_htonl(0x0000ffff) && sk->dst_ip6[3] == ctx->user_ip4 &&
+	       sk->dst_port == (__be16)ctx->user_port;
 }
 
 /*

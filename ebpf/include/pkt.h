@@ -18,8 +18,10 @@
  * translation and policy, and p->later_fragment tells the rewriters (nat.h) to change its
  * addresses only. Its first fragment carried the L4 checksum, already updated for the whole
  * datagram. IP ids are unique per sender only: when two live datagrams with other ports share a
- * key (senders behind one SNAT address), the note is marked ambiguous and the later fragments of
- * both are passed as they came, never judged or translated with the other's ports. Without a
+ * key (senders behind one SNAT address) and overlap, the note is marked ambiguous and the later
+ * fragments of both are passed as they came, never judged or translated with the other's ports.
+ * A note whose last fragment (MF clear) passed is done: the next first fragment on its key
+ * replaces it. Without a
  * live, unambiguous note (a later fragment overtook its first one, the note was evicted or is
  * ambiguous) a later fragment is passed as it came: unjudged, and lost if its datagram needed
  * translation, as every fragmented service datagram was before fragments were tracked.
@@ -81,7 +83,8 @@ struct frag4_ports {
 	__be16 dport;
 	__u8 icmp_type;
 	__u8 ambiguous;     /* two live datagrams with other ports on this key: trust neither */
-	__u8 pad[2];
+	__u8 done;          /* the last fragment (MF clear) passed: the IP id is free again */
+	__u8 pad;
 };
 
 #define FRAG4_MAP_MAX 8192
@@ -147,8 +150,10 @@ static __always_inline void frag4_note(const struct frag4_key *k, const struct p
 		if (!noted)
 			return;
 	}
-	if (noted->expires_ns < now) {
-		bpf_map_update_elem(&anetd_frag4, k, &ports, BPF_ANY); /* a datagram long gone */
+	if (noted->expires_ns < now || noted->done) {
+		/* a datagram long gone, or complete: its sender may use the id again (ids of one
+		 * address pair come round within a second at high rates) */
+		bpf_map_update_elem(&anetd_frag4, k, &ports, BPF_ANY);
 		return;
 	}
 	if (noted->sport != p->sport || noted->dport != p->dport)
@@ -267,6 +272,8 @@ static __always_inline int pkt4_parse(struct __sk_buff *skb, struct pkt4 *p)
 		p->dport = noted->dport;
 		p->icmp_type = noted->icmp_type;
 		p->later_fragment = 1;
+		if (!(frag & IP_MF))
+			noted->done = 1; /* the last one: a reordered middle one may still follow */
 		return PKT_OK;
 	}
 

@@ -574,4 +574,26 @@ class LoadBalancerProgramKernelTest {
     assertThat(r.retval()).isEqualTo(TC_ACT_OK);
     assertThat(r.dataOut()).isEqualTo(error);
   }
+
+  @Test
+  void aDatagramReusingTheIpIdOfAFinishedOneIsStillTranslated(NetnsLab lab) {
+    // One sender, one destination: its IP ids come round (65,536, shared by all its sockets to
+    // that address, within a second at high rates). Datagram 1 is over, all its fragments
+    // passed; datagram 2, from another socket, reuses the id. Nothing is ambiguous.
+    load(lab);
+    maps.frontend(VIP, 53, Protocol.UDP, UDP_REV_NAT, 11);
+
+    PacketView d1first = send(Packets.fragment(Packets.udp4(CLIENT, 40101, VIP, 53, 32), 77,
+        true, 0));
+    PacketView d1last = send(Packets.fragment(Packets.udp4(CLIENT, 1, VIP, 1, 32), 77, false, 5));
+    PacketView d2first = send(Packets.fragment(Packets.udp4(CLIENT, 40102, VIP, 53, 32), 77,
+        true, 0));
+    PacketView d2last = send(Packets.fragment(Packets.udp4(CLIENT, 1, VIP, 1, 32), 77, false, 5));
+
+    assertThat(d1first.dst()).isEqualTo(BACKEND1);
+    assertThat(d1last.dst()).as("datagram 1, later fragment").isEqualTo(BACKEND1);
+    assertThat(d2first.dst()).isEqualTo(BACKEND1);
+    assertThat(d2last.dst()).as("datagram 2, later fragment: follows its first fragment")
+        .isEqualTo(BACKEND1);
+  }
 }

@@ -434,31 +434,20 @@ class PolicyProgramKernelTest {
         .isBetween(1L, 100_000L);
   }
 
-  /** {@code frame} as an IPv4 fragment: IP id, more-fragments flag, offset in 8-byte units. */
-  private static byte[] fragment(byte[] frame, int id, boolean more, int offset8) {
-    byte[] f = frame.clone();
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(f);
-    b.putShort(14 + 4, (short) id);
-    b.putShort(14 + 6, (short) ((more ? 0x2000 : 0) | offset8));
-    b.putShort(14 + 10, (short) 0);
-    b.putShort(14 + 10, (short) Packets.checksum(f, 14, 20));
-    return f;
-  }
-
   @Test
   void aLaterFragmentIsJudgedWithItsFirstFragmentsPorts(NetnsLab lab) {
     load(lab);
     isolate(EP_B, EndpointPolicy.F_INGRESS_ISOLATED);
     allow(port(EP_B, 0, INGRESS, Protocol.UDP, 53), 3);
 
-    assertThat(ingress(fragment(Packets.udp4(C, 5001, B, 53, 32), 41, true, 0)))
+    assertThat(ingress(Packets.fragment(Packets.udp4(C, 5001, B, 53, 32), 41, true, 0)))
         .as("first fragment, allowed port").isEqualTo(TC_ACT_OK);
-    assertThat(ingress(fragment(Packets.udp4(C, 5002, B, 8080, 32), 42, true, 0)))
+    assertThat(ingress(Packets.fragment(Packets.udp4(C, 5002, B, 8080, 32), 42, true, 0)))
         .as("first fragment, denied port").isEqualTo(TC_ACT_SHOT);
     // the bytes where a later fragment's ports would be are payload: the note decides
-    assertThat(ingress(fragment(Packets.udp4(C, 1, B, 53, 32), 42, false, 5)))
+    assertThat(ingress(Packets.fragment(Packets.udp4(C, 1, B, 53, 32), 42, false, 5)))
         .as("later fragment of the denied datagram").isEqualTo(TC_ACT_SHOT);
-    assertThat(ingress(fragment(Packets.udp4(C, 1, B, 8080, 32), 41, false, 5)))
+    assertThat(ingress(Packets.fragment(Packets.udp4(C, 1, B, 8080, 32), 41, false, 5)))
         .as("later fragment of the allowed datagram").isEqualTo(TC_ACT_OK);
   }
 
@@ -469,12 +458,12 @@ class PolicyProgramKernelTest {
     isolate(EP_B, EndpointPolicy.F_INGRESS_ISOLATED);
     allow(port(EP_B, 0, INGRESS, Protocol.UDP, 53), 3);
     String snat = "198.18.255.2";
-    assertThat(ingress(fragment(Packets.udp4(snat, 61001, B, 53, 32), 77, true, 0)))
+    assertThat(ingress(Packets.fragment(Packets.udp4(snat, 61001, B, 53, 32), 77, true, 0)))
         .as("datagram 1 (port 53), first fragment").isEqualTo(TC_ACT_OK);
-    assertThat(ingress(fragment(Packets.udp4(snat, 61002, B, 8080, 32), 77, true, 0)))
+    assertThat(ingress(Packets.fragment(Packets.udp4(snat, 61002, B, 8080, 32), 77, true, 0)))
         .as("datagram 2 (port 8080), first fragment").isEqualTo(TC_ACT_SHOT);
 
-    assertThat(ingress(fragment(Packets.udp4(snat, 1, B, 1, 32), 77, false, 5)))
+    assertThat(ingress(Packets.fragment(Packets.udp4(snat, 1, B, 1, 32), 77, false, 5)))
         .as("datagram 1's later fragment: passed as it came, not denied as port 8080")
         .isEqualTo(TC_ACT_OK);
   }
@@ -485,9 +474,9 @@ class PolicyProgramKernelTest {
     isolate(EP_B, EndpointPolicy.F_INGRESS_ISOLATED);
 
     List<Event> reported = events(() -> {
-      ingress(fragment(Packets.udp4(C, 5000, B, 8080, 32), 99, true, 0));
+      ingress(Packets.fragment(Packets.udp4(C, 5000, B, 8080, 32), 99, true, 0));
       for (int i = 1; i <= 3; i++) {
-        ingress(fragment(Packets.udp4(C, 1, B, 1, 32), 99, i < 3, 5 * i));
+        ingress(Packets.fragment(Packets.udp4(C, 1, B, 1, 32), 99, i < 3, 5 * i));
       }
     });
 

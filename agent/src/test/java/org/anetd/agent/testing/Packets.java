@@ -205,4 +205,15 @@ public final class Packets {
     System.arraycopy(frame, off, f, 14, len);
     return f;
   }
+
+  /** {@code frame} as an IPv4 fragment: IP id, more-fragments flag, offset in 8-byte units. */
+  public static byte[] fragment(byte[] frame, int id, boolean more, int offset8) {
+    byte[] f = frame.clone();
+    ByteBuffer b = ByteBuffer.wrap(f);
+    b.putShort(14 + 4, (short) id);
+    b.putShort(14 + 6, (short) ((more ? 0x2000 : 0) | offset8));
+    b.putShort(14 + 10, (short) 0);
+    b.putShort(14 + 10, (short) checksum(f, 14, 20));
+    return f;
+  }
 }
