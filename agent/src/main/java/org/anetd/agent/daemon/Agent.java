@@ -136,6 +136,11 @@ public final class Agent implements AutoCloseable {
   /** The node's external interfaces: its address and MTU, and where bpf_host goes. */
   private final HostDevices nodeDevices;
   private Instant lastDeviceRefresh;
+  /**
+   * Whether this run has taken off the node programs earlier runs left on interfaces it does not
+   * serve (once, at the first device refresh that knows the Node's addresses).
+   */
+  private boolean staleNodeProgramsRemoved;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private Datapath datapath;
   /** What prometheus-serve-addr came to, for `anetd status`. */
@@ -361,13 +366,15 @@ public final class Agent implements AutoCloseable {
    * With kube-proxy-replacement, NodePort, LoadBalancer and external IPs are served on the node's
    * external interfaces (those with a global IPv4 address and a default route). The programs stay
    * attached when the agent stops, like the pod programs: NodePorts keep working across restarts,
-   * and the next agent replaces them in place. Without kube-proxy-replacement, the programs an
-   * earlier agent left are taken off, or they would translate NodePorts beside kube-proxy.
+   * and the next agent replaces them in place. Those an earlier agent left on interfaces this one
+   * no longer selects are taken off once the Node is known ({@link #refreshNodeDevices}). Without
+   * kube-proxy-replacement, the programs an earlier agent left are taken off at once, or they
+   * would translate NodePorts beside kube-proxy.
    */
   private void attachNodeDevices(AgentConfig c) {
     if (!c.kubeProxyReplacement()) {
       LOG.info("kube-proxy-replacement is false: NodePort and external IPs are left to kube-proxy");
-      removeLeftNodePrograms();
+      removeLeftNodePrograms(Set.of(), false);
       return;
     }
     try {
@@ -380,14 +387,23 @@ public final class Agent implements AutoCloseable {
 
   /**
    * Takes bpf_host's filters an earlier agent (with kube-proxy-replacement) left off the node's
-   * interfaces. A failure is logged and the start goes on: the agent's own work does not need it.
+   * interfaces but those in {@code keep}: all of them without kube-proxy-replacement, those this
+   * agent does not serve with it ({@code served}: {@code keep} is what it serves). A failure is
+   * logged and counted, and the agent goes on: its own work does not need it. Returns false when
+   * the interfaces could not even be listed.
    */
-  private void removeLeftNodePrograms() {
+  private boolean removeLeftNodePrograms(Set<String> keep, boolean served) {
     try {
-      HostDevices.Removal removal = nodeDevices.removeLeftPrograms();
+      HostDevices.Removal removal = nodeDevices.removeLeftPrograms(keep);
       if (!removal.removed().isEmpty()) {
-        LOG.info("removed the node programs (from_netdev, to_netdev) an earlier agent left on {}",
-            removal.removed());
+        if (!served) {
+          LOG.info("removed the node programs (from_netdev, to_netdev) an earlier agent left on {}",
+              removal.removed());
+        } else {
+          LOG.info("removed the node programs (from_netdev, to_netdev) an earlier agent left on {}"
+              + " (no longer selected; NodePort and external IPs are served on {})",
+              removal.removed(), keep);
+        }
       }
       removal.failed().forEach((device, reason) -> LOG.warn("cannot remove the node programs an"
           + " earlier agent left on {} (anetd may still translate NodePorts there): {}", device,
@@ -395,10 +411,17 @@ public final class Agent implements AutoCloseable {
       if (!removal.failed().isEmpty()) {
         metrics.problem("NodeProgramsLeft");
       }
+      return true;
     } catch (RuntimeException e) {
-      LOG.error("cannot look for node programs an earlier agent left (anetd may still translate"
-          + " NodePorts beside kube-proxy): {}", e.toString());
+      if (!served) {
+        LOG.error("cannot look for node programs an earlier agent left (anetd may still translate"
+            + " NodePorts beside kube-proxy): {}", e.toString());
+      } else {
+        LOG.warn("cannot look for node programs an earlier agent left on interfaces no longer"
+            + " selected (retried at the next device refresh): {}", e.toString());
+      }
       metrics.problem("NodeProgramsLeft");
+      return false;
     }
   }
 
@@ -406,6 +429,13 @@ public final class Agent implements AutoCloseable {
    * Every DEVICE_REFRESH, and once the Node is known: the programs also go on interfaces that
    * hold one of the Node's addresses (InternalIP, ExternalIP: where NodePorts listen) without a
    * default route, and on interfaces that got a default route or were created again since.
+   *
+   * <p>At the first of these passes that knows the Node's addresses and attached without
+   * failing, the selection is complete: the programs an earlier agent left on every other
+   * interface (its default route moved, it no longer holds a Node address) are taken off, once
+   * per run. Not earlier: an interface holding a Node address without a default route is not
+   * attached before the Node is known, and its NodePorts would stop answering meanwhile. While
+   * the Node stays unknown, nothing is taken off.
    */
   private void refreshNodeDevices(ClusterState state) {
     Instant now = clock.instant();
@@ -414,14 +444,19 @@ public final class Agent implements AutoCloseable {
       return;
     }
     lastDeviceRefresh = now;
+    Set<Ipv4> nodeAddresses;
     try {
-      List<String> added = nodeDevices.attachNew(Set.copyOf(ServiceCompiler.nodeAddresses(state)),
-          datapath.nodePrograms());
+      nodeAddresses = Set.copyOf(ServiceCompiler.nodeAddresses(state));
+      List<String> added = nodeDevices.attachNew(nodeAddresses, datapath.nodePrograms());
       if (!added.isEmpty()) {
         LOG.info("NodePort and external IPs now also served on {}", added);
       }
     } catch (RuntimeException e) {
       LOG.warn("cannot look for new node interfaces: {}", e.toString());
+      return; // the selection may be incomplete: nothing is taken off before a pass succeeds
+    }
+    if (!staleNodeProgramsRemoved && !nodeAddresses.isEmpty()) {
+      staleNodeProgramsRemoved = removeLeftNodePrograms(Set.copyOf(nodeDevices.attached()), true);
     }
   }
 

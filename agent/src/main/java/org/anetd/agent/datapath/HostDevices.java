@@ -28,7 +28,9 @@ import org.anetd.agent.bpf.TcAttachment;
  * {@link #attach} is idempotent (attaching again replaces the program in place), and {@link
  * #close} removes only the filters this object attached, destroying a clsact hook only where it
  * created it. The filters stay when the agent stops; {@link #removeLeftPrograms} takes off those
- * an earlier agent left, when the node programs are no longer wanted.
+ * an earlier agent left, when the node programs are no longer wanted, and {@link
+ * #removeLeftPrograms(Set)} those left on interfaces this object does not serve (no longer
+ * selected: the default route moved, the interface no longer holds a Node address).
  */
 public final class HostDevices implements AutoCloseable {
   /** Host veth names of pods start with this (see endpoint.HostVethName). */
@@ -286,11 +288,25 @@ public final class HostDevices implements AutoCloseable {
    * clsact hooks (whoever made them, other filters may hang on them). An interface that fails is
    * reported in the result, the others are still done; only listing the interfaces throws.
    */
-  public synchronized Removal removeLeftPrograms() {
+  public Removal removeLeftPrograms() {
+    return removeLeftPrograms(Set.of());
+  }
+
+  /**
+   * {@link #removeLeftPrograms()} on every interface but those named in {@code keep}: with
+   * kube-proxy-replacement, the interfaces this agent serves ({@link #attached}) keep their
+   * filters, and those an earlier agent attached to interfaces no longer selected (the default
+   * route moved elsewhere, the interface no longer holds one of the Node's addresses) are taken
+   * off, or they would go on running that agent's program on the shared maps there. Run it only
+   * once the selection is complete (the Node's addresses known and {@link #attachNew} done): an
+   * interface selected for a Node address alone is not attached before, and its NodePorts would
+   * stop answering until it is.
+   */
+  public synchronized Removal removeLeftPrograms(Set<String> keep) {
     Map<Integer, String> devices = new LinkedHashMap<>();
     for (JsonNode link : json(List.of("ip", "-j", "link", "show"))) {
       String name = link.path("ifname").asText("");
-      if (external(name) && link.path("ifindex").asInt(0) > 0) {
+      if (external(name) && !keep.contains(name) && link.path("ifindex").asInt(0) > 0) {
         devices.put(link.get("ifindex").asInt(), name);
       }
     }

@@ -85,6 +85,39 @@ class AgentNodePortKernelTest {
     assertThat(harness.node.run("tc", "qdisc", "show", "dev", "uplink")).contains("clsact");
   }
 
+  @Test
+  void restartedAfterTheDefaultRouteMovedTheAgentRemovesTheEarlierRunsNodeProgramsFromTheOldUplink(
+      NetnsLab lab) {
+    createNode(lab);
+    AgentHarness harness = new AgentHarness(lab, client, dir);
+    harness.start(Map.of("kube-proxy-replacement", "true", "bpf-lb-sock", "false")).close();
+    assertThat(anetdProgramName(harness, "uplink", TcAttachment.Direction.INGRESS))
+        .isEqualTo("from_netdev");
+    // the node moved to a new uplink: the default route and the Node's address are there now;
+    // the old one keeps a global address of its own, neither routed nor the Node's
+    lab.veth(harness.node, "uplink2", harness.upstream, "eth1");
+    harness.upstream.ip("addr", "del", "198.18.255.254/24", "dev", "eth0");
+    harness.upstream.ip("addr", "add", "198.18.255.254/24", "dev", "eth1");
+    harness.node.ip("route", "del", "default");
+    harness.node.ip("addr", "del", ClusterFixtures.NODE_IP + "/24", "dev", "uplink");
+    harness.node.ip("addr", "add", "198.18.254.1/24", "dev", "uplink");
+    harness.node.ip("addr", "add", ClusterFixtures.NODE_IP + "/24", "dev", "uplink2");
+    harness.node.ip("route", "add", "default", "via", "198.18.255.254", "dev", "uplink2");
+
+    harness.start(Map.of("kube-proxy-replacement", "true", "bpf-lb-sock", "false"));
+
+    // the Node is known once the agent has started (its pod CIDR came from it)
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+        .untilAsserted(() -> {
+          assertThat(anetdProgramId(harness, "uplink", TcAttachment.Direction.INGRESS)).isZero();
+          assertThat(anetdProgramId(harness, "uplink", TcAttachment.Direction.EGRESS)).isZero();
+        });
+    assertThat(anetdProgramName(harness, "uplink2", TcAttachment.Direction.INGRESS))
+        .isEqualTo("from_netdev");
+    assertThat(anetdProgramName(harness, "uplink2", TcAttachment.Direction.EGRESS))
+        .isEqualTo("to_netdev");
+  }
+
   /** `tc filter show` of the node's uplink in {@code direction} (ingress, egress). */
   private static String uplinkFilters(AgentHarness harness, String direction) {
     return harness.node.run("tc", "filter", "show", "dev", "uplink", direction);
@@ -92,7 +125,20 @@ class AgentNodePortKernelTest {
 
   /** The id of the program at anetd's handle and priority on the uplink, 0 when none. */
   private static int anetdProgramId(AgentHarness harness, TcAttachment.Direction direction) {
+    return anetdProgramId(harness, "uplink", direction);
+  }
+
+  /** The id of the program at anetd's handle and priority on the node's {@code ifname}, or 0. */
+  private static int anetdProgramId(AgentHarness harness, String ifname,
+      TcAttachment.Direction direction) {
     return harness.node.call(() -> TcAttachment.attachedProgramId(
-        NetworkNamespace.ifindex("uplink"), direction));
+        NetworkNamespace.ifindex(ifname), direction));
+  }
+
+  /** The name of the program at anetd's handle and priority on the node's {@code ifname}, or "". */
+  private static String anetdProgramName(AgentHarness harness, String ifname,
+      TcAttachment.Direction direction) {
+    return harness.node.call(() -> TcAttachment.attachedProgram(NetworkNamespace.ifindex(ifname),
+        direction).map(TcAttachment.AttachedProgram::name).orElse(""));
   }
 }

@@ -3,6 +3,7 @@ package org.anetd.agent.datapath;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Set;
 import org.anetd.agent.bpf.BpfObject;
 import org.anetd.agent.bpf.BpfProgram;
 import org.anetd.agent.bpf.NetworkNamespace;
@@ -16,7 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link HostDevices#removeLeftPrograms}: an agent started without kube-proxy-replacement takes
  * off the from_netdev / to_netdev filters an earlier agent left on the node's interfaces, and
- * nothing else.
+ * nothing else; with kube-proxy-replacement, it takes off only those on interfaces it does not
+ * serve ({@link HostDevices#removeLeftPrograms(Set)}).
  *
  * <pre>
  *  netns node                                   netns world
@@ -100,6 +102,18 @@ class HostDevicesLeftProgramsKernelTest {
     assertThat(tc("qdisc", "show", "dev", "up0")).as("the hook stays: we cannot know who made it")
         .contains("clsact");
     assertThat(removeLeftPrograms().removed()).as("a second run finds nothing").isEmpty();
+  }
+
+  @Test
+  void removesTheFiltersOfInterfacesNotKeptAndLeavesThoseOfTheKeptOnes(NetnsLab lab) {
+    earlierAgentLeftNodePrograms(lab);
+    // this run serves up1 (the default route moved there from up0)
+    HostDevices thisRun = new HostDevices(node.path());
+    thisRun.attach(List.of("up1"), nodePrograms());
+
+    assertNodeProgramsGoneFromUp0(thisRun.removeLeftPrograms(Set.copyOf(thisRun.attached())));
+    assertThat(attachedProgramName("up1", Direction.INGRESS)).isEqualTo("from_netdev");
+    assertThat(attachedProgramName("up1", Direction.EGRESS)).isEqualTo("to_netdev");
   }
 
   @Test
