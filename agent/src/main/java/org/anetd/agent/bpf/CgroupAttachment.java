@@ -103,11 +103,7 @@ public final class CgroupAttachment implements AutoCloseable {
 
   /** Where the link is attached, as the kernel reports it. */
   public Target target() {
-    Pointer info = NativeStruct.zeroed(LINK_INFO_SIZE);
-    Pointer len = NativeStruct.zeroed(4);
-    len.putInt(0, LINK_INFO_SIZE);
-    BpfException.check(Native.get().bpf.bpf_obj_get_info_by_fd(fd(), info, len),
-        "bpf_obj_get_info_by_fd", description);
+    Pointer info = NativeStruct.objInfo(fd(), LINK_INFO_SIZE, description);
     if (info.getInt(0) != BPF_LINK_TYPE_CGROUP) {
       throw new BpfException(description + " is not a cgroup link (link type "
           + info.getInt(0) + ")");

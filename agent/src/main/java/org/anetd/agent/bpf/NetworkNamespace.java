@@ -92,9 +92,8 @@ public final class NetworkNamespace {
       throw new BpfException("socket", "netns cookie", -n.lastErrno());
     }
     try {
-      jnr.ffi.Runtime rt = n.runtime;
-      Pointer value = jnr.ffi.Memory.allocateDirect(rt, 8, true);
-      Pointer length = jnr.ffi.Memory.allocateDirect(rt, 4, true);
+      Pointer value = NativeStruct.zeroed(8);
+      Pointer length = NativeStruct.zeroed(4);
       length.putInt(0, 8);
       if (n.libc.getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, value, length) < 0) {
         throw new BpfException("getsockopt(SO_NETNS_COOKIE)", "netns cookie", -n.lastErrno());

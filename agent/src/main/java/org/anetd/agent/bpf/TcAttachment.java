@@ -90,19 +90,13 @@ public final class TcAttachment implements AutoCloseable {
     return opts.getInt(16);
   }
 
-  /** A program found attached at anetd's handle and priority: its id and its kernel name. */
-  public record AttachedProgram(int id, String name) {}
-
   /**
    * The program attached at anetd's handle and priority, by this process or an earlier one, or
    * empty when none (no filter there, or one of another kind than bpf).
    */
-  public static Optional<AttachedProgram> attachedProgram(int ifindex, Direction direction) {
+  public static Optional<ProgramInfo> attachedProgram(int ifindex, Direction direction) {
     int id = attachedProgramId(ifindex, direction);
-    if (id == 0) {
-      return Optional.empty();
-    }
-    return ProgramInfo.ofId(id).map(p -> new AttachedProgram(p.id(), p.name()));
+    return id == 0 ? Optional.empty() : ProgramInfo.ofId(id);
   }
 
   /**

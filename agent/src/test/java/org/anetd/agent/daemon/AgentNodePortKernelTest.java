@@ -139,6 +139,6 @@ class AgentNodePortKernelTest {
   private static String anetdProgramName(AgentHarness harness, String ifname,
       TcAttachment.Direction direction) {
     return harness.node.call(() -> TcAttachment.attachedProgram(NetworkNamespace.ifindex(ifname),
-        direction).map(TcAttachment.AttachedProgram::name).orElse(""));
+        direction).map(org.anetd.agent.bpf.ProgramInfo::name).orElse(""));
   }
 }

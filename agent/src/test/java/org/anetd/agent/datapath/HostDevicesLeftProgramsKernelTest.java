@@ -72,10 +72,18 @@ class HostDevicesLeftProgramsKernelTest {
         handle, priority));
   }
 
+  /** {@code ingress} and {@code egress} on {@code ifname} at anetd's handle and priority. */
+  private void attachAtAnetdsHandle(String ifname, BpfProgram ingress, BpfProgram egress) {
+    attach(ifname, Direction.INGRESS, ingress, TcAttachment.DEFAULT_HANDLE,
+        TcAttachment.DEFAULT_PRIORITY);
+    attach(ifname, Direction.EGRESS, egress, TcAttachment.DEFAULT_HANDLE,
+        TcAttachment.DEFAULT_PRIORITY);
+  }
+
   /** The name of the program at anetd's handle and priority, "" when none. */
   private String attachedProgramName(String ifname, Direction direction) {
     return node.call(() -> TcAttachment.attachedProgram(NetworkNamespace.ifindex(ifname),
-        direction).map(TcAttachment.AttachedProgram::name).orElse(""));
+        direction).map(org.anetd.agent.bpf.ProgramInfo::name).orElse(""));
   }
 
   private String tc(String... args) {
@@ -135,10 +143,7 @@ class HostDevicesLeftProgramsKernelTest {
   @Test
   void keepsAnotherProgramAtAnetdsHandleAndPriority(NetnsLab lab) {
     earlierAgentLeftNodePrograms(lab);
-    attach("up1", Direction.INGRESS, lxc.program("from_container"), TcAttachment.DEFAULT_HANDLE,
-        TcAttachment.DEFAULT_PRIORITY);
-    attach("up1", Direction.EGRESS, lxc.program("to_container"), TcAttachment.DEFAULT_HANDLE,
-        TcAttachment.DEFAULT_PRIORITY);
+    attachAtAnetdsHandle("up1", lxc.program("from_container"), lxc.program("to_container"));
 
     assertNodeProgramsGoneFromUp0(removeLeftPrograms());
     assertThat(attachedProgramName("up1", Direction.INGRESS)).isEqualTo("from_container");
@@ -149,10 +154,7 @@ class HostDevicesLeftProgramsKernelTest {
   void keepsTheFiltersOfPodVeths(NetnsLab lab) {
     earlierAgentLeftNodePrograms(lab);
     // even bpf_host's programs: a pod veth is never the node programs' to remove
-    attach("lxc0123", Direction.INGRESS, host.program("from_netdev"),
-        TcAttachment.DEFAULT_HANDLE, TcAttachment.DEFAULT_PRIORITY);
-    attach("lxc0123", Direction.EGRESS, host.program("to_netdev"), TcAttachment.DEFAULT_HANDLE,
-        TcAttachment.DEFAULT_PRIORITY);
+    attachAtAnetdsHandle("lxc0123", host.program("from_netdev"), host.program("to_netdev"));
 
     assertNodeProgramsGoneFromUp0(removeLeftPrograms());
     assertThat(attachedProgramName("lxc0123", Direction.INGRESS)).isEqualTo("from_netdev");
