@@ -374,7 +374,7 @@ public final class Agent implements AutoCloseable {
   private void attachNodeDevices(AgentConfig c) {
     if (!c.kubeProxyReplacement()) {
       LOG.info("kube-proxy-replacement is false: NodePort and external IPs are left to kube-proxy");
-      removeLeftNodePrograms(Set.of(), false);
+      removeLeftNodePrograms(Set.of());
       return;
     }
     try {
@@ -388,11 +388,12 @@ public final class Agent implements AutoCloseable {
   /**
    * Takes bpf_host's filters an earlier agent (with kube-proxy-replacement) left off the node's
    * interfaces but those in {@code keep}: all of them without kube-proxy-replacement, those this
-   * agent does not serve with it ({@code served}: {@code keep} is what it serves). A failure is
-   * logged and counted, and the agent goes on: its own work does not need it. Returns false when
-   * the interfaces could not even be listed.
+   * agent does not serve with it ({@code keep} is what it serves). A failure is logged and
+   * counted, and the agent goes on: its own work does not need it. Returns false when the
+   * interfaces could not even be listed.
    */
-  private boolean removeLeftNodePrograms(Set<String> keep, boolean served) {
+  private boolean removeLeftNodePrograms(Set<String> keep) {
+    boolean served = started.kubeProxyReplacement();
     try {
       HostDevices.Removal removal = nodeDevices.removeLeftPrograms(keep);
       if (!removal.removed().isEmpty()) {
@@ -456,7 +457,7 @@ public final class Agent implements AutoCloseable {
       return; // the selection may be incomplete: nothing is taken off before a pass succeeds
     }
     if (!staleNodeProgramsRemoved && !nodeAddresses.isEmpty()) {
-      staleNodeProgramsRemoved = removeLeftNodePrograms(Set.copyOf(nodeDevices.attached()), true);
+      staleNodeProgramsRemoved = removeLeftNodePrograms(Set.copyOf(nodeDevices.attached()));
     }
   }
 

@@ -315,7 +315,7 @@ public final class HostDevices implements AutoCloseable {
       Map<String, String> failed = new LinkedHashMap<>();
       devices.forEach((ifindex, name) -> {
         try {
-          if (removeLeftPrograms(ifindex)) {
+          if (removeLeftProgramsOn(ifindex)) {
             removed.add(name);
           }
         } catch (BpfException e) {
@@ -335,7 +335,7 @@ public final class HostDevices implements AutoCloseable {
    * to_netdev alone translates nothing, from_netdev alone would leave hostNetwork backends'
    * replies untranslated (see {@link #attachTo}).
    */
-  private static boolean removeLeftPrograms(int ifindex) {
+  private static boolean removeLeftProgramsOn(int ifindex) {
     boolean any = false;
     for (TcAttachment.Direction direction : List.of(TcAttachment.Direction.INGRESS,
         TcAttachment.Direction.EGRESS)) {
