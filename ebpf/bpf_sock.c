@@ -263,6 +263,12 @@ static __always_inline void sock4_udp_restore_frontend(struct bpf_sock_addr *ctx
 #define SOCK_PEER_IP4 0
 #define SOCK_PEER_V4MAPPED 1
 
+/* Whether the first three words of an IPv6 address are ::ffff: (a v4-mapped IPv4 address). */
+static __always_inline int ip6_v4mapped_prefix(__u32 w0, __u32 w1, __u32 w2)
+{
+	return w0 == 0 && w1 == 0 && w2 == bpf_htonl(0x0000ffff);
+}
+
 /*
  * The IPv4 peer in ctx: user_ip4, or the last word of a v4-mapped user_ip6 (::ffff:a.b.c.d), as
  * an AF_INET6 socket names IPv4 peers (a JVM's sockets, unless told otherwise). 0: a real IPv6
@@ -277,8 +283,7 @@ static __always_inline int sock_peer_read(struct bpf_sock_addr *ctx, int where,
 		*address = ctx->user_ip4;
 		return 1;
 	}
-	if (ctx->user_ip6[0] != 0 || ctx->user_ip6[1] != 0 ||
-	    ctx->user_ip6[2] != bpf_htonl(0x0000ffff))
+	if (!ip6_v4mapped_prefix(ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2]))
 		return 0;
 	*address = ctx->user_ip6[3];
 	return 1;
@@ -356,9 +361,9 @@ static __always_inline int sock4_sendmsg_to_own_peer(struct bpf_sock_addr *ctx)
 	if (ctx->family != AF_INET6 || !sk)
 		return 0;
 	/* the peer, v4-mapped, and its port (dst_port: network order, 16 bits since 5.16) */
-	return sk->state == BPF_TCP_ESTABLISHED && sk->dst_ip6[0] == 0 && sk->dst_ip6[1] == 0 &&
-	       sk->dst_ip6[2] == bpf_htonl(0x0000ffff) && sk->dst_ip6[3] == ctx->user_ip4 &&
-	       sk->dst_port == (__be16)ctx->user_port;
+	return sk->state == BPF_TCP_ESTABLISHED &&
+	       ip6_v4mapped_prefix(sk->dst_ip6[0], sk->dst_ip6[1], sk->dst_ip6[2]) &&
+	       sk->dst_ip6[3] == ctx->user_ip4 && sk->dst_port == (__be16)ctx->user_port;
 }
 
 /*

@@ -289,7 +289,7 @@ static __always_inline int np4_icmp_error_from_netdev(struct __sk_buff *skb, __u
 						      int *translated)
 {
 	struct iphdr outer;
-	struct svc4_icmp_quote q;
+	struct icmp4_quote q;
 
 	if (icmp4_error_load(skb, &outer, &q) < 0)
 		return TC_ACT_OK;

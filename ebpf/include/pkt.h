@@ -21,10 +21,10 @@
  * key (senders behind one SNAT address) and overlap, the note is marked ambiguous and the later
  * fragments of both are passed as they came, never judged or translated with the other's ports.
  * A note whose last fragment (MF clear) passed is done: the next first fragment on its key
- * replaces it. Without a
- * live, unambiguous note (a later fragment overtook its first one, the note was evicted or is
- * ambiguous) a later fragment is passed as it came: unjudged, and lost if its datagram needed
- * translation, as every fragmented service datagram was before fragments were tracked.
+ * replaces it. Without a live, unambiguous note (a later fragment overtook its first one, the
+ * note was evicted or is ambiguous) a later fragment is passed as it came: unjudged, and lost if
+ * its datagram needed translation, as every fragmented service datagram was before fragments
+ * were tracked.
  * kube-proxy gets this from conntrack, which reassembles; here every fragment is translated as
  * it passes.
  */
@@ -39,6 +39,8 @@
 
 #define ICMP_ECHOREPLY 0
 #define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
 #define ICMP_PORT_UNREACH 3
 #define ICMP_ECHO 8
 

@@ -212,9 +212,9 @@ static __always_inline int svc4_to_container(struct __sk_buff *skb, struct pkt4 
 
 /*
  * The packet an ICMP error quotes (its IPv4 header without options and the first 8 bytes of its
- * TCP or UDP header), and the error's own header: what svc4_icmp_error_to_container rewrites.
+ * TCP or UDP header), and the error's own header: what the icmp4_* helpers below rewrite.
  */
-struct svc4_icmp_quote {
+struct icmp4_quote {
 	__u8 type;
 	__u8 code;
 	__sum16 check;
@@ -225,10 +225,7 @@ struct svc4_icmp_quote {
 	__be16 len_or_seq;   /* UDP length, or half of the TCP sequence number */
 	__sum16 udp_check;   /* UDP checksum, or the other half of the TCP sequence number */
 };
-_Static_assert(sizeof(struct svc4_icmp_quote) == 8 + 20 + 8, "svc4_icmp_quote");
-
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_PARAMETERPROB 12
+_Static_assert(sizeof(struct icmp4_quote) == 8 + 20 + 8, "icmp4_quote");
 
 /*
  * Loads an ICMP error (destination unreachable: port unreachable or fragmentation needed; time
@@ -237,7 +234,7 @@ _Static_assert(sizeof(struct svc4_icmp_quote) == 8 + 20 + 8, "svc4_icmp_quote");
  * options, fragments, a later fragment quoted: no ports to go by).
  */
 static __always_inline int icmp4_error_load(struct __sk_buff *skb, struct iphdr *outer,
-					    struct svc4_icmp_quote *q)
+					    struct icmp4_quote *q)
 {
 	if (skb->protocol != bpf_htons(ETH_P_IP) ||
 	    bpf_skb_load_bytes(skb, ETH_HLEN, outer, sizeof(*outer)) < 0)
@@ -262,10 +259,10 @@ static __always_inline int icmp4_error_load(struct __sk_buff *skb, struct iphdr 
  * quoted IPv4 header's, the quoted UDP checksum (pseudo header and ports; a zero one stays zero),
  * and the ICMP checksum over the whole error.
  */
-static __always_inline void icmp4_quote_translate(struct svc4_icmp_quote *q, __be32 saddr,
+static __always_inline void icmp4_quote_translate(struct icmp4_quote *q, __be32 saddr,
 						  __be16 sport, __be32 daddr, __be16 dport)
 {
-	struct svc4_icmp_quote was = *q;
+	struct icmp4_quote was = *q;
 
 	q->ip.saddr = saddr;
 	q->ip.daddr = daddr;
@@ -295,14 +292,14 @@ static __always_inline void icmp4_quote_translate(struct svc4_icmp_quote *q, __b
 }
 
 /*
- * Writes a translated error back: the rewritten quote, and the outer destination (when to_daddr
- * differs) or source (from_saddr) with the IPv4 checksum. Both rewrites leave the sum of the
+ * Writes a translated error back: the rewritten quote, and the outer source and destination
+ * (saddr, daddr; each only where it differs from outer's) with the IPv4 checksum. Both rewrites leave the sum of the
  * bytes they touch as it was (the quote's change is compensated in the ICMP checksum, an
  * address's in the IPv4 one), so a CHECKSUM_COMPLETE skb's csum stays right: flags 0, as nat.h
  * writes. -1 when a write failed.
  */
 static __always_inline int icmp4_error_store(struct __sk_buff *skb, const struct iphdr *outer,
-					     const struct svc4_icmp_quote *q, __be32 saddr,
+					     const struct icmp4_quote *q, __be32 saddr,
 					     __be32 daddr)
 {
 	if (bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(*outer), q, sizeof(*q), 0) < 0)
@@ -330,7 +327,7 @@ static __always_inline int icmp4_error_store(struct __sk_buff *skb, const struct
 static __always_inline int svc4_icmp_error_to_container(struct __sk_buff *skb, __u8 *reason)
 {
 	struct iphdr outer;
-	struct svc4_icmp_quote q;
+	struct icmp4_quote q;
 
 	if (icmp4_error_load(skb, &outer, &q) < 0)
 		return TC_ACT_OK;
